@@ -1,0 +1,1 @@
+"""The bgmatch desktop app (PySide6)."""

@@ -1,0 +1,1 @@
+"""The `bgmatch` command line."""

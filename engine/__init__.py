@@ -1,0 +1,1 @@
+"""bgmatch engine: media decoding, analysis, models, store, index and retrieval (no Qt)."""

@@ -1,0 +1,202 @@
+"""Decode media with PyAV: probe streams, audio to mono float32, video frames at an analysis rate.
+
+Every failure is raised as :class:`MediaError` naming the file and the reason, so a batch can
+report it in one line and go on.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from .errors import MediaError
+
+#: Frames larger than this (in pixels) are refused: decoding them would need gigabytes.
+MAX_FRAME_PIXELS = 8192 * 8192
+#: Media longer than this is refused (a corrupt header can claim days).
+MAX_DURATION_S = 6 * 3600.0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What :func:`probe` found in a file."""
+
+    path: str
+    duration_s: float
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    audio_rate_hz: int = 0
+
+
+def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(p, "no such file")
+    if p.is_dir():
+        raise MediaError(p, "is a folder, not a media file")
+    if not os.access(p, os.R_OK):
+        raise MediaError(p, "permission denied")
+    if p.stat().st_size == 0:
+        raise MediaError(p, "file is empty (0 bytes)")
+    try:
+        return av.open(str(p), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise MediaError(p, "not a media file FFmpeg can read (invalid data)") from None
+    except av.error.FFmpegError as exc:
+        raise MediaError(p, f"cannot open: {exc.strerror or exc}") from None
+
+
+def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream | None) -> float:
+    if stream is not None and stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Read the streams and duration of a media file without decoding it."""
+    with _open(path) as c:
+        v = c.streams.video[0] if c.streams.video else None
+        a = c.streams.audio[0] if c.streams.audio else None
+        if v is None and a is None:
+            raise MediaError(path, "no audio or video stream")
+        duration = _duration_s(c, v if v is not None else a)
+        fps = float(v.average_rate) if v is not None and v.average_rate else 0.0
+        return MediaInfo(
+            path=os.fspath(path),
+            duration_s=duration,
+            has_video=v is not None,
+            has_audio=a is not None,
+            width=v.codec_context.width if v is not None else 0,
+            height=v.codec_context.height if v is not None else 0,
+            fps=fps,
+            audio_rate_hz=a.codec_context.sample_rate if a is not None else 0,
+        )
+
+
+def decode_audio(
+    path: str | os.PathLike[str],
+    *,
+    sr_hz: int = 22050,
+    offset_s: float = 0.0,
+    max_duration_s: float | None = None,
+) -> np.ndarray:
+    """Decode the first audio stream to mono float32 at ``sr_hz``.
+
+    Returns an array of shape ``[n_samples]``. Raises :class:`MediaError` when the file has no
+    audio, cannot be decoded, or yields no samples.
+    """
+    limit_s = MAX_DURATION_S if max_duration_s is None else min(max_duration_s, MAX_DURATION_S)
+    with _open(path) as c:
+        if not c.streams.audio:
+            raise MediaError(path, "no audio track")
+        stream = c.streams.audio[0]
+        stream.thread_type = "AUTO"
+        if offset_s > 0:
+            c.seek(int(offset_s / stream.time_base), stream=stream, backward=True)
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr_hz)
+        chunks: list[np.ndarray] = []
+        start = int(round(offset_s * sr_hz))
+        cursor: int | None = None  # sample index of the next chunk in the file's timeline
+        want = int(math.ceil(limit_s * sr_hz))
+        have = 0
+        try:
+            for frame in c.decode(stream):
+                if cursor is None:
+                    cursor = int(round(frame.time * sr_hz)) if frame.time is not None else 0
+                for out in resampler.resample(frame):
+                    arr = out.to_ndarray().reshape(-1)
+                    skip = max(0, start - cursor)
+                    cursor += arr.shape[0]
+                    if skip >= arr.shape[0]:
+                        continue
+                    arr = arr[skip:]
+                    chunks.append(arr)
+                    have += arr.shape[0]
+                if have >= want:
+                    break
+        except av.error.FFmpegError as exc:
+            if have == 0:
+                raise MediaError(path, f"audio cannot be decoded: {exc.strerror or exc}") from None
+            # A truncated file: keep what decoded cleanly.
+        if not chunks:
+            raise MediaError(path, "audio track has no samples")
+        y = np.concatenate(chunks)[:want].astype(np.float32, copy=False)
+        if not np.all(np.isfinite(y)):
+            y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
+        return y
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Grayscale analysis frames and their presentation times."""
+
+    frames: np.ndarray  # [T, H, W] uint8
+    times_s: np.ndarray  # [T] float64
+    source_fps: float
+    duration_s: float
+
+
+def _analysis_size(width: int, height: int, width_px: int) -> tuple[int, int]:
+    w = min(width_px, width) if width > 0 else width_px
+    h = max(2, int(round(height * w / width / 2)) * 2) if width > 0 else w
+    return max(2, w // 2 * 2), h
+
+
+def decode_frames(
+    path: str | os.PathLike[str],
+    *,
+    fps: float = 25.0,
+    width_px: int = 160,
+    max_duration_s: float | None = None,
+) -> Frames:
+    """Decode grayscale frames at (at most) ``fps``, scaled to ``width_px`` wide.
+
+    Frames are scaled inside FFmpeg as they are decoded, so full-resolution frames are never
+    converted to numpy. Returns :class:`Frames` with ``frames`` of shape ``[T, H, W]``.
+    """
+    limit_s = MAX_DURATION_S if max_duration_s is None else min(max_duration_s, MAX_DURATION_S)
+    with _open(path) as c:
+        if not c.streams.video:
+            raise MediaError(path, "no video track")
+        stream = c.streams.video[0]
+        cc = stream.codec_context
+        if cc.width * cc.height > MAX_FRAME_PIXELS:
+            raise MediaError(path, f"frame size {cc.width}x{cc.height} is too large")
+        stream.thread_type = "AUTO"
+        src_fps = float(stream.average_rate) if stream.average_rate else 0.0
+        period = 1.0 / fps
+        out_w, out_h = _analysis_size(cc.width, cc.height, width_px)
+        frames: list[np.ndarray] = []
+        times: list[float] = []
+        next_t = 0.0
+        index = 0
+        try:
+            for frame in c.decode(stream):
+                t = float(frame.time) if frame.time is not None else index / (src_fps or fps)
+                index += 1
+                if t > limit_s:
+                    break
+                if t + 1e-3 < next_t:
+                    continue
+                next_t = (math.floor(t / period + 1e-3) + 1) * period  # next slot of the fps grid
+                img = frame.reformat(width=out_w, height=out_h, format="gray")
+                frames.append(img.to_ndarray())
+                times.append(t)
+        except av.error.FFmpegError as exc:
+            if not frames:
+                raise MediaError(path, f"video cannot be decoded: {exc.strerror or exc}") from None
+        if not frames:
+            raise MediaError(path, "video track has no frames")
+        t0 = times[0]
+        times_s = np.asarray(times, dtype=np.float64) - t0
+        duration = max(_duration_s(c, stream) - t0, times_s[-1] + 1.0 / (src_fps or fps))
+        return Frames(np.stack(frames), times_s, src_fps, float(duration))

@@ -1,0 +1,1 @@
+"""Rebuilding bgmatch's models: datasets, BeatCut, pretraining, matching, evaluation."""

@@ -33,6 +33,7 @@ class MediaInfo:
     height: int = 0
     fps: float = 0.0
     audio_rate_hz: int = 0
+    title: str | None = None
 
 
 def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
@@ -70,6 +71,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             raise MediaError(path, "no audio or video stream")
         duration = _duration_s(c, v if v is not None else a)
         fps = float(v.average_rate) if v is not None and v.average_rate else 0.0
+        tags = {k.lower(): val for k, val in {**c.metadata, **(a.metadata if a is not None else {})}.items()}
         return MediaInfo(
             path=os.fspath(path),
             duration_s=duration,
@@ -79,6 +81,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
             height=v.codec_context.height if v is not None else 0,
             fps=fps,
             audio_rate_hz=a.codec_context.sample_rate if a is not None else 0,
+            title=(tags.get("title") or "").strip() or None,
         )
 
 
@@ -88,11 +91,12 @@ def decode_audio(
     sr_hz: int = 22050,
     offset_s: float = 0.0,
     max_duration_s: float | None = None,
+    stereo: bool = False,
 ) -> np.ndarray:
-    """Decode the first audio stream to mono float32 at ``sr_hz``.
+    """Decode the first audio stream to float32 at ``sr_hz``, mono (or stereo).
 
-    Returns an array of shape ``[n_samples]``. Raises :class:`MediaError` when the file has no
-    audio, cannot be decoded, or yields no samples.
+    Returns an array of shape ``[n_samples]`` (mono) or ``[2, n_samples]`` (``stereo=True``).
+    Raises :class:`MediaError` when the file has no audio, cannot be decoded, or yields no samples.
     """
     limit_s = MAX_DURATION_S if max_duration_s is None else min(max_duration_s, MAX_DURATION_S)
     with _open(path) as c:
@@ -102,7 +106,7 @@ def decode_audio(
         stream.thread_type = "AUTO"
         if offset_s > 0:
             c.seek(int(offset_s / stream.time_base), stream=stream, backward=True)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr_hz)
+        resampler = av.AudioResampler(format="fltp", layout="stereo" if stereo else "mono", rate=sr_hz)
         chunks: list[np.ndarray] = []
         start = int(round(offset_s * sr_hz))
         cursor: int | None = None  # sample index of the next chunk in the file's timeline
@@ -113,14 +117,14 @@ def decode_audio(
                 if cursor is None:
                     cursor = int(round(frame.time * sr_hz)) if frame.time is not None else 0
                 for out in resampler.resample(frame):
-                    arr = out.to_ndarray().reshape(-1)
+                    arr = out.to_ndarray()  # [channels, n]
                     skip = max(0, start - cursor)
-                    cursor += arr.shape[0]
-                    if skip >= arr.shape[0]:
+                    cursor += arr.shape[1]
+                    if skip >= arr.shape[1]:
                         continue
-                    arr = arr[skip:]
+                    arr = arr[:, skip:]
                     chunks.append(arr)
-                    have += arr.shape[0]
+                    have += arr.shape[1]
                 if have >= want:
                     break
         except av.error.FFmpegError as exc:
@@ -129,7 +133,8 @@ def decode_audio(
             # A truncated file: keep what decoded cleanly.
         if not chunks:
             raise MediaError(path, "audio track has no samples")
-        y = np.concatenate(chunks)[:want].astype(np.float32, copy=False)
+        y = np.concatenate(chunks, axis=1)[:, :want].astype(np.float32, copy=False)
+        y = y if stereo else y[0]
         if not np.all(np.isfinite(y)):
             y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
         return y

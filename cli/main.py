@@ -1,0 +1,188 @@
+"""`bgmatch`: index a music library, suggest music for a video, export the result.
+
+Exit codes: 0 success; 1 error (message on stderr); 2 bad usage; 3 finished, but some input
+files could not be used (each named on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _version() -> str:
+    try:
+        return version("bgmatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def default_library() -> Path:
+    """The library folder used when ``--library`` is not given (the user data dir)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("bgmatch")) / "library"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--library", type=Path, default=None, metavar="PATH",
+                        help="library folder (default: bgmatch's folder in your user data dir)")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    p = argparse.ArgumentParser(
+        prog="bgmatch",
+        description="Rank the tracks of your music library by how well they fit a video, "
+                    "and export the video with the chosen track.",
+        epilog=f"Default library: {default_library()}. Exit codes: 0 ok, 1 error, 2 bad usage, "
+               "3 done but some files failed.",
+    )
+    p.add_argument("--version", action="version", version=f"bgmatch {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("index", parents=[common], help="add music files or folders to the library",
+                       description="Analyse audio files (folders are searched recursively) into the library. "
+                                   "Unchanged files are skipped; a bad file is reported and the rest go on.")
+    s.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
+
+    s = sub.add_parser("suggest", parents=[common], help="rank the library's tracks for a video",
+                       description="Analyse a video's cuts and motion and rank the library's tracks, "
+                                   "each with the start offset in the track that fits best.")
+    s.add_argument("video", type=Path)
+    s.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
+    s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    s = sub.add_parser("export", parents=[common], help="write the video with a track as its soundtrack",
+                       description="Write an MP4 with the video's picture (copied when possible) and the "
+                                   "track from OFFSET, trimmed to the video and faded in and out.")
+    s.add_argument("video", type=Path)
+    s.add_argument("track", type=Path)
+    s.add_argument("--offset", type=float, default=0.0, metavar="S", help="start in the track, seconds (default: 0)")
+    s.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4")
+    s.add_argument("--fade-in", type=float, default=0.5, metavar="S", help="fade-in length (default: 0.5 s)")
+    s.add_argument("--fade-out", type=float, default=2.0, metavar="S", help="fade-out length (default: 2 s)")
+
+    s = sub.add_parser("tracks", parents=[common], help="list the library's tracks")
+    s.add_argument("--json", action="store_true", help="print JSON")
+
+    s = sub.add_parser("demo", parents=[common], help="index the bundled demo music and suggest for the demo video",
+                       description="Index the bundled demo gallery (a separate demo library unless --library "
+                                   "is given) and print the suggestions for the bundled demo video.")
+    s.add_argument("--top", type=_positive_int, default=10)
+    return p
+
+
+def _progress_bar(quiet: bool, unit: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit=unit, disable=quiet, dynamic_ncols=True, leave=False, file=sys.stderr)
+
+    def update(done: int, total: int, path: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(Path(path).name[-40:] if path else "", refresh=False)
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_index(args: argparse.Namespace, lib) -> int:
+    bar, update = _progress_bar(args.quiet, "file")
+    with bar:
+        report = lib.add(args.paths, progress=update)
+    for _, message in report.failed:
+        print(f"error: {message}", file=sys.stderr)
+    print(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "
+          f"{len(lib)} tracks in {lib.folder}")
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_suggest(args: argparse.Namespace, lib) -> int:
+    from .output import suggestion_table, suggestions_json
+
+    suggestions = lib.suggest(args.video, top=args.top)
+    print(suggestions_json(suggestions) if args.json else suggestion_table(suggestions))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, lib) -> int:
+    from tqdm import tqdm
+
+    from bgmatch.engine.export import ExportConfig, export
+
+    config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out)
+    with tqdm(total=100, unit="%", disable=args.quiet, leave=False, file=sys.stderr) as bar:
+        out = export(args.video, args.track, offset_s=args.offset, out_path=args.output, config=config,
+                     progress=lambda f: bar.update(int(f * 100) - bar.n))
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+def cmd_tracks(args: argparse.Namespace, lib) -> int:
+    import json
+    from dataclasses import asdict
+
+    from .output import clock
+
+    tracks = lib.tracks()
+    if args.json:
+        print(json.dumps([asdict(t) for t in tracks], indent=2))
+    else:
+        for t in tracks:
+            print(f"{t.tempo_bpm:6.1f} BPM  {clock(t.duration_s):>7}  {t.title}  ({t.path})")
+        print(f"{len(tracks)} tracks in {lib.folder}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, lib) -> int:
+    from bgmatch.assets import asset_path
+
+    music, video = asset_path("demo", "music"), asset_path("demo", "video.mp4")
+    print(f"Indexing the demo music in {music} …", file=sys.stderr)
+    args.paths = [music]
+    status = cmd_index(args, lib)
+    print(f"\nSuggestions for {video}:\n")
+    args.video, args.json = video, False
+    cmd_suggest(args, lib)
+    return status
+
+
+COMMANDS = {"index": cmd_index, "suggest": cmd_suggest, "export": cmd_export, "tracks": cmd_tracks, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from bgmatch.engine.errors import BgmatchError
+    from bgmatch.engine.library import Library
+
+    folder = args.library
+    if folder is None:
+        folder = default_library().parent / "demo-library" if args.command == "demo" else default_library()
+    try:
+        if args.command == "export":  # needs no library
+            return cmd_export(args, None)
+        with Library.open(folder, create=args.command in {"index", "demo"}) as lib:
+            return COMMANDS[args.command](args, lib)
+    except BgmatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""The user-facing facade: a music library folder that can be added to and asked for suggestions.
+
+A library folder holds ``store.lmdb`` (analysis per track, keyed by content hash) and the window
+index (``index.faiss`` + ``index.json``), which is derived from the store and rebuilt whenever it
+is missing or older than the store.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from . import descriptors, media
+from .errors import BgmatchError, LibraryError, MediaError
+from .index import IndexConfig, WindowIndex
+from .motion import MotionConfig, VideoAnalysis, analyze_frames
+from .retrieval import RetrievalConfig, recall, rerank
+from .rhythm import MusicAnalysis, RhythmConfig, analyze_music
+from .store import FeatureStore, PathRecord, TrackRecord, content_hash
+from .sync import TrackCurves, track_curves, video_curves
+
+#: Bumped when the analysis changes, so stored tracks are analysed again.
+ANALYSIS_VERSION = 1
+AUDIO_EXTENSIONS = frozenset({".ogg", ".oga", ".opus", ".mp3", ".flac", ".wav", ".m4a", ".aac", ".aif", ".aiff", ".wma"})
+
+ProgressFn = Callable[[int, int, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """Analysis settings of a library."""
+
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    max_track_s: float = 20 * 60.0
+    max_video_s: float = 20 * 60.0
+
+
+@dataclass
+class AddReport:
+    """What :meth:`Library.add` did with each input."""
+
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line message)
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """A track as listed to users."""
+
+    track_id: str
+    path: str
+    title: str
+    duration_s: float
+    tempo_bpm: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One ranked track for a video."""
+
+    rank: int
+    track_id: str
+    path: str
+    title: str
+    score: float
+    offset_s: float
+    parts: dict[str, float]
+    tempo_bpm: float
+    duration_s: float
+
+
+def iter_media_files(paths: Iterable[str | os.PathLike[str]], *, extensions: frozenset[str] = AUDIO_EXTENSIONS,
+                     errors: list[tuple[str, str]] | None = None) -> Iterator[Path]:
+    """Files named directly, and files with a known extension under named folders (recursively).
+
+    Symbolic links to folders are not followed (no loops); unreadable folders are reported in
+    ``errors`` as (path, message) and skipped.
+    """
+    def onerror(exc: OSError) -> None:
+        if errors is not None:
+            errors.append((str(exc.filename), f"{exc.filename}: cannot read folder ({exc.strerror})"))
+
+    for p in map(Path, paths):
+        if p.is_dir():
+            for root, dirs, files in os.walk(p, onerror=onerror, followlinks=False):
+                dirs.sort()
+                for name in sorted(files):
+                    f = Path(root) / name
+                    if f.suffix.lower() in extensions:
+                        yield f
+        else:
+            yield p
+
+
+def _analysis_record(path: Path, track_id: str, config: LibraryConfig) -> TrackRecord:
+    info = media.probe(path)
+    if not info.has_audio:
+        raise MediaError(path, "no audio track")
+    sr = config.rhythm.sr_hz
+    y = media.decode_audio(path, sr_hz=sr, max_duration_s=config.max_track_s)
+    if len(y) < sr:
+        raise MediaError(path, f"audio is too short ({len(y) / sr:.2f} s; at least 1 s needed)")
+    music = analyze_music(y, sr_hz=sr, config=config.rhythm)
+    vectors, starts = descriptors.music_window_vectors(music)
+    meta = {
+        "path": str(path),
+        "title": info.title or path.stem,
+        "analysis_version": ANALYSIS_VERSION,
+    }
+    arrays = {**music.arrays(), "window_vectors": vectors, "window_starts_s": starts}
+    return TrackRecord(track_id, meta, arrays)
+
+
+class Library:
+    """A music library on disk. Use :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(self, folder: Path, store: FeatureStore, config: LibraryConfig) -> None:
+        self.folder = folder
+        self.store = store
+        self.config = config
+        self._index: WindowIndex | None = None
+        self._curves: dict[str, TrackCurves] = {}
+        self._curves_generation = -1
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str], *, create: bool = True, config: LibraryConfig | None = None) -> "Library":
+        """Open (or create) the library in ``folder``."""
+        folder = Path(folder).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise LibraryError(f"{folder}: not a folder")
+        if not folder.exists():
+            if not create:
+                raise LibraryError(f"{folder}: no library here (run `bgmatch index` first)")
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise LibraryError(f"{folder}: cannot create the library folder ({exc.strerror})") from None
+        return cls(folder, FeatureStore(folder / "store.lmdb"), config or LibraryConfig())
+
+    def close(self) -> None:
+        """Release the store."""
+        self.store.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    # -- adding music ----------------------------------------------------------------------
+    def add(self, paths: Iterable[str | os.PathLike[str]], *, progress: ProgressFn | None = None,
+            cancel: CancelFn | None = None) -> AddReport:
+        """Analyse and store audio files (folders are searched recursively).
+
+        Unchanged files (same size and modification time, or same content) are not decoded
+        again. A file that fails is reported in ``failed`` and the others go on.
+        """
+        report = AddReport()
+        files = list(iter_media_files(paths, errors=report.failed))
+        for i, path in enumerate(files):
+            if cancel is not None and cancel():
+                report.cancelled = True
+                break
+            if progress is not None:
+                progress(i, len(files), str(path))
+            try:
+                self._add_one(path.absolute(), report)
+            except BgmatchError as exc:
+                report.failed.append((str(path), str(exc)))
+            except OSError as exc:
+                report.failed.append((str(path), f"{path}: {exc.strerror or exc}"))
+        if progress is not None and not report.cancelled:
+            progress(len(files), len(files), "")
+        if report.added:
+            self.index()  # rebuild now so the next suggest is fast
+        return report
+
+    def _add_one(self, path: Path, report: AddReport) -> None:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise MediaError(path, "not a regular file")
+        key = str(path)
+        known = self.store.path_record(key)
+        if known and known.size == st.st_size and known.mtime_ns == st.st_mtime_ns and self._current(known.track_id):
+            report.unchanged.append(key)
+            return
+        if not os.access(path, os.R_OK):
+            raise MediaError(path, "permission denied")
+        track_id = content_hash(path)
+        record = PathRecord(track_id, st.st_size, st.st_mtime_ns)
+        if self._current(track_id):
+            self.store.put(key, record)
+            report.unchanged.append(key)
+            return
+        self.store.put(key, record, _analysis_record(path, track_id, self.config))
+        report.added.append(key)
+
+    def _current(self, track_id: str) -> bool:
+        if not self.store.has_track(track_id):
+            return False
+        return self.store.get(track_id).meta.get("analysis_version") == ANALYSIS_VERSION
+
+    # -- reading ---------------------------------------------------------------------------
+    def tracks(self) -> list[TrackInfo]:
+        """Every track in the library, by title."""
+        out = []
+        for rec in self.store.tracks():
+            music = MusicAnalysis.from_arrays(rec.arrays)
+            out.append(TrackInfo(rec.track_id, rec.meta["path"], rec.meta["title"], music.duration_s, music.tempo_bpm))
+        return sorted(out, key=lambda t: t.title.lower())
+
+    def music_analysis(self, track_id: str) -> MusicAnalysis:
+        """The stored rhythm analysis of a track."""
+        return MusicAnalysis.from_arrays(self.store.get(track_id).arrays)
+
+    def index(self) -> WindowIndex:
+        """The window index, rebuilt (and saved when the folder is writable) if stale."""
+        gen = self.store.generation
+        if self._index is not None and self._index.generation == gen:
+            return self._index
+        idx = WindowIndex.load(self.folder)
+        if idx is None or idx.generation != gen:
+            vecs, ids, starts = [], [], []
+            for rec in self.store.tracks():
+                v = rec.arrays["window_vectors"]
+                vecs.append(v)
+                ids.extend([rec.track_id] * len(v))
+                starts.append(rec.arrays["window_starts_s"])
+            matrix = np.concatenate(vecs) if vecs else np.zeros((0, descriptors.DIM), np.float32)
+            idx = WindowIndex.build(matrix, ids, np.concatenate(starts) if starts else np.zeros(0),
+                                    generation=gen, config=self.config.index)
+            try:
+                idx.save(self.folder)
+            except OSError:
+                pass  # read-only or full disk: the in-memory index serves this process
+        self._index = idx
+        return idx
+
+    def _track_curves(self, track_ids: list[str]) -> dict[str, TrackCurves]:
+        gen = self.store.generation
+        if gen != self._curves_generation:
+            self._curves, self._curves_generation = {}, gen
+        for t in track_ids:
+            if t not in self._curves:
+                self._curves[t] = track_curves(self.music_analysis(t), config=self.config.retrieval.sync)
+        return {t: self._curves[t] for t in track_ids}
+
+    # -- suggesting ------------------------------------------------------------------------
+    def analyze_video(self, path: str | os.PathLike[str]) -> VideoAnalysis:
+        """Decode a video at the analysis rate and measure its motion and cuts."""
+        cfg = self.config.motion
+        frames = media.decode_frames(path, fps=cfg.fps, width_px=cfg.width_px, max_duration_s=self.config.max_video_s)
+        if len(frames.frames) < 2:
+            raise MediaError(path, "video has a single frame; nothing to match music to")
+        return analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=cfg)
+
+    def suggest(self, video: str | os.PathLike[str] | VideoAnalysis, *, top: int = 10) -> list[Suggestion]:
+        """Tracks ranked by how well they fit ``video``, each with its best start offset."""
+        analysis = video if isinstance(video, VideoAnalysis) else self.analyze_video(video)
+        n_tracks = len(self.store)
+        if n_tracks == 0:
+            raise LibraryError(f"{self.folder}: the library has no tracks (run `bgmatch index FOLDER`)")
+        rc = self.config.retrieval
+        if n_tracks <= rc.exact_below_tracks:
+            ids = [rec.track_id for rec in self.store.tracks()]
+        else:
+            ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
+                         want=max(rc.candidate_tracks, top))
+        ranked = rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
+        out = []
+        for i, r in enumerate(ranked[:top]):
+            rec = self.store.get(r.track_id)
+            music = MusicAnalysis.from_arrays(rec.arrays)
+            out.append(Suggestion(i + 1, r.track_id, rec.meta["path"], rec.meta["title"], r.score, r.offset_s,
+                                  r.parts, music.tempo_bpm, music.duration_s))
+        return out

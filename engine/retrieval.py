@@ -1,0 +1,58 @@
+"""Two-stage retrieval: recall candidate tracks from the window index, then re-rank each
+candidate by clip-level synchrony over every start offset."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .index import WindowIndex
+from .sync import SyncConfig, TrackCurves, VideoCurves, best_offset, score_offsets
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How many candidates the recall stage passes to re-ranking."""
+
+    exact_below_tracks: int = 2000  # re-rank every track in libraries up to this size
+    candidate_tracks: int = 500  # otherwise, this many tracks from the window index
+    sync: SyncConfig = field(default_factory=SyncConfig)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One re-ranked track: its best offset, score and score parts."""
+
+    track_id: str
+    score: float
+    offset_s: float
+    parts: dict[str, float]
+
+
+def recall(index: WindowIndex, query: np.ndarray, *, n_tracks: int, want: int) -> list[str]:
+    """Track ids of the windows nearest to ``query``, best first, until ``want`` distinct tracks."""
+    k = min(index.index.ntotal, max(want * 8, 64))
+    while True:
+        _, rows = index.search(query[None, :], k)
+        ids: list[str] = []
+        seen: set[str] = set()
+        for r in rows[0]:
+            if r < 0:
+                continue
+            t = index.track_ids[r]
+            if t not in seen:
+                seen.add(t)
+                ids.append(t)
+        if len(ids) >= min(want, n_tracks) or k >= index.index.ntotal:
+            return ids[:want]
+        k = min(index.index.ntotal, k * 4)
+
+
+def rerank(video: VideoCurves, tracks: dict[str, TrackCurves], *, config: SyncConfig = SyncConfig()) -> list[Ranked]:
+    """Score each track at its best offset; best first."""
+    out = []
+    for track_id, curves in tracks.items():
+        offset_s, score, parts = best_offset(score_offsets(curves, video, config=config))
+        out.append(Ranked(track_id, score, offset_s, parts))
+    out.sort(key=lambda r: -r.score)
+    return out

@@ -1,0 +1,149 @@
+"""The analysis-only score: how well a video's cuts and motion line up with a track's rhythm.
+
+For every candidate start offset in the track, three parts are computed on a common time grid:
+
+- ``beat``: how close the video's events (cuts, and motion peaks at half weight) fall to the
+  track's beats, above what a random placement would get (so fast tracks are not favoured);
+- ``onset``: the track's standardised onset strength at the video's events;
+- ``energy``: Pearson correlation of the video's motion curve with the track's loudness.
+
+All offsets are scored at once with FFT correlation. Pure functions over numpy arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import correlate, find_peaks
+
+from .motion import VideoAnalysis
+from .rhythm import MusicAnalysis
+
+GRID_HZ = 20.0
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Weights and widths of the analysis-only score."""
+
+    beat_weight: float = 1.0
+    onset_weight: float = 0.25
+    energy_weight: float = 0.5
+    beat_sigma_s: float = 0.07  # tolerance of a cut against a beat (a couple of frames)
+    motion_peak_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class TrackCurves:
+    """A track's rhythm resampled to the score grid (derived from :class:`MusicAnalysis`)."""
+
+    beat_train: np.ndarray  # [G] Gaussian bumps at beats, minus their mean
+    onset_z: np.ndarray  # [G] standardised onset strength
+    energy: np.ndarray  # [G] RMS energy
+
+
+@dataclass(frozen=True)
+class VideoCurves:
+    """A video's events and motion on the score grid."""
+
+    events: np.ndarray  # [L] weighted impulses at cuts and motion peaks
+    motion: np.ndarray  # [L] motion curve
+
+
+def _resample(values: np.ndarray, rate_hz: float, n_out: int, *, reduce: str = "max") -> np.ndarray:
+    """Resample a curve from ``rate_hz`` to :data:`GRID_HZ` by max- or mean-pooling."""
+    if len(values) == 0:
+        return np.zeros(n_out, np.float32)
+    idx = np.minimum((np.arange(len(values)) / rate_hz * GRID_HZ).astype(int), n_out - 1)
+    out = np.full(n_out, -np.inf if reduce == "max" else 0.0)
+    if reduce == "max":
+        np.maximum.at(out, idx, values)
+        # Grid cells between source samples take the nearest earlier value (forward fill).
+        filled = np.maximum.accumulate(np.where(np.isfinite(out), np.arange(n_out), 0))
+        out = out[filled]
+        out[~np.isfinite(out)] = 0.0
+    else:
+        counts = np.bincount(idx, minlength=n_out)
+        out = np.bincount(idx, weights=values, minlength=n_out) / np.maximum(counts, 1)
+    return out.astype(np.float32)
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    return ((x - x.mean()) / (x.std() + 1e-8)).astype(np.float32)
+
+
+def track_curves(music: MusicAnalysis, *, config: SyncConfig = SyncConfig()) -> TrackCurves:
+    """Resample a track's analysis onto the score grid."""
+    n = max(1, int(np.ceil(music.duration_s * GRID_HZ)))
+    t = np.arange(n) / GRID_HZ
+    beat = np.zeros(n, np.float32)
+    if len(music.beat_times_s):
+        # Distance from each grid time to the nearest beat.
+        pos = np.searchsorted(music.beat_times_s, t)
+        prev = music.beat_times_s[np.clip(pos - 1, 0, len(music.beat_times_s) - 1)]
+        nxt = music.beat_times_s[np.clip(pos, 0, len(music.beat_times_s) - 1)]
+        d = np.minimum(np.abs(t - prev), np.abs(nxt - t))
+        beat = np.exp(-0.5 * (d / config.beat_sigma_s) ** 2).astype(np.float32)
+        beat -= beat.mean()
+    onset = _zscore(_resample(music.onset_envelope, music.frame_rate_hz, n, reduce="max"))
+    energy = _resample(music.rms, music.frame_rate_hz, n, reduce="mean")
+    return TrackCurves(beat, onset, energy)
+
+
+def video_curves(video: VideoAnalysis, *, config: SyncConfig = SyncConfig()) -> VideoCurves:
+    """Put a video's cuts, motion peaks and motion curve onto the score grid."""
+    n = max(1, int(np.ceil(video.duration_s * GRID_HZ)))
+    rate = 1.0 / float(np.median(np.diff(video.times_s))) if len(video.times_s) > 1 else GRID_HZ
+    motion = _resample(video.motion, rate, n, reduce="mean")
+    events = np.zeros(n, np.float32)
+    cut_idx = np.clip(np.round(video.cut_times_s * GRID_HZ).astype(int), 0, n - 1)
+    np.add.at(events, cut_idx, 1.0)
+    if config.motion_peak_weight > 0 and motion.max() > 0:
+        peaks, _ = find_peaks(motion, prominence=0.5 * motion.std(), distance=int(0.3 * GRID_HZ))
+        far = [p for p in peaks if len(cut_idx) == 0 or np.abs(cut_idx - p).min() > 2]
+        np.add.at(events, np.asarray(far, int), config.motion_peak_weight)
+    return VideoCurves(events, motion)
+
+
+def _sliding_corr(motion: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``motion`` [L] with every length-L window of ``energy`` [G ≥ L]."""
+    n = len(motion)
+    m = motion - motion.mean()
+    m_norm = np.sqrt((m * m).sum())
+    if m_norm < 1e-8:
+        return np.zeros(len(energy) - n + 1, np.float32)
+    cs = np.concatenate([[0.0], np.cumsum(energy, dtype=np.float64)])
+    cs2 = np.concatenate([[0.0], np.cumsum(energy.astype(np.float64) ** 2)])
+    sums = cs[n:] - cs[:-n]
+    var = np.maximum(cs2[n:] - cs2[:-n] - sums * sums / n, 0.0)
+    dots = correlate(energy, m, mode="valid", method="fft")
+    return (dots / (np.sqrt(var) * m_norm + 1e-8)).astype(np.float32)
+
+
+def score_offsets(track: TrackCurves, video: VideoCurves, *, config: SyncConfig = SyncConfig()) -> dict[str, np.ndarray]:
+    """Score every start offset of the video in the track.
+
+    Returns arrays of shape ``[O]`` (O = number of grid offsets where the video fits; 1 when
+    the track is shorter than the video): ``beat``, ``onset``, ``energy`` and ``total``.
+    """
+    n = len(video.events)
+    beat, onset, energy = track.beat_train, track.onset_z, track.energy
+    if len(beat) < n:  # track shorter than the video: score the overlap at offset 0
+        pad = n - len(beat)
+        beat, onset, energy = (np.pad(x, (0, pad)) for x in (beat, onset, energy))
+    weight = float(video.events.sum())
+    if weight > 0:
+        beat_s = correlate(beat, video.events, mode="valid", method="fft") / weight
+        onset_s = correlate(onset, video.events, mode="valid", method="fft") / weight
+    else:
+        beat_s = onset_s = np.zeros(len(beat) - n + 1, np.float32)
+    energy_s = _sliding_corr(video.motion, energy)
+    total = config.beat_weight * beat_s + config.onset_weight * onset_s + config.energy_weight * energy_s
+    return {"beat": beat_s, "onset": onset_s, "energy": energy_s, "total": total}
+
+
+def best_offset(scores: dict[str, np.ndarray]) -> tuple[float, float, dict[str, float]]:
+    """(offset_s, total score, parts) at the best-scoring offset."""
+    i = int(np.argmax(scores["total"]))
+    parts = {k: float(v[i]) for k, v in scores.items() if k != "total"}
+    return i / GRID_HZ, float(scores["total"][i]), parts

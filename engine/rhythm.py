@@ -97,7 +97,7 @@ def rhythm_tokens(analysis: MusicAnalysis, *, clip_s: float = 4.0, n_clips: int 
             tokens[i, 1] = min(int(strength / 4.0 * (ONSET_STRENGTH_CLASSES - 1)), ONSET_STRENGTH_CLASSES - 1)
         if count >= 2:
             interval = float(np.diff(beats[sel]).mean())
-            tokens[i, 2] = min(int(interval / 4.0 * 64), 63)
+            tokens[i, 2] = min(int(round(interval / 4.0 * 64)), 63)
         else:
             tokens[i, 2] = BEAT_INTERVAL_CLASSES - 1
     return tokens

@@ -1,0 +1,55 @@
+"""Optical flow, cut detection and flow tokens on real footage and real photographs."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bgmatch.engine import media
+from bgmatch.engine.motion import FLOW_TOKEN_CLASSES, VideoAnalysis, analyze_frames, detect_cuts, flow_magnitudes, flow_tokens
+
+
+def _pan(photo: np.ndarray, shift_px: int, n: int, size=(96, 160)) -> np.ndarray:
+    """Frames of a camera panning right over a real photo by ``shift_px`` per frame."""
+    h, w = size
+    return np.stack([photo[50:50 + h, 20 + i * shift_px: 20 + i * shift_px + w] for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def photo(media_root) -> np.ndarray:
+    img = cv2.imread(str(media_root / "photos" / "astronaut.png"), cv2.IMREAD_GRAYSCALE)
+    assert img is not None
+    return img
+
+
+@pytest.mark.parametrize("shift", [2, 5])
+def test_flow_measures_a_known_pan(photo, shift):
+    mags = flow_magnitudes(_pan(photo, shift, 6))
+    assert mags[0] == 0
+    assert np.median(mags[1:]) == pytest.approx(shift, rel=0.25)
+
+
+def test_cuts_between_real_clips_are_found(footage_dir):
+    a = media.decode_frames(footage_dir / "vtest.avi", fps=10, width_px=160, max_duration_s=3.0).frames
+    b = media.decode_frames(footage_dir / "bigbuckbunny.mp4", fps=10, width_px=160, max_duration_s=3.0).frames
+    b = np.stack([cv2.resize(f, (a.shape[2], a.shape[1])) for f in b])
+    frames = np.concatenate([a, b, a[::-1]])
+    times = np.arange(len(frames)) / 10.0
+    cuts = detect_cuts(frames, times)
+    expected = np.array([len(a), len(a) + len(b)]) / 10.0
+    assert len(cuts) == 2 and np.allclose(cuts, expected, atol=0.11)
+
+
+def test_still_and_moving_video_motion_and_tokens(photo):
+    still = np.repeat(_pan(photo, 0, 1), 40, axis=0)
+    moving = _pan(photo, 4, 40)
+    times = np.arange(40) / 10.0
+    a_still = analyze_frames(still, times, duration_s=4.0)
+    a_move = analyze_frames(moving, times, duration_s=4.0)
+    assert a_still.motion.max() < 0.5 and len(a_still.cut_times_s) == 0
+    # 4 px per frame at 160 px, 10 fps → 4 * 224/160 * 10 = 56 px/s at the paper's 224-px width.
+    assert np.median(a_move.motion[1:]) == pytest.approx(56.0, rel=0.25)
+    tok = flow_tokens(a_move, clip_s=4.0)
+    assert tok.shape == (1,) and tok[0] == pytest.approx(int(56 / 320 * 64), abs=2)
+    fast = VideoAnalysis(4.0, times, np.full(40, 1000.0, np.float32), np.zeros(0), 160)
+    assert flow_tokens(fast)[0] == FLOW_TOKEN_CLASSES - 1

@@ -128,13 +128,16 @@ def export(
 
 
 def _copy_video(inp, in_v, out, out_v, duration_s: float, progress) -> None:
+    done = 0.0
     for packet in inp.demux(in_v):
         if packet.dts is None:
             continue
         packet.stream = out_v
         out.mux(packet)
-        if progress is not None and packet.pts is not None and duration_s > 0:
-            progress(min(0.95, float(packet.pts * in_v.time_base) / duration_s * 0.95))
+        if progress is not None and duration_s > 0:
+            # Packets come in decode order: report by decode time, never going backwards.
+            done = max(done, min(0.95, float(packet.dts * in_v.time_base) / duration_s * 0.95))
+            progress(done)
 
 
 def _add_h264_stream(out, in_v):
@@ -148,9 +151,15 @@ def _add_h264_stream(out, in_v):
 
 def _reencode_video(inp, in_v, out, out_v, duration_s: float, progress) -> None:
     rate = in_v.average_rate or Fraction(25, 1)
+    last_pts = -1
     for i, frame in enumerate(inp.decode(in_v)):
+        # Keep the source timing (AVI files often skip frames), on the output frame grid.
+        pts = int(round(frame.time * rate)) if frame.time is not None else last_pts + 1
+        if pts <= last_pts:
+            continue
+        last_pts = pts
         frame = frame.reformat(width=out_v.width, height=out_v.height, format="yuv420p")
-        frame.pts = i
+        frame.pts = pts
         frame.time_base = Fraction(1, 1) / rate
         for packet in out_v.encode(frame):
             out.mux(packet)

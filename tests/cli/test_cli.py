@@ -1,0 +1,78 @@
+"""The `bgmatch` command end to end, through main(argv) and as an installed console script."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bgmatch.cli.main import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
+from bgmatch.engine import media
+
+
+@pytest.fixture()
+def music_dir(tmp_path, music_files):
+    d = tmp_path / "music"
+    d.mkdir()
+    for src in music_files[:3]:
+        shutil.copy(src, d / src.name)
+    (d / "broken.ogg").write_bytes(b"OggS" + b"\0" * 100)
+    return d
+
+
+def test_index_suggest_tracks_export(tmp_path, music_dir, footage_dir, capsys):
+    lib = str(tmp_path / "lib")
+    assert main(["index", "--library", lib, "-q", str(music_dir)]) == EXIT_PARTIAL
+    out, err = capsys.readouterr()
+    assert "3 added, 0 unchanged, 1 failed" in out
+    assert err.count("error:") == 1 and "broken.ogg" in err
+    assert main(["index", "--library", lib, "-q", str(music_dir / "sub-missing")]) == EXIT_PARTIAL
+    capsys.readouterr()
+
+    assert main(["suggest", "--library", lib, str(footage_dir / "bikes.mp4"), "--top", "2", "--json"]) == EXIT_OK
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 2 and rows[0]["score"] >= rows[1]["score"]
+    for r in rows:
+        assert {"path", "title", "score", "offset_s", "parts"} <= set(r)
+        assert set(r["parts"]) == {"beat", "onset", "energy"}
+
+    assert main(["suggest", "--library", lib, str(footage_dir / "bikes.mp4")]) == EXIT_OK
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:2] == ["#", "score"] and len(table) == 4
+
+    assert main(["tracks", "--library", lib, "--json"]) == EXIT_OK
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+    best = rows[0]
+    out_mp4 = tmp_path / "out.mp4"
+    assert main(["export", "-q", str(footage_dir / "bikes.mp4"), best["path"], "--offset", str(best["offset_s"]),
+                 "-o", str(out_mp4)]) == EXIT_OK
+    info = media.probe(out_mp4)
+    assert info.has_audio and info.has_video and info.duration_s == pytest.approx(10.0, abs=0.15)
+
+
+def test_errors_are_one_line_with_exit_codes(tmp_path, music_dir, footage_dir, capsys):
+    lib = str(tmp_path / "lib")
+    assert main(["suggest", "--library", lib, str(footage_dir / "bikes.mp4")]) == EXIT_ERROR
+    assert "no library here" in capsys.readouterr().err
+    main(["index", "--library", lib, "-q", str(music_dir)])
+    capsys.readouterr()
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("hello")
+    assert main(["suggest", "--library", lib, str(notes)]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(notes) in err and "not a media file" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["suggest", "--library", lib, str(notes), "--top", "0"])
+    assert exc.value.code == 2
+
+
+def test_console_script_version_and_help():
+    exe = shutil.which("bgmatch") or pytest.fail("the bgmatch console script is not installed")
+    done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("bgmatch ")
+    helped = subprocess.run([sys.executable, "-m", "bgmatch.cli.main", "suggest", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "--top" in helped.stdout and "--json" in helped.stdout and "--library" in helped.stdout

@@ -1,0 +1,50 @@
+"""Export: the video's picture with the track from an offset, trimmed and faded."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgmatch.engine import media
+from bgmatch.engine.errors import BgmatchError, MediaError
+from bgmatch.engine.export import ExportConfig, export, fade
+
+
+@pytest.mark.parametrize("clip", ["bikes.mp4", "tree.avi"])  # copied H.264 / re-encoded MPEG-4 part 2 in AVI
+def test_export_trims_and_fades(tmp_path, footage_dir, music_files, clip):
+    video = footage_dir / clip
+    track = music_files[0]
+    fractions = []
+    out = export(video, track, offset_s=12.0, out_path=tmp_path / "out.mp4", progress=fractions.append)
+    info, src = media.probe(out), media.probe(video)
+    assert info.has_video and info.has_audio
+    assert info.duration_s == pytest.approx(src.duration_s, abs=0.15)
+    got = media.decode_audio(out, sr_hz=8000)
+    assert len(got) / 8000 == pytest.approx(src.duration_s, abs=0.1)
+    want = media.decode_audio(track, sr_hz=8000, offset_s=12.0, max_duration_s=src.duration_s)
+    mid = slice(len(got) // 3, 2 * len(got) // 3)
+    assert np.corrcoef(got[mid], want[mid])[0, 1] > 0.9  # the track, from the offset
+    assert np.abs(got[:80]).max() < 0.2 * np.abs(got[mid]).max()  # faded in
+    assert np.abs(got[-80:]).max() < 0.2 * np.abs(got[mid]).max()  # faded out
+    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    frames, src_frames = media.decode_frames(out, fps=5), media.decode_frames(video, fps=5)
+    assert len(frames.frames) == pytest.approx(len(src_frames.frames), abs=2)  # same picture timing
+    assert np.allclose(frames.times_s[:10], src_frames.times_s[:10], atol=0.05)
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_export_bad_inputs(tmp_path, footage_dir, music_files):
+    with pytest.raises(MediaError, match="past the end"):
+        export(footage_dir / "bikes.mp4", music_files[0], offset_s=1e5, out_path=tmp_path / "o.mp4")
+    with pytest.raises(MediaError, match="no audio track"):
+        export(footage_dir / "bikes.mp4", footage_dir / "bikes.mp4", offset_s=0, out_path=tmp_path / "o.mp4")
+    with pytest.raises(BgmatchError, match="MP4"):
+        export(footage_dir / "bikes.mp4", music_files[0], offset_s=0, out_path=tmp_path / "o.avi")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_fade_is_equal_power_and_leaves_the_middle():
+    x = np.ones((2, 1000), np.float32)
+    y = fade(x, sr_hz=100, fade_in_s=1.0, fade_out_s=2.0)
+    assert y[0, 0] == 0 and y[0, 500] == 1 and y[0, -1] < 1e-3
+    assert y[0, 50] == pytest.approx(0.5, abs=0.02)  # sin² at the middle of the ramp
+    assert ExportConfig().fade_in_s > 0

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tracks", parents=[common], help="list the library's tracks")
     s.add_argument("--json", action="store_true", help="print JSON")
 
+    for name, (_, summary) in DELEGATED.items():
+        sub.add_parser(name, help=summary, add_help=False)
+
     s = sub.add_parser("demo", parents=[common], help="index the bundled demo music and suggest for the demo video",
                        description="Index the bundled demo gallery (a separate demo library unless --library "
                                    "is given) and print the suggestions for the bundled demo video.")
@@ -158,11 +161,30 @@ def cmd_demo(args: argparse.Namespace, lib) -> int:
     return status
 
 
+#: Subcommands owned by other packages: `bgmatch NAME ARGS…` runs ``module.main(ARGS…)``.
+DELEGATED = {
+    "train": ("bgmatch.training.cli", "train a model from a config (prepare → pretrain → match → eval)"),
+    "eval": ("bgmatch.training.evaluate", "evaluate ranking methods on a BeatCut split"),
+    "app": ("bgmatch.app.main", "open the desktop app"),
+    "bench": ("bench.__main__", "run the speed, memory and scale benchmarks"),
+}
+
 COMMANDS = {"index": cmd_index, "suggest": cmd_suggest, "export": cmd_export, "tracks": cmd_tracks, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        import importlib
+
+        module_name = DELEGATED[argv[0]][0]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            print(f"error: `bgmatch {argv[0]}` is not available: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        return int(module.main(argv[1:]) or 0)
     parser = build_parser()
     args = parser.parse_args(argv)
     from bgmatch.engine.errors import BgmatchError

@@ -41,6 +41,7 @@ class LibraryConfig:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     max_track_s: float = 20 * 60.0
     max_video_s: float = 20 * 60.0
+    min_video_s: float = 1.0
 
 
 @dataclass
@@ -265,6 +266,9 @@ class Library:
         frames = media.decode_frames(path, fps=cfg.fps, width_px=cfg.width_px, max_duration_s=self.config.max_video_s)
         if len(frames.frames) < 2:
             raise MediaError(path, "video has a single frame; nothing to match music to")
+        if frames.duration_s < self.config.min_video_s:
+            raise MediaError(path, f"video is too short ({frames.duration_s:.2f} s; at least "
+                                   f"{self.config.min_video_s:g} s needed)")
         return analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=cfg)
 
     def suggest(self, video: str | os.PathLike[str] | VideoAnalysis, *, top: int = 10) -> list[Suggestion]:

@@ -49,7 +49,7 @@ def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     try:
         return av.open(str(p), metadata_errors="ignore")
     except av.error.InvalidDataError:
-        raise MediaError(p, "not a media file FFmpeg can read (invalid data)") from None
+        raise MediaError(p, "not a readable media file (corrupt, truncated or not media at all)") from None
     except av.error.FFmpegError as exc:
         raise MediaError(p, f"cannot open: {exc.strerror or exc}") from None
 

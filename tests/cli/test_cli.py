@@ -63,7 +63,7 @@ def test_errors_are_one_line_with_exit_codes(tmp_path, music_dir, footage_dir, c
     notes.write_text("hello")
     assert main(["suggest", "--library", lib, str(notes)]) == EXIT_ERROR
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and str(notes) in err and "not a media file" in err
+    assert err.count("\n") == 0 and str(notes) in err and "not a readable media file" in err
     with pytest.raises(SystemExit) as exc:
         main(["suggest", "--library", lib, str(notes), "--top", "0"])
     assert exc.value.code == 2

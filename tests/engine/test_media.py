@@ -58,7 +58,7 @@ def _bad(tmp_path: Path, footage_dir: Path, music_files: list[Path]) -> dict[str
     folder.mkdir()
     return {
         "missing": (tmp_path / "missing.mp4", "no such file"),
-        "text": (text, "not a media file"),
+        "text": (text, "not a readable media file"),
         "empty": (empty, "empty"),
         "folder": (folder, "folder"),
     }

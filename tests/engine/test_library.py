@@ -114,3 +114,18 @@ def test_open_errors(tmp_path):
     f.write_text("x")
     with pytest.raises(LibraryError, match="not a folder"):
         Library.open(f)
+
+
+def test_recall_stage_path_returns_ranked_candidates(tmp_path, small_music, footage_dir):
+    """With exact re-ranking switched off, candidates come from the faiss window index."""
+    from bgmatch.engine.library import LibraryConfig
+    from bgmatch.engine.retrieval import RetrievalConfig
+
+    exact = Library.open(tmp_path / "lib")
+    exact.add([small_music])
+    want = [s.track_id for s in exact.suggest(footage_dir / "bikes.mp4", top=3)]
+    exact.close()
+    config = LibraryConfig(retrieval=RetrievalConfig(exact_below_tracks=0, candidate_tracks=3))
+    with Library.open(tmp_path / "lib", config=config) as lib:
+        got = [s.track_id for s in lib.suggest(footage_dir / "bikes.mp4", top=3)]
+    assert got == want  # every track recalled, so the same order

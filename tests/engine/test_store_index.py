@@ -76,3 +76,21 @@ def test_index_load_rejects_inconsistent_files(tmp_path):
     assert WindowIndex.load(tmp_path) is None
     (tmp_path / "index.faiss").write_bytes(b"garbage")
     assert WindowIndex.load(tmp_path) is None
+
+
+def test_recall_returns_distinct_tracks_of_the_nearest_windows():
+    from bgmatch.engine.retrieval import recall
+
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(300, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = [f"t{i % 100}" for i in range(300)]  # 100 tracks, 3 windows each
+    idx = WindowIndex.build(vecs, ids, np.zeros(300), generation=1)
+    query = vecs[17] + 0.05 * vecs[205]
+    got = recall(idx, query / np.linalg.norm(query), n_tracks=100, want=5)
+    sims = vecs @ (query / np.linalg.norm(query))
+    best_per_track = {}
+    for i in np.argsort(-sims):
+        best_per_track.setdefault(ids[i], i)
+    assert got == list(best_per_track)[:5] and got[0] == "t17"
+    assert len(recall(idx, query, n_tracks=100, want=1000)) == 100

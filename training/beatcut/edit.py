@@ -1,0 +1,425 @@
+"""The BeatCut editor: cut real footage to a music track the way video editors do.
+
+Cuts fall mostly on the track's beats, every 1–8 beats (fewer where the music is louder), with a
+few frames of jitter and a share of cuts off the beat (:func:`plan_cuts`). Each shot is a
+segment of a real clip, sped up where the music is louder, or a virtual camera pan/zoom over a
+real photograph at a speed set by the music energy (:func:`render_video`). The video is H.264
+without audio; a JSON manifest beside it says how it was made.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import av
+import cv2
+import numpy as np
+
+from bgmatch.engine.errors import ConfigError, MediaError
+from bgmatch.engine.media import decode_audio
+from bgmatch.engine.motion import cut_scores
+from bgmatch.engine.rhythm import MusicAnalysis, analyze_music
+
+from .sources import ClipSource, PhotoSource, Source, open_source
+
+MANIFEST_VERSION = 1
+#: Loudness (dBFS of the RMS) mapped to energy 0 and 1 for the absolute half of the energy level.
+_QUIET_DB, _LOUD_DB = -40.0, -10.0
+#: Spread (in log beats) of the beats-per-cut choice around the energy's preferred value.
+_BEATS_SPREAD = 0.45
+#: Histogram distance between the last frame of a shot and the first of the next that is enough
+#: for a visible cut; below it another source is tried.
+_MIN_CUT_DISTANCE = 0.3
+_SHOT_TRIES = 5
+
+
+@dataclass(frozen=True)
+class EditConfig:
+    """How BeatCut edits: cut rhythm, jitter, motion and the output format."""
+
+    seed: int = 0
+    beats_per_cut_choices: tuple[int, ...] = (1, 2, 4, 8)
+    jitter_frames: int = 2  # each on-beat cut moves by up to this many frames either way
+    off_beat_share: float = 0.15  # share of cuts placed between beats
+    min_shot_s: float = 0.4
+    fps: int = 25
+    size: tuple[int, int] = (640, 360)  # width, height (even)
+    motion_follows_energy: bool = True  # else each shot's motion level is drawn at random
+    photo_share: float = 0.4  # share of shots from photographs (when clips fit the shot)
+    clip_speed_range: tuple[float, float] = (1.0, 3.0)  # playback speed at energy 0 and 1
+    pan_speed_range: tuple[float, float] = (0.03, 0.35)  # camera speed, frame widths/s, at energy 0 and 1
+    crf: int = 23
+    preset: str = "medium"
+
+    def __post_init__(self) -> None:
+        for name in ("beats_per_cut_choices", "size", "clip_speed_range", "pan_speed_range"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        choices = self.beats_per_cut_choices
+        if not choices or any(not isinstance(c, int) or not 1 <= c <= 8 for c in choices):
+            raise ConfigError(f"beats_per_cut_choices must be integers in 1..8, got {choices}")
+        if not 0.0 <= self.off_beat_share < 1.0:
+            raise ConfigError(f"off_beat_share must be in [0, 1), got {self.off_beat_share}")
+        if self.jitter_frames < 0 or self.fps <= 0 or self.min_shot_s <= 0:
+            raise ConfigError("jitter_frames must be >= 0, fps and min_shot_s > 0")
+        w, h = self.size
+        if w < 16 or h < 16 or w % 2 or h % 2:
+            raise ConfigError(f"size must be even and at least 16x16, got {w}x{h}")
+        if not 0.0 <= self.photo_share <= 1.0:
+            raise ConfigError(f"photo_share must be in [0, 1], got {self.photo_share}")
+        if min(self.clip_speed_range) <= 0 or min(self.pan_speed_range) < 0:
+            raise ConfigError("clip_speed_range must be > 0 and pan_speed_range >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EditConfig":
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown EditConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class EditManifest:
+    """How one BeatCut video was made (written as JSON beside the video)."""
+
+    track: str
+    offset_s: float  # where in the track the video starts
+    duration_s: float
+    n_frames: int
+    cut_times_s: list[float]  # in video time, on the frame grid
+    shots: list[dict[str, Any]]  # start_s, end_s, source, kind, energy and the move of each shot
+    seed: int
+    config: dict[str, Any]
+    version: int = MANIFEST_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> "EditManifest":
+        d = json.loads(Path(path).read_text())
+        if d.get("version") != MANIFEST_VERSION:
+            raise ConfigError(f"{path}: manifest version {d.get('version')} is not {MANIFEST_VERSION}")
+        return cls(**d)
+
+
+def energy_levels(analysis: MusicAnalysis, *, times_s: np.ndarray) -> np.ndarray:
+    """Music energy in [0, 1] at track times ``times_s`` (``[N]`` → ``[N]`` float64).
+
+    Half relative (the 1-s smoothed RMS in dB between the analysed span's 5th and 95th
+    percentiles) and half absolute (-40 dBFS → 0, -10 dBFS → 1), so loud passages of a track cut
+    faster than its quiet ones, and a loud track faster than a quiet one.
+    """
+    rms_db = 20.0 * np.log10(np.maximum(analysis.rms.astype(np.float64), 1e-5))
+    if len(rms_db) == 0:
+        return np.full(len(times_s), 0.5)
+    win = max(1, int(round(analysis.frame_rate_hz)))
+    padded = np.pad(rms_db, (win // 2, win - 1 - win // 2), mode="edge")
+    smooth = np.convolve(padded, np.ones(win) / win, mode="valid")
+    lo, hi = np.percentile(smooth, [5, 95])
+    relative = np.clip((smooth - lo) / (hi - lo), 0, 1) if hi - lo > 1.0 else np.full_like(smooth, 0.5)
+    absolute = np.clip((smooth - _QUIET_DB) / (_LOUD_DB - _QUIET_DB), 0, 1)
+    level = 0.5 * relative + 0.5 * absolute
+    idx = np.clip(np.round(np.asarray(times_s) * analysis.frame_rate_hz).astype(int), 0, len(level) - 1)
+    return level[idx]
+
+
+def energy_curve(analysis: MusicAnalysis, *, offset_s: float, duration_s: float, fps: float) -> np.ndarray:
+    """:func:`energy_levels` at each video frame of a video starting at ``offset_s``, ``[n_frames]``."""
+    n_frames = int(round(duration_s * fps))
+    return energy_levels(analysis, times_s=offset_s + np.arange(n_frames) / fps)
+
+
+def _beat_grid(analysis: MusicAnalysis, *, offset_s: float, duration_s: float) -> np.ndarray:
+    """Beats in video time covering ``[0, duration_s]``; extended at the median interval where
+    the tracker found none (or built from the tempo when it found fewer than two)."""
+    beats = np.asarray(analysis.beat_times_s, np.float64) - offset_s
+    if len(beats) >= 2:
+        period = float(np.median(np.diff(beats)))
+    else:
+        period = 60.0 / (analysis.tempo_bpm if analysis.tempo_bpm > 0 else 120.0)
+    period = max(period, 0.1)
+    inside = beats[(beats >= -period) & (beats <= duration_s + period)]
+    if len(inside) < 2:
+        anchor = float(beats[np.argmin(np.abs(beats))]) if len(beats) else 0.0
+        k = np.arange(math.floor(-anchor / period) - 1, math.ceil((duration_s - anchor) / period) + 2)
+        return anchor + period * k
+    head = inside[0] - period * np.arange(max(0, math.ceil(inside[0] / period)), 0, -1)
+    tail = inside[-1] + period * np.arange(1, max(0, math.ceil((duration_s - inside[-1]) / period)) + 1)
+    return np.concatenate([head, inside, tail])
+
+
+def _beats_per_cut(choices: np.ndarray, energy: float, rng: np.random.Generator) -> int:
+    """Draw a shot length in beats: near the longest choice at energy 0, the shortest at 1."""
+    log_c = np.log(choices)
+    target = log_c.max() + (log_c.min() - log_c.max()) * energy
+    w = np.exp(-0.5 * ((log_c - target) / _BEATS_SPREAD) ** 2)
+    return int(rng.choice(choices, p=w / w.sum()))
+
+
+def plan_cuts(
+    analysis: MusicAnalysis,
+    *,
+    offset_s: float,
+    duration_s: float,
+    config: EditConfig = EditConfig(),
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Cut times (s, video time, on the ``config.fps`` frame grid) for a video of ``duration_s``
+    that starts at ``offset_s`` in the analysed track. Returns ``[C]`` float64, increasing.
+
+    Each shot lasts a number of beats drawn from ``config.beats_per_cut_choices``, shorter where
+    :func:`energy_levels` is higher. A cut is placed on its beat ± ``jitter_frames``, or, with
+    probability ``off_beat_share``, 25–75 % of the way to the next beat. Shots are at least
+    ``min_shot_s`` long. ``rng`` defaults to one seeded with ``config.seed``.
+    """
+    if duration_s <= 0:
+        raise ConfigError(f"duration_s must be > 0, got {duration_s}")
+    rng = np.random.default_rng(config.seed) if rng is None else rng
+    fps = config.fps
+    beats = _beat_grid(analysis, offset_s=offset_s, duration_s=duration_s)
+    energy = energy_levels(analysis, times_s=offset_s + beats)
+    choices = np.asarray(sorted(config.beats_per_cut_choices))
+    k = int(np.searchsorted(beats, 0.0))
+    last = 0.0
+    cuts: list[float] = []
+    while k < len(beats):
+        k += _beats_per_cut(choices, float(energy[k]), rng)
+        while k < len(beats) and beats[k] - last < config.min_shot_s:
+            k += 1
+        if k >= len(beats) or beats[k] > duration_s - config.min_shot_s:
+            break
+        if rng.random() < config.off_beat_share:
+            step = beats[k + 1] - beats[k] if k + 1 < len(beats) else beats[k] - beats[k - 1]
+            t = beats[k] + rng.uniform(0.25, 0.75) * step
+        else:
+            t = beats[k] + int(rng.integers(-config.jitter_frames, config.jitter_frames + 1)) / fps
+        t = round(t * fps) / fps
+        if t - last >= config.min_shot_s and t <= duration_s - config.min_shot_s:
+            cuts.append(t)
+            last = t
+    return np.asarray(cuts, np.float64)
+
+
+def _gray_small(img: np.ndarray) -> np.ndarray:
+    return cv2.resize(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), (96, 54), interpolation=cv2.INTER_AREA)
+
+
+class _Shooter:
+    """Chooses and renders shots so that neighbouring shots come from different, far-apart footage."""
+
+    def __init__(self, sources: Sequence[Source], config: EditConfig, rng: np.random.Generator) -> None:
+        self.sources = list(sources)
+        self.config = config
+        self.rng = rng
+        self.uses: Counter[str] = Counter()
+        self.starts: dict[str, list[float]] = defaultdict(list)
+        self.previous: str | None = None
+        self.previous_gray: np.ndarray | None = None
+
+    def _clip_speed(self, energy: float) -> float:
+        lo, hi = self.config.clip_speed_range
+        return lo + (hi - lo) * energy
+
+    def _pick(self, n_frames: int, energy: float, tried: set[str]) -> Source | None:
+        """A source for the next shot: not the previous one, rarely used ones first."""
+        need_s = n_frames / self.config.fps * self._clip_speed(energy)
+        free = [s for s in self.sources if s.name != self.previous and s.name not in tried]
+        # A clip's own cuts are found only when it is first drawn; the file length bounds it before.
+        clips = [s for s in free if isinstance(s, ClipSource) and s.duration_s >= need_s]
+        photos = [s for s in free if isinstance(s, PhotoSource)]
+        while clips or photos:
+            use_photo = bool(photos) and (not clips or self.rng.random() < self.config.photo_share)
+            pool = photos if use_photo else clips
+            w = np.array([1.0 / (1 + self.uses[s.name]) for s in pool])
+            src = pool[int(self.rng.choice(len(pool), p=w / w.sum()))]
+            if isinstance(src, PhotoSource) or src.longest_segment_s() >= need_s:
+                return src
+            clips.remove(src)
+        return None
+
+    def _clip_shot(self, src: ClipSource, n_frames: int, energy: float) -> tuple[np.ndarray, dict[str, Any]]:
+        fps = self.config.fps
+        speed = self._clip_speed(energy)
+        need_s = n_frames / fps * speed
+        segments = [(a, b) for a, b in src.segments_s if b - a >= need_s]
+        room = np.array([b - a - need_s for a, b in segments]) + 1e-3
+        candidates = []
+        for _ in range(4):  # keep the start farthest from this clip's earlier shots
+            a, b = segments[int(self.rng.choice(len(segments), p=room / room.sum()))]
+            candidates.append(a + self.rng.uniform() * (b - a - need_s))
+        used = self.starts[src.name]
+        start = max(candidates, key=lambda s: min((abs(s - u) for u in used), default=0.0))
+        frames = src.frames(start_s=start, n_frames=n_frames, speed=speed, fps=fps, size=self.config.size)
+        return frames, {"source_start_s": round(float(start), 4), "speed": round(float(speed), 4)}
+
+    def _photo_shot(self, src: PhotoSource, n_frames: int, energy: float) -> tuple[np.ndarray, dict[str, Any]]:
+        lo, hi = self.config.pan_speed_range
+        out_w = self.config.size[0]
+        move, actual = src.plan_move(
+            speed_px_s=(lo + (hi - lo) * energy) * out_w,
+            duration_s=n_frames / self.config.fps,
+            size=self.config.size,
+            rng=self.rng,
+        )
+        record = {
+            "pan_speed": round(float(actual) / out_w, 4),  # frame widths per second
+            "center_px": [round(v, 2) for v in (*move.center0, *move.center1)],
+            "zoom": [round(move.zoom0, 4), round(move.zoom1, 4)],
+        }
+        return src.frames(move, n_frames=n_frames, size=self.config.size), record
+
+    def shoot(self, n_frames: int, energy: float) -> tuple[np.ndarray, dict[str, Any]]:
+        """The frames ``[n, H, W, 3]`` of the next shot and its manifest record."""
+        best: tuple[float, np.ndarray, dict[str, Any], Source] | None = None
+        tried: set[str] = set()
+        for _ in range(_SHOT_TRIES):
+            src = self._pick(n_frames, energy, tried)
+            if src is None:
+                break
+            tried.add(src.name)
+            if isinstance(src, ClipSource):
+                frames, record = self._clip_shot(src, n_frames, energy)
+            else:
+                frames, record = self._photo_shot(src, n_frames, energy)
+            first = _gray_small(frames[0])
+            dist = 1.0 if self.previous_gray is None else float(cut_scores(np.stack([self.previous_gray, first]))[1])
+            if best is None or dist > best[0]:
+                best = (dist, frames, record, src)
+            if dist >= _MIN_CUT_DISTANCE:
+                break
+        if best is None:
+            raise ConfigError("no footage source fits the shot (need photos or longer clips)")
+        dist, frames, record, src = best
+        self.uses[src.name] += 1
+        if "source_start_s" in record:
+            self.starts[src.name].append(record["source_start_s"])
+        self.previous, self.previous_gray = src.name, _gray_small(frames[-1])
+        return frames, {"source": src.name, "kind": src.kind, "energy": round(energy, 4), **record}
+
+
+def render_video(
+    plan: np.ndarray,
+    footage_sources: Sequence[str | os.PathLike[str]],
+    *,
+    out_path: str | os.PathLike[str],
+    duration_s: float,
+    config: EditConfig = EditConfig(),
+    rng: np.random.Generator | None = None,
+    energy_curve: np.ndarray | None = None,
+    track: str = "",
+    offset_s: float = 0.0,
+) -> EditManifest:
+    """Edit footage into an H.264 mp4 (yuv420p, no audio) with hard cuts at ``plan`` (s).
+
+    ``footage_sources``: clip and photo files (at least two). ``energy_curve``: music energy in
+    [0, 1] per video frame (``[n_frames]``, see :func:`energy_curve`); it sets each shot's motion
+    when ``config.motion_follows_energy``. ``track`` and ``offset_s`` are recorded in the manifest,
+    which is returned and written to ``out_path`` with the suffix ``.json``. ``rng`` defaults to
+    one seeded with ``config.seed``.
+    """
+    fps = config.fps
+    n_frames = int(round(duration_s * fps))
+    if n_frames < 1:
+        raise ConfigError(f"duration_s {duration_s} is shorter than one frame")
+    if len(footage_sources) < 2:
+        raise ConfigError("render_video needs at least two footage sources so that shots differ")
+    rng = np.random.default_rng([config.seed, 1]) if rng is None else rng
+    energy = np.full(n_frames, 0.5) if energy_curve is None else np.asarray(energy_curve, np.float64)
+    if len(energy) != n_frames:
+        energy = np.interp(np.linspace(0, 1, n_frames), np.linspace(0, 1, max(len(energy), 1)), energy)
+    cut_frames = sorted({int(round(t * fps)) for t in np.asarray(plan)} & set(range(1, n_frames)))
+    bounds = [0, *cut_frames, n_frames]
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    part = out_path.with_name(out_path.name + ".part")
+    shots: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(lambda: part.unlink(missing_ok=True))  # a no-op once the video is in place
+        sources = []
+        for path in footage_sources:
+            sources.append(open_source(path))
+            stack.callback(sources[-1].close)
+        shooter = _Shooter(sources, config, rng)
+        try:
+            container = stack.enter_context(av.open(str(part), "w", format="mp4"))
+        except av.error.FFmpegError as exc:
+            raise MediaError(out_path, f"cannot write: {exc}") from None
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = config.size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(config.crf), "preset": config.preset}
+        index = 0
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            e = float(energy[a:b].mean()) if config.motion_follows_energy else float(rng.uniform())
+            frames, record = shooter.shoot(b - a, e)
+            shots.append({"start_s": round(a / fps, 4), "end_s": round(b / fps, 4), **record})
+            for img in frames:
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+                vf.pts = index
+                index += 1
+                container.mux(stream.encode(vf))
+        container.mux(stream.encode(None))
+        container.close()
+        os.replace(part, out_path)
+    manifest = EditManifest(
+        track=track,
+        offset_s=round(float(offset_s), 4),
+        duration_s=n_frames / fps,
+        n_frames=n_frames,
+        cut_times_s=[round(f / fps, 4) for f in cut_frames],
+        shots=shots,
+        seed=config.seed,
+        config=config.to_dict(),
+    )
+    manifest.write(out_path.with_suffix(".json"))
+    return manifest
+
+
+def edit_to_music(
+    track_path: str | os.PathLike[str],
+    footage_sources: Sequence[str | os.PathLike[str]],
+    *,
+    out_path: str | os.PathLike[str],
+    offset_s: float,
+    duration_s: float,
+    config: EditConfig = EditConfig(),
+    track_name: str | None = None,
+    context_s: float = 10.0,
+    sr_hz: int = 22050,
+) -> EditManifest:
+    """Analyse ``track_path`` around ``[offset_s, offset_s + duration_s]`` (with ``context_s``
+    either side for the beat tracker), plan cuts and render; see :func:`render_video`."""
+    start_s = max(0.0, offset_s - context_s)
+    span_s = offset_s - start_s + duration_s + context_s
+    y = decode_audio(track_path, sr_hz=sr_hz, offset_s=start_s, max_duration_s=span_s)
+    if len(y) / sr_hz < offset_s - start_s + duration_s - 0.05:
+        raise MediaError(track_path, f"track ends before {offset_s + duration_s:.1f} s")
+    analysis = analyze_music(y, sr_hz=sr_hz)
+    plan_rng, render_rng = np.random.default_rng(config.seed).spawn(2)
+    local = offset_s - start_s
+    plan = plan_cuts(analysis, offset_s=local, duration_s=duration_s, config=config, rng=plan_rng)
+    curve = energy_curve(analysis, offset_s=local, duration_s=duration_s, fps=config.fps)
+    return render_video(
+        plan,
+        footage_sources,
+        out_path=out_path,
+        duration_s=duration_s,
+        config=config,
+        rng=render_rng,
+        energy_curve=curve,
+        track=track_name if track_name is not None else Path(track_path).name,
+        offset_s=offset_s,
+    )

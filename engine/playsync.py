@@ -1,0 +1,91 @@
+"""Keep a muted video and its music track in step during a preview.
+
+The preview plays two independent players (video, track). :class:`DriftTracker` is fed their
+positions as they play and says when the track must be re-aligned: when the median drift over
+the last samples exceeds a threshold (steady drift), or one sample is far off (a stall or a
+seek that was not followed). Plain Python, no Qt: the player widget only samples and seeks.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """When to re-align the track with the video."""
+
+    window: int = 10  # samples in the median (at 10 Hz sampling, one second)
+    threshold_s: float = 0.030  # steady drift that triggers a re-alignment (under one 25-fps frame)
+    hard_threshold_s: float = 0.250  # a single sample this far off re-aligns at once
+    min_interval_s: float = 1.0  # at least this long between re-alignments (a seek needs time to settle)
+
+
+def drift_s(video_s: float, track_s: float, offset_s: float) -> float:
+    """How far the track is ahead (positive) of where the video says it should be."""
+    return (track_s - offset_s) - video_s
+
+
+class DriftTracker:
+    """Running estimate of the track's drift against the video, with a re-alignment policy.
+
+    A video player reports the time of the frame on screen, which lags the true playback time
+    by half a frame on average; ``frame_s`` (the video's frame period) removes that bias.
+    """
+
+    def __init__(self, config: DriftConfig = DriftConfig(), *, frame_s: float = 0.04) -> None:
+        self.config = config
+        self.frame_s = frame_s
+        self._samples: deque[float] = deque(maxlen=config.window)
+        self._last_resync_s = -np.inf
+        self.resyncs = 0
+
+    def reset(self, now_s: float | None = None) -> None:
+        """Forget the samples (after a seek, a new track or a new offset)."""
+        self._samples.clear()
+        if now_s is not None:
+            self._last_resync_s = now_s
+
+    @property
+    def drift_s(self) -> float:
+        """Median drift of the recent samples, frame lag removed (0 when there are none)."""
+        return float(np.median(self._samples)) if self._samples else 0.0
+
+    def add(self, *, video_s: float, track_s: float, offset_s: float, now_s: float) -> float | None:
+        """Record one sample; returns the track position (s) to seek to, or None to leave it.
+
+        ``now_s`` is a monotonic clock reading, used to space re-alignments.
+        """
+        d = drift_s(video_s, track_s, offset_s) - self.frame_s / 2
+        self._samples.append(d)
+        if now_s - self._last_resync_s < self.config.min_interval_s:
+            return None
+        hard = abs(d) > self.config.hard_threshold_s
+        steady = len(self._samples) == self._samples.maxlen and abs(self.drift_s) > self.config.threshold_s
+        if not (hard or steady):
+            return None
+        self.resyncs += 1
+        self.reset(now_s)
+        return max(0.0, video_s + offset_s)
+
+
+def drift_report(video_s: np.ndarray, track_s: np.ndarray, offset_s: float, *, window: int = 10) -> dict[str, float]:
+    """Summary of sampled positions of a preview: raw and smoothed (moving median) drift, in s.
+
+    ``video_s`` and ``track_s`` are positions ``[N]`` read at the same instants. The moving
+    median over ``window`` samples removes the video position's frame quantisation.
+    """
+    d = (np.asarray(track_s, np.float64) - offset_s) - np.asarray(video_s, np.float64)
+    if len(d) == 0:
+        return {"samples": 0.0, "median_s": 0.0, "p95_abs_s": 0.0, "max_abs_s": 0.0, "max_smoothed_abs_s": 0.0}
+    k = max(1, min(window, len(d)))
+    smoothed = np.array([np.median(d[i:i + k]) for i in range(len(d) - k + 1)])
+    return {
+        "samples": float(len(d)),
+        "median_s": float(np.median(d)),
+        "p95_abs_s": float(np.percentile(np.abs(d), 95)),
+        "max_abs_s": float(np.abs(d).max()),
+        "max_smoothed_abs_s": float(np.abs(smoothed).max()),
+    }

@@ -1,0 +1,62 @@
+"""The preview's drift policy, fed with simulated player positions."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgmatch.engine.playsync import DriftConfig, DriftTracker, drift_report, drift_s
+
+
+def _play(tracker: DriftTracker, *, rate_error: float, seconds: float, offset_s: float = 5.0, frame_s: float = 0.04):
+    """Simulate a track clock running ``rate_error`` fast; apply the tracker's seeks.
+
+    Returns the true drift (track against the real playback time, not the frame on screen).
+    """
+    track_start = offset_s
+    t0 = 0.0
+    drifts = []
+    period_s = 0.093  # a sampling timer is not phase-locked to the frames
+    for i in range(int(seconds / period_s)):
+        now = i * period_s
+        video = np.floor(now / frame_s) * frame_s  # the video reports the last shown frame
+        track = track_start + (now - t0) * (1 + rate_error)
+        seek = tracker.add(video_s=video, track_s=track, offset_s=offset_s, now_s=now)
+        if seek is not None:
+            track_start, t0 = seek, now
+        drifts.append(drift_s(now, track, offset_s))
+    return np.array(drifts)
+
+
+def test_steady_drift_is_corrected_below_one_frame():
+    tracker = DriftTracker()
+    drifts = _play(tracker, rate_error=0.002, seconds=60)  # 2 ms/s: 120 ms over a minute uncorrected
+    assert tracker.resyncs >= 2
+    assert np.abs(drifts).max() < 0.04
+
+
+@pytest.mark.parametrize("frame_s", [0.04, 0.1])
+def test_frame_lag_alone_never_triggers_a_resync(frame_s):
+    tracker = DriftTracker(frame_s=frame_s)
+    _play(tracker, rate_error=0.0, seconds=30, frame_s=frame_s)
+    assert tracker.resyncs == 0
+
+
+def test_no_resync_when_in_step():
+    tracker = DriftTracker()
+    _play(tracker, rate_error=0.0, seconds=60)
+    assert tracker.resyncs == 0
+
+
+def test_large_jump_resyncs_at_once_but_not_twice_in_a_row():
+    tracker = DriftTracker(DriftConfig(min_interval_s=1.0))
+    assert tracker.add(video_s=10.0, track_s=15.0 + 0.5, offset_s=5.0, now_s=3.0) == pytest.approx(15.0)
+    assert tracker.add(video_s=10.1, track_s=15.1 + 0.5, offset_s=5.0, now_s=3.1) is None  # settling
+    assert tracker.add(video_s=11.0, track_s=16.0 + 0.5, offset_s=5.0, now_s=4.5) == pytest.approx(16.0)
+
+
+def test_drift_report_smooths_frame_quantisation():
+    t = np.arange(0, 60, 0.05)
+    video = np.floor(t / 0.04) * 0.04
+    report = drift_report(video, t + 2.0, 2.0)
+    assert report["max_abs_s"] < 0.04 and report["max_smoothed_abs_s"] <= report["max_abs_s"]
+    assert report["samples"] == len(t)

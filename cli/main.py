@@ -101,6 +101,10 @@ def _progress_bar(quiet: bool, unit: str):
 
 
 def cmd_index(args: argparse.Namespace, lib) -> int:
+    from bgmatch.engine.rhythm import beat_tracker_is_cold
+
+    if beat_tracker_is_cold() and not args.quiet:
+        print("First run: compiling librosa's beat tracker (about 30 s, once per installation) …", file=sys.stderr)
     bar, update = _progress_bar(args.quiet, "file")
     with bar:
         report = lib.add(args.paths, progress=update)

@@ -10,7 +10,7 @@ from bgmatch.engine.library import Suggestion
 
 def clock(seconds: float) -> str:
     """``m:ss.s`` for a time in seconds."""
-    m, s = divmod(max(0.0, seconds), 60)
+    m, s = divmod(round(max(0.0, seconds), 1), 60)
     return f"{int(m)}:{s:04.1f}"
 
 

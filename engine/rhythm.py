@@ -74,6 +74,25 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
     )
 
 
+def beat_tracker_is_cold() -> bool:
+    """Whether librosa's numba-compiled beat tracker has no on-disk cache yet.
+
+    The first beat tracking in a fresh environment compiles for tens of seconds; numba caches
+    the result as ``*.nbi`` index files next to librosa's modules.
+    """
+    from pathlib import Path
+
+    return not any(Path(librosa.__file__).parent.rglob("*.nbi"))
+
+
+def warm_up() -> None:
+    """Run the beat tracker once on a short click track, so its numba code is compiled."""
+    sr_hz = 22050
+    y = np.zeros(sr_hz * 3, np.float32)
+    y[:: sr_hz // 2] = 1.0
+    analyze_music(y, sr_hz=sr_hz)
+
+
 def rhythm_tokens(analysis: MusicAnalysis, *, clip_s: float = 4.0, n_clips: int | None = None) -> np.ndarray:
     """The paper's per-clip rhythm tokens, shape ``[n_clips, 3]`` (int64).
 

@@ -76,3 +76,9 @@ def test_console_script_version_and_help():
     helped = subprocess.run([sys.executable, "-m", "bgmatch.cli.main", "suggest", "--help"],
                             capture_output=True, text=True, check=True)
     assert "--top" in helped.stdout and "--json" in helped.stdout and "--library" in helped.stdout
+
+
+def test_clock_rounds_before_splitting_minutes():
+    from bgmatch.cli.output import clock
+
+    assert clock(59.97) == "1:00.0" and clock(0.04) == "0:00.0" and clock(125.25) == "2:05.2"

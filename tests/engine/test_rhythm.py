@@ -56,3 +56,10 @@ def test_rhythm_tokens_follow_the_paper_vocabulary():
     assert list(tok[1:, 2]) == [8, 8, 8]
     silent = MusicAnalysis(4.0, a.frame_rate_hz, a.onset_envelope[:100], a.rms[:100], np.array([1.0]), 0.0)
     assert rhythm_tokens(silent)[0, 2] == BEAT_INTERVAL_CLASSES - 1  # fewer than two beats
+
+
+def test_warm_up_leaves_a_compiled_cache():
+    from bgmatch.engine.rhythm import beat_tracker_is_cold, warm_up
+
+    warm_up()
+    assert not beat_tracker_is_cold()

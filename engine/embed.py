@@ -1,0 +1,394 @@
+"""Learned embeddings from a trained model bundle: clip features of music and video, and the
+learned similarity of a video to a track at a start offset.
+
+A *bundle* is a folder written by ``bgmatch train``::
+
+    bundle.json   {"format": "bgmatch-bundle", "format_version": 1, "features": {...},
+                   "score": {...}, "models": {"music": "music.pt", ...}, "extra": {...}}
+    music.pt      MusicEncoder checkpoint   (engine.models.save_model)
+    video.pt      VideoEncoder checkpoint
+    matching.pt   MatchingModel checkpoint
+
+The feature extraction here (:func:`music_inputs`, :func:`video_inputs`) is the one training
+uses, so a model sees the same inputs at training and at retrieval time. Music is cut into
+``clip_s`` clips starting every ``hop_s`` over the whole track; a *window* at offset ``o`` is the
+clips starting at ``o, o + clip_s, o + 2·clip_s, …`` and is what the matching model compares
+with the video's consecutive clips. No Qt; CUDA is used when available unless ``device`` says.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import librosa
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import media
+from .errors import ConfigError, MediaError, ModelError
+from .features import MelConfig, frame_clips, log_mel
+from .models import MatchingModel, MusicEncoder, VideoEncoder, config_from_dict, load_model, save_model
+from .motion import MotionConfig, analyze_frames, flow_tokens
+from .rhythm import MusicAnalysis, RhythmConfig, analyze_music, rhythm_tokens
+
+BUNDLE_FORMAT = "bgmatch-bundle"
+BUNDLE_FORMAT_VERSION = 1
+BUNDLE_MANIFEST = "bundle.json"
+_MODEL_FILES = {"music": "music.pt", "video": "video.pt", "matching": "matching.pt"}
+_FLOOR = float(np.log(1e-6))  # log-mel value of silence / padding (as features.mel_clips)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How media become model inputs (stored in every bundle and prepared data set).
+
+    Music: log-mel at ``sr_hz`` (``n_mels`` bins, ``win_s``/``hop_s`` frames) in ``clip_s``
+    clips; rhythm analysed at ``rhythm_sr_hz``. Video: grayscale frames decoded at
+    ``video_fps`` and ``video_width_px`` wide (for optical flow), ``frames_per_clip`` frames per
+    clip resized to ``frame_px`` squares.
+    """
+
+    sr_hz: int = 16000
+    n_mels: int = 80
+    win_s: float = 0.025
+    hop_s: float = 0.010
+    clip_s: float = 4.0
+    rhythm_sr_hz: int = 22050
+    rhythm_hop_length: int = 512
+    frames_per_clip: int = 4
+    frame_px: int = 128
+    video_fps: float = 10.0
+    video_width_px: int = 160
+    flow: Literal["dis-ultrafast", "dis-fast", "farneback"] = "dis-ultrafast"
+
+    def __post_init__(self) -> None:
+        for name in ("sr_hz", "n_mels", "win_s", "hop_s", "clip_s", "rhythm_sr_hz", "rhythm_hop_length",
+                     "frames_per_clip", "frame_px", "video_fps", "video_width_px"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"FeatureConfig: {name} must be > 0, got {getattr(self, name)!r}")
+
+    def mel(self) -> MelConfig:
+        return MelConfig(sr_hz=self.sr_hz, n_mels=self.n_mels, win_s=self.win_s, hop_s=self.hop_s,
+                         clip_s=self.clip_s)
+
+    def rhythm(self) -> RhythmConfig:
+        return RhythmConfig(sr_hz=self.rhythm_sr_hz, hop_length=self.rhythm_hop_length, clip_s=self.clip_s)
+
+    def motion(self) -> MotionConfig:
+        return MotionConfig(fps=self.video_fps, width_px=self.video_width_px, flow=self.flow, clip_s=self.clip_s)
+
+    @property
+    def mel_frames_per_clip(self) -> int:
+        return self.mel().frames_per_clip
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Learned score of a (video, music window) pair (paper: 0.6·cos + 0.4·cos in text space).
+
+    ``pooled_weight`` weighs the cosine of the pooled shared-space embeddings, ``text_weight``
+    the cosine of both sides projected to the tag-text space (never the query's true tags), and
+    ``aligned_weight`` the mean cosine of temporally aligned clips (sensitive to the offset).
+    """
+
+    pooled_weight: float = 0.6
+    text_weight: float = 0.4
+    aligned_weight: float = 0.0
+
+
+# -- feature extraction ------------------------------------------------------------------------
+@dataclass
+class MusicInputs:
+    """Decoded music: its whole log-mel and its rhythm analysis."""
+
+    log_mel: np.ndarray  # [T, n_mels] float32
+    analysis: MusicAnalysis
+    duration_s: float
+
+
+@dataclass
+class VideoInputs:
+    """Decoded video as model inputs: consecutive clips of frames and flow tokens."""
+
+    frames: np.ndarray  # [n_clips, frames_per_clip, frame_px, frame_px] uint8
+    flow_tokens: np.ndarray  # [n_clips] int64
+    duration_s: float
+
+
+def music_inputs_from_wave(y: np.ndarray, *, sr_hz: int, config: FeatureConfig = FeatureConfig()) -> MusicInputs:
+    """Log-mel [T, n_mels] and rhythm analysis of mono audio ``y`` [n] sampled at ``sr_hz``."""
+    y = np.asarray(y, np.float32)
+    rhythm_y = y if sr_hz == config.rhythm_sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.rhythm_sr_hz)
+    mel_y = y if sr_hz == config.sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.sr_hz)
+    analysis = analyze_music(rhythm_y, sr_hz=config.rhythm_sr_hz, config=config.rhythm())
+    return MusicInputs(log_mel(mel_y, config=config.mel()).numpy(), analysis, len(y) / sr_hz)
+
+
+def music_inputs(path: str | os.PathLike[str], *, config: FeatureConfig = FeatureConfig(),
+                 max_duration_s: float | None = None) -> MusicInputs:
+    """Decode the audio of ``path`` once and return :class:`MusicInputs` (``MediaError`` if bad)."""
+    y = media.decode_audio(path, sr_hz=config.rhythm_sr_hz, max_duration_s=max_duration_s)
+    if len(y) < config.rhythm_sr_hz // 2:
+        raise MediaError(path, f"audio is too short ({len(y) / config.rhythm_sr_hz:.2f} s)")
+    return music_inputs_from_wave(y, sr_hz=config.rhythm_sr_hz, config=config)
+
+
+def video_inputs_from_frames(frames: np.ndarray, times_s: np.ndarray, *, duration_s: float,
+                             config: FeatureConfig = FeatureConfig()) -> VideoInputs:
+    """Frame clips and flow tokens from grayscale frames [T, H, W] uint8 at ``times_s`` [T]."""
+    n_clips = max(1, int(np.ceil(duration_s / config.clip_s - 1e-6)))
+    clips = frame_clips(frames, times_s, clip_s=config.clip_s, frames_per_clip=config.frames_per_clip,
+                        size_px=config.frame_px, max_clips=n_clips)
+    motion = analyze_frames(frames, times_s, duration_s=duration_s, config=config.motion())
+    tokens = flow_tokens(motion, clip_s=config.clip_s, n_clips=clips.shape[0])
+    pixels = torch.round(clips * 255.0).to(torch.uint8).numpy()
+    return VideoInputs(pixels, tokens, duration_s)
+
+
+def video_inputs(path: str | os.PathLike[str], *, config: FeatureConfig = FeatureConfig(),
+                 max_duration_s: float | None = None) -> VideoInputs:
+    """Decode the picture of ``path`` at the analysis rate and return :class:`VideoInputs`."""
+    decoded = media.decode_frames(path, fps=config.video_fps, width_px=max(config.video_width_px, 16),
+                                  max_duration_s=max_duration_s)
+    duration = decoded.duration_s if max_duration_s is None else min(decoded.duration_s, max_duration_s)
+    return video_inputs_from_frames(decoded.frames, decoded.times_s, duration_s=duration, config=config)
+
+
+def music_clip_inputs(inputs: MusicInputs, starts_s: np.ndarray, *, config: FeatureConfig = FeatureConfig()
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Log-mel clips [k, F, n_mels] (float32) and rhythm tokens [k, 3] of the clips starting at
+    ``starts_s`` [k]. Frames past the end hold the log-mel floor (as ``features.mel_clips``)."""
+    frames = config.mel_frames_per_clip
+    hop = config.hop_s
+    first = np.round(np.asarray(starts_s, np.float64) / hop).astype(np.int64)
+    index = first[:, None] + np.arange(frames)[None, :]
+    padded = np.concatenate([inputs.log_mel, np.full((frames, inputs.log_mel.shape[1]), _FLOOR, np.float32)])
+    clips = padded[np.clip(index, 0, len(padded) - 1)]
+    clips[index >= len(inputs.log_mel)] = _FLOOR
+    return clips, rhythm_tokens_at(inputs.analysis, starts_s, clip_s=config.clip_s)
+
+
+def rhythm_tokens_at(analysis: MusicAnalysis, starts_s: np.ndarray, *, clip_s: float) -> np.ndarray:
+    """The paper's rhythm tokens [k, 3] of ``clip_s`` clips starting at any ``starts_s`` [k].
+
+    ``rhythm.rhythm_tokens`` handles clips at multiples of ``clip_s``; other phases use a copy
+    of the analysis shifted in time (the onset envelope rotated, so its mean, which the onset
+    strength is relative to, is unchanged).
+    """
+    starts = np.asarray(starts_s, np.float64)
+    out = np.zeros((len(starts), 3), np.int64)
+    phases = np.round(np.mod(starts, clip_s), 6)
+    for phase in np.unique(phases):
+        shift = int(round(phase * analysis.frame_rate_hz))
+        shifted = dataclasses.replace(
+            analysis, beat_times_s=analysis.beat_times_s - phase,
+            onset_envelope=np.roll(analysis.onset_envelope, -shift),
+            duration_s=max(analysis.duration_s - phase, 0.0),
+        )
+        sel = phases == phase
+        clip_index = np.round((starts[sel] - phase) / clip_s).astype(np.int64)
+        tokens = rhythm_tokens(shifted, clip_s=clip_s, n_clips=int(clip_index.max()) + 1)
+        out[sel] = tokens[clip_index]
+    return out
+
+
+# -- bundle ------------------------------------------------------------------------------------
+def save_bundle(folder: str | os.PathLike[str], *, music: MusicEncoder, video: VideoEncoder,
+                matching: MatchingModel, features: FeatureConfig, score: ScoreConfig = ScoreConfig(),
+                extra: dict[str, Any] | None = None) -> Path:
+    """Write a bundle folder (three checkpoints, then ``bundle.json`` last); return the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, model in (("music", music), ("video", video), ("matching", matching)):
+        save_model(folder / _MODEL_FILES[kind], model, model.config, kind=kind)
+    manifest = {
+        "format": BUNDLE_FORMAT, "format_version": BUNDLE_FORMAT_VERSION,
+        "features": dataclasses.asdict(features), "score": dataclasses.asdict(score),
+        "models": dict(_MODEL_FILES), "extra": extra or {},
+    }
+    temporary = folder / f".{BUNDLE_MANIFEST}.tmp"
+    temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    os.replace(temporary, folder / BUNDLE_MANIFEST)
+    return folder
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class MusicEmbedding:
+    """Encoder features of a whole track's clips, starting every ``hop_s`` seconds."""
+
+    clip_features: np.ndarray  # [n_positions, music_dim] float32
+    rhythm_tokens: np.ndarray  # [n_positions, 3] int64
+    starts_s: np.ndarray  # [n_positions] float64
+    duration_s: float
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Named arrays for a store (features as float16)."""
+        return {"clip_features": self.clip_features.astype(np.float16), "rhythm_tokens": self.rhythm_tokens,
+                "starts_s": self.starts_s, "duration_s": np.array([self.duration_s])}
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> "MusicEmbedding":
+        return cls(a["clip_features"].astype(np.float32), a["rhythm_tokens"], a["starts_s"], float(a["duration_s"][0]))
+
+
+@dataclass
+class VideoEmbedding:
+    """Encoder features of a video's consecutive clips."""
+
+    clip_features: np.ndarray  # [n_clips, video_dim] float32
+    flow_tokens: np.ndarray  # [n_clips] int64
+    duration_s: float
+
+
+class ModelBundle:
+    """Trained music/video encoders and matching model, loaded on one device, in eval mode."""
+
+    def __init__(self, music: MusicEncoder, video: VideoEncoder, matching: MatchingModel, *,
+                 features: FeatureConfig, score: ScoreConfig = ScoreConfig(), device: str | torch.device | None = None,
+                 version: str = "", extra: dict[str, Any] | None = None) -> None:
+        self.device = torch.device(device) if device is not None else default_device()
+        self.music = music.to(self.device).eval()
+        self.video = video.to(self.device).eval()
+        self.matching = matching.to(self.device).eval()
+        self.features = features
+        self.score_config = score
+        self.version = version
+        self.extra = extra or {}
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str], *, device: str | torch.device | None = None) -> "ModelBundle":
+        """Load a bundle folder; ``ModelError`` names the file and the problem."""
+        folder = Path(folder)
+        manifest_path = folder / BUNDLE_MANIFEST
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except FileNotFoundError:
+            raise ModelError(f"{folder}: not a model bundle (no {BUNDLE_MANIFEST})") from None
+        except (OSError, ValueError) as error:
+            raise ModelError(f"{manifest_path}: unreadable bundle manifest ({error})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+            raise ModelError(f"{manifest_path}: not a bgmatch bundle manifest")
+        if manifest.get("format_version", 0) > BUNDLE_FORMAT_VERSION:
+            raise ModelError(f"{manifest_path}: bundle format {manifest['format_version']} is newer than this bgmatch")
+        try:
+            features = config_from_dict(FeatureConfig, manifest.get("features", {}))
+            score = config_from_dict(ScoreConfig, manifest.get("score", {}))
+        except ConfigError as error:
+            raise ModelError(f"{manifest_path}: {error}") from None
+        target = torch.device(device) if device is not None else default_device()
+        models = {}
+        digest = hashlib.blake2b(manifest_path.read_bytes(), digest_size=8)
+        for kind in ("music", "video", "matching"):
+            path = folder / manifest.get("models", {}).get(kind, _MODEL_FILES[kind])
+            models[kind] = load_model(path, kind=kind, map_location=target).model
+            digest.update(path.read_bytes())
+        return cls(models["music"], models["video"], models["matching"], features=features, score=score,
+                   device=target, version=digest.hexdigest(), extra=manifest.get("extra", {}))
+
+    # -- embeddings ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def embed_music(self, source: str | os.PathLike[str] | MusicInputs, *, hop_s: float | None = None,
+                    max_duration_s: float | None = None, batch_clips: int = 64) -> MusicEmbedding:
+        """Music-encoder features of clips starting every ``hop_s`` (default ``clip_s / 4``)."""
+        cfg = self.features
+        hop_s = cfg.clip_s / 4 if hop_s is None else hop_s
+        steps = cfg.clip_s / hop_s
+        if hop_s <= 0 or abs(steps - round(steps)) > 1e-6:
+            raise ConfigError(f"hop_s {hop_s} must divide clip_s {cfg.clip_s}")
+        inputs = source if isinstance(source, MusicInputs) else music_inputs(source, config=cfg, max_duration_s=max_duration_s)
+        starts = np.arange(0.0, max(inputs.duration_s - 0.5 * hop_s, hop_s * 0.5), hop_s)
+        clips, tokens = music_clip_inputs(inputs, starts, config=cfg)
+        features = [self.music.embed_clips(torch.from_numpy(clips[i:i + batch_clips]).to(self.device)).float().cpu()
+                    for i in range(0, len(clips), batch_clips)]
+        return MusicEmbedding(torch.cat(features).numpy(), tokens, starts, inputs.duration_s)
+
+    @torch.no_grad()
+    def embed_video(self, source: str | os.PathLike[str] | VideoInputs, *, max_duration_s: float | None = None,
+                    batch_clips: int = 64) -> VideoEmbedding:
+        """Video-encoder features of the video's consecutive ``clip_s`` clips."""
+        inputs = source if isinstance(source, VideoInputs) else video_inputs(source, config=self.features,
+                                                                              max_duration_s=max_duration_s)
+        frames = torch.from_numpy(inputs.frames)
+        features = [self.video.embed_clips(frames[i:i + batch_clips].to(self.device).float() / 255.0).float().cpu()
+                    for i in range(0, len(frames), batch_clips)]
+        return VideoEmbedding(torch.cat(features).numpy(), inputs.flow_tokens, inputs.duration_s)
+
+    # -- learned similarity --------------------------------------------------------------------
+    def window_offsets(self, music: MusicEmbedding) -> np.ndarray:
+        """Every start offset (s) a window can take: each clip start of ``music``."""
+        return music.starts_s.copy()
+
+    @torch.no_grad()
+    def score_offsets(self, video: VideoEmbedding, music: MusicEmbedding, offsets_s: np.ndarray | None = None,
+                      *, batch_windows: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Learned score of ``video`` against the window of ``music`` at each offset → (offsets [k], scores [k])."""
+        offsets = self.window_offsets(music) if offsets_s is None else np.asarray(offsets_s, np.float64)
+        v = self._encode_video(video)
+        scores = [self._score(v, *self._encode_windows(music, offsets[i:i + batch_windows], len(video.clip_features)))
+                  for i in range(0, len(offsets), batch_windows)]
+        return offsets, torch.cat(scores).cpu().numpy() if scores else np.zeros(0, np.float32)
+
+    def similarity(self, video: VideoEmbedding, music: MusicEmbedding, offset_s: float) -> float:
+        """Learned score of ``video`` against ``music`` starting at ``offset_s`` (snapped to the clip grid)."""
+        return float(self.score_offsets(video, music, np.array([offset_s]))[1][0])
+
+    def best_offset(self, video: VideoEmbedding, music: MusicEmbedding) -> tuple[float, float]:
+        """(offset_s, score) of the best-scoring window of ``music`` for ``video``."""
+        offsets, scores = self.score_offsets(video, music)
+        best = int(np.argmax(scores))
+        return float(offsets[best]), float(scores[best])
+
+    @torch.no_grad()
+    def music_window_embeddings(self, music: MusicEmbedding, *, n_clips: int, offsets_s: np.ndarray | None = None
+                                ) -> tuple[np.ndarray, np.ndarray]:
+        """L2-normalised pooled shared-space embeddings [k, dim] of ``n_clips``-clip windows (for an ANN index)."""
+        offsets = self.window_offsets(music) if offsets_s is None else np.asarray(offsets_s, np.float64)
+        pooled = [self._encode_windows(music, offsets[i:i + 256], n_clips)[0] for i in range(0, len(offsets), 256)]
+        return offsets, torch.cat(pooled).cpu().numpy()
+
+    @torch.no_grad()
+    def video_query_embedding(self, video: VideoEmbedding) -> np.ndarray:
+        """L2-normalised pooled shared-space embedding [dim] of a video (query of an ANN index)."""
+        return self._encode_video(video)[0][0].cpu().numpy()
+
+    def _encode_video(self, video: VideoEmbedding) -> tuple[Tensor, Tensor, Tensor]:
+        clips = torch.from_numpy(video.clip_features).to(self.device)[None]
+        flow = torch.from_numpy(video.flow_tokens).to(self.device)[None]
+        encoded = self.matching.encode_video(clips, flow)
+        pooled = self.matching.pooled(encoded)
+        return pooled, self.matching.project_to_text(pooled), encoded
+
+    def _encode_windows(self, music: MusicEmbedding, offsets_s: np.ndarray, n_clips: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Windows of ``n_clips`` clips at ``offsets_s`` → pooled [k, dim], text [k, text_dim], clips [k, n, dim]."""
+        step = self.features.clip_s
+        hop = float(music.starts_s[1] - music.starts_s[0]) if len(music.starts_s) > 1 else step
+        first = np.round(np.asarray(offsets_s) / hop).astype(np.int64)
+        index = first[:, None] + np.round(np.arange(n_clips) * step / hop).astype(np.int64)[None, :]
+        mask = index < len(music.starts_s)
+        index = np.minimum(index, len(music.starts_s) - 1)
+        clips = torch.from_numpy(music.clip_features[index]).to(self.device)
+        tokens = torch.from_numpy(music.rhythm_tokens[index]).to(self.device)
+        mask_t = torch.from_numpy(mask).to(self.device)
+        encoded = self.matching.encode_music(clips, tokens, mask_t)
+        pooled = self.matching.pooled(encoded, mask_t)
+        return pooled, self.matching.project_to_text(pooled), encoded
+
+    def _score(self, video: tuple[Tensor, Tensor, Tensor], pooled: Tensor, text: Tensor, clips: Tensor) -> Tensor:
+        v_pooled, v_text, v_clips = video
+        c = self.score_config
+        score = c.pooled_weight * (pooled @ v_pooled[0]) + c.text_weight * F.cosine_similarity(text, v_text, dim=-1)
+        if c.aligned_weight:
+            score = score + c.aligned_weight * self.matching.clip_similarity(v_clips.expand(len(clips), -1, -1), clips)
+        return score

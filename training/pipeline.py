@@ -1,0 +1,173 @@
+"""``run_training``: prepare → pretrain → match → bundle → eval from one config, resumable.
+
+Run folder (``run.out_dir``)::
+
+    config.json            the resolved config
+    prepared/              lmdb features + manifest (unless data.prepared_dir says elsewhere)
+    state/{pretrain,match}.pt   training states (resume after a kill)
+    pretrain/{music,video}.pt   pretrained encoders
+    match/matching.pt      matching model
+    model/                 the bundle engine.embed.ModelBundle loads
+    metrics.jsonl, pretrain.csv, match.csv, eval.json
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bgmatch.engine.embed import save_bundle
+from bgmatch.engine.errors import ConfigError
+
+from .clip_features import encode_all
+from .config import STAGES, TrainConfig, config_to_dict, load_config
+from .dataset import PreparedData, TargetSet
+from .distributed import DistContext, barrier, init_distributed, shutdown
+from .match import effective_score, run_match
+from .metrics_log import MetricsLog
+from .models import model_configs
+from .prepare import prepare
+from .pretrain import run_pretrain
+from .recall import evaluate_items
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+CancelFlag = threading.Event | Callable[[], bool] | None
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    out_dir: Path
+    bundle_dir: Path | None = None
+    cancelled: bool = False
+    stages_done: list[str] = field(default_factory=list)
+    evaluation: dict[str, dict[str, float]] = field(default_factory=dict)
+    last: dict[str, dict[str, float]] = field(default_factory=dict)  # stage → last logged scalars
+
+
+def _cancel_fn(flag: CancelFlag) -> Callable[[], bool]:
+    if flag is None:
+        return lambda: False
+    if isinstance(flag, threading.Event):
+        return flag.is_set
+    return flag
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (the training code uses its own too)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def run_training(config: TrainConfig | str | os.PathLike[str], progress_callback: ProgressCallback | None = None,
+                 cancel_flag: CancelFlag = None, *, device: str | None = None, stages: Sequence[str] = STAGES,
+                 show_bar: bool = True) -> TrainResult:
+    """Run the ``stages`` of a training config (a :class:`TrainConfig` or a TOML path).
+
+    ``progress_callback`` receives dicts such as ``{"stage": "match", "step": 40, "total": 400,
+    "loss": 0.8, "val_recall@10": 0.3}``; ``cancel_flag`` (a ``threading.Event`` or a callable)
+    stops the run at the next step, with its state saved so that the same call resumes it.
+    Under ``torchrun`` every process calls this; only the main process writes files.
+    """
+    if not isinstance(config, TrainConfig):
+        config = load_config(config)
+    if device is not None:
+        config = dataclasses.replace(config, run=dataclasses.replace(config.run, device=device))
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {unknown}; known: {', '.join(STAGES)}")
+    context = init_distributed(config.run.device)
+    try:
+        return _run(config, context, progress_callback, _cancel_fn(cancel_flag), tuple(stages), show_bar)
+    finally:
+        shutdown(context)
+
+
+def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback | None, cancel: Callable[[], bool],
+         stages: tuple[str, ...], show_bar: bool) -> TrainResult:
+    if config.run.threads:
+        torch.set_num_threads(config.run.threads)
+    seed_everything(config.run.seed)
+    out = config.out_dir
+    result = TrainResult(out)
+    log = MetricsLog(out, enabled=context.is_main)
+    report = progress if context.is_main else None
+    if context.is_main:
+        (out / "config.json").write_text(json.dumps(config_to_dict(config), indent=2))
+    if "prepare" in stages:
+        if context.is_main:
+            prepared = prepare(config, progress=report, cancel=cancel, show_bar=show_bar)
+            result.cancelled = prepared.cancelled
+        barrier(context)
+        if result.cancelled:
+            return result
+        result.stages_done.append("prepare")
+    if not ({"pretrain", "match", "eval"} & set(stages)):
+        return result
+    data = PreparedData(config.prepared_dir)
+    try:
+        if dataclasses.asdict(data.features) != dataclasses.asdict(config.features):
+            raise ConfigError(f"[features] differ from those the data in {config.prepared_dir} was prepared with")
+        targets = TargetSet(data, config.targets.source)
+        pretrained = run_pretrain(config, data, targets, context, log, progress=report, cancel=cancel)
+        if pretrained.loop is not None:
+            result.last["pretrain"] = pretrained.loop.last
+            if pretrained.loop.cancelled:
+                result.cancelled = True
+                return result
+        result.stages_done.append("pretrain")
+        if not ({"match", "eval"} & set(stages)):
+            return result
+        video_ids = sorted({v for split in data.manifest["splits"].values() for v in split})
+        items = {v.video_id: v for split in ("train", "valid", "test") for v in data.items(split)}
+        segments = sorted({(i.segment, i.music_id, i.offset_s) for i in items.values()}
+                          | {(m, m, 0.0) for g in data.manifest["galleries"].values() for m in g})
+        table = encode_all(pretrained.music, pretrained.video, data, video_ids=video_ids, segments=segments,
+                           max_clips=config.match.max_clips, context=context, exchange_dir=out / "state")
+        *_, matching_config = model_configs(
+            config, n_targets=len(targets.names), text_dim=int(data.manifest["text_dim"]))
+        matching, loop = run_match(config, data, targets, table, matching_config, context, log, progress=report,
+                                   cancel=cancel)
+        if loop is not None:
+            result.last["match"] = loop.last
+            if loop.cancelled:
+                result.cancelled = True
+                return result
+        result.stages_done.append("match")
+        score = effective_score(config)
+        if context.is_main:
+            result.bundle_dir = save_bundle(out / "model", music=pretrained.music, video=pretrained.video,
+                                            matching=matching, features=config.features, score=score,
+                                            extra={"targets": targets.names, "target_kind": targets.kind,
+                                                   "text_model": data.manifest["text_model"],
+                                                   "model_name": config.model.name})
+        barrier(context)
+        if "eval" in stages and context.is_main:
+            for split in config.eval.splits:
+                split_items = data.items(split)
+                if not split_items:
+                    continue
+                metrics = evaluate_items(matching, table, split_items, ks=config.eval.ks, score=score,
+                                         max_clips=config.match.max_clips, device=context.device,
+                                         gallery=data.gallery(split))
+                result.evaluation[split] = metrics
+                log.log("eval", 0, {f"{split}_{k}": v for k, v in metrics.items()})
+                if report is not None:
+                    report({"stage": "eval", "split": split, **metrics})
+            (out / "eval.json").write_text(json.dumps(result.evaluation, indent=2))
+            result.stages_done.append("eval")
+        barrier(context)
+        return result
+    finally:
+        data.close()

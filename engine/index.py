@@ -1,13 +1,14 @@
 """faiss index over per-window vectors of the library's tracks, saved beside the store.
 
 Flat inner-product search for small libraries; HNSW past ``hnsw_above`` vectors. Uses the GPU
-when faiss was built with it and a device is visible. Saved by writing a temporary file and
-renaming it, so readers never see a partial index.
+when faiss was built with it and a device is visible. Saved as one file written under a
+temporary name and renamed, so readers never see a partial index.
 """
 from __future__ import annotations
 
-import json
 import os
+import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import faiss
 import numpy as np
 
 from .errors import LibraryError
+
+INDEX_FILE = "index.npz"
 
 
 @dataclass(frozen=True)
@@ -79,34 +82,43 @@ class WindowIndex:
         return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
     def save(self, folder: str | os.PathLike[str]) -> None:
-        """Write ``index.faiss`` and ``index.json`` into ``folder`` atomically."""
+        """Write ``index.npz`` (the faiss index with its row table) into ``folder`` atomically.
+
+        One file holds both, written under a unique temporary name and renamed, so a reader
+        never pairs an index with another generation's rows and two writers never collide.
+        """
         folder = Path(folder)
-        tmp_index = folder / "index.faiss.tmp"
-        tmp_meta = folder / "index.json.tmp"
-        faiss.write_index(self.index, str(tmp_index))
-        with open(tmp_meta, "w", encoding="utf-8") as f:
-            json.dump({"generation": self.generation, "track_ids": self.track_ids,
-                       "starts_s": self.starts_s.tolist()}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        # The index is only valid with its row table: the table is renamed last and names the
-        # generation, so a reader that finds them out of step rebuilds.
-        os.replace(tmp_index, folder / "index.faiss")
-        os.replace(tmp_meta, folder / "index.json")
+        data = {
+            "faiss": faiss.serialize_index(self.index),
+            "track_ids": np.asarray(self.track_ids, dtype=np.str_),
+            "starts_s": self.starts_s,
+            "generation": np.asarray(self.generation, np.int64),
+        }
+        fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".npz.tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, folder / INDEX_FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> "WindowIndex | None":
-        """Load a saved index, or None when absent or inconsistent (the caller rebuilds)."""
-        folder = Path(folder)
+        """Load a saved index, or None when absent or unreadable (the caller rebuilds)."""
         try:
-            with open(folder / "index.json", encoding="utf-8") as f:
-                meta = json.load(f)
-            index = faiss.read_index(str(folder / "index.faiss"))
-        except (OSError, ValueError, RuntimeError):
+            with np.load(Path(folder) / INDEX_FILE, allow_pickle=False) as z:
+                index = faiss.deserialize_index(z["faiss"])
+                track_ids = [str(t) for t in z["track_ids"]]
+                starts_s = z["starts_s"].astype(np.float32)
+                generation = int(z["generation"])
+        except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile):
             return None
-        if index.ntotal != len(meta.get("track_ids", [])):
+        if index.ntotal != len(track_ids):
             return None
-        return cls(index, meta["track_ids"], np.asarray(meta["starts_s"], np.float32), int(meta["generation"]))
+        return cls(index, track_ids, starts_s, generation)
 
 
 def require_dim(index: WindowIndex, dim: int) -> None:

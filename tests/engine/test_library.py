@@ -102,7 +102,7 @@ def test_suggest_ranks_every_track_with_offsets(tmp_path, small_music, footage_d
         with pytest.raises(MediaError, match="no video track"):
             lib.suggest(next(small_music.glob("*.ogg")))
         # The index was saved beside the store and is reused by a second process.
-        assert (lib.folder / "index.faiss").exists()
+        assert (lib.folder / "index.npz").exists()
     with Library.open(tmp_path / "lib", create=False) as again:
         assert again.index().generation == again.store.generation
 

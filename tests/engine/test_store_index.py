@@ -65,16 +65,18 @@ def test_index_search_save_load(tmp_path, hnsw_above):
     loaded = WindowIndex.load(tmp_path)
     assert loaded.generation == 7 and loaded.track_ids == ids
     assert list(loaded.search(vecs[[42]], 1)[1][0]) == [42]
-    assert not list(tmp_path.glob("*.tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == ["index.npz"]
 
 
 def test_index_load_rejects_inconsistent_files(tmp_path):
     assert WindowIndex.load(tmp_path) is None
     idx = WindowIndex.build(np.eye(4, dtype=np.float32), ["a", "b", "c", "d"], np.zeros(4), generation=1)
     idx.save(tmp_path)
-    (tmp_path / "index.json").write_text('{"generation": 1, "track_ids": ["a"], "starts_s": [0]}')
+    assert WindowIndex.load(tmp_path).track_ids == ["a", "b", "c", "d"]
+    data = (tmp_path / "index.npz").read_bytes()
+    (tmp_path / "index.npz").write_bytes(data[: len(data) // 2])  # truncated
     assert WindowIndex.load(tmp_path) is None
-    (tmp_path / "index.faiss").write_bytes(b"garbage")
+    (tmp_path / "index.npz").write_bytes(b"garbage")
     assert WindowIndex.load(tmp_path) is None
 
 

@@ -1,13 +1,16 @@
 """The user-facing facade: a music library folder that can be added to and asked for suggestions.
 
 A library folder holds ``store.lmdb`` (analysis per track, keyed by content hash) and the window
-index (``index.faiss`` + ``index.json``), which is derived from the store and rebuilt whenever it
-is missing or older than the store.
+index (``index.npz``), which is derived from the store and rebuilt whenever it is missing or
+older than the store. One process at a time may add tracks (``writer.lock``); any number may
+read meanwhile.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -20,7 +23,7 @@ from .index import IndexConfig, WindowIndex
 from .motion import MotionConfig, VideoAnalysis, analyze_frames
 from .retrieval import RetrievalConfig, recall, rerank
 from .rhythm import MusicAnalysis, RhythmConfig, analyze_music
-from .store import FeatureStore, PathRecord, TrackRecord, content_hash
+from .store import FeatureStore, PathRecord, StoreWriteError, TrackRecord, content_hash
 from .sync import TrackCurves, track_curves, video_curves
 
 #: Bumped when the analysis changes, so stored tracks are analysed again.
@@ -170,7 +173,36 @@ class Library:
         again. A file that fails is reported in ``failed`` and the others go on.
         """
         report = AddReport()
-        files = list(iter_media_files(paths, errors=report.failed))
+        with self.writing():
+            files = list(iter_media_files(paths, errors=report.failed))
+            self._add_all(files, report, progress, cancel)
+            if report.added:
+                self.index()  # rebuild now so the next suggest is fast
+        return report
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the library's writer lock; raise :class:`LibraryError` if another process has it."""
+        lock_path = self.folder / "writer.lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise LibraryError(f"{self.folder}: cannot write to the library ({exc.strerror})") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise LibraryError(f"{self.folder}: another process (pid {holder}) is adding to this "
+                                   "library; try again when it has finished") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _add_all(self, files: list[Path], report: AddReport, progress: ProgressFn | None,
+                 cancel: CancelFn | None) -> None:
         for i, path in enumerate(files):
             if cancel is not None and cancel():
                 report.cancelled = True
@@ -179,15 +211,14 @@ class Library:
                 progress(i, len(files), str(path))
             try:
                 self._add_one(path.absolute(), report)
+            except StoreWriteError:
+                raise  # the disk, not the file: the rest of the batch would fail alike
             except BgmatchError as exc:
                 report.failed.append((str(path), str(exc)))
             except OSError as exc:
                 report.failed.append((str(path), f"{path}: {exc.strerror or exc}"))
         if progress is not None and not report.cancelled:
             progress(len(files), len(files), "")
-        if report.added:
-            self.index()  # rebuild now so the next suggest is fast
-        return report
 
     def _add_one(self, path: Path, report: AddReport) -> None:
         st = path.stat()
@@ -222,6 +253,31 @@ class Library:
             music = MusicAnalysis.from_arrays(rec.arrays)
             out.append(TrackInfo(rec.track_id, rec.meta["path"], rec.meta["title"], music.duration_s, music.tempo_bpm))
         return sorted(out, key=lambda t: t.title.lower())
+
+    def check(self) -> list[str]:
+        """Integrity problems of the library (empty when sound).
+
+        Every track record must decode; every remembered path must name a stored track; a saved
+        index must be readable (a stale one is fine: it is rebuilt on use).
+        """
+        problems = []
+        ids = set()
+        try:
+            for rec in self.store.tracks():
+                MusicAnalysis.from_arrays(rec.arrays)
+                ids.add(rec.track_id)
+        except (BgmatchError, KeyError, ValueError) as exc:
+            problems.append(f"unreadable track record: {exc}")
+        for path, record in self.store.paths().items():
+            if record.track_id not in ids:
+                problems.append(f"{path}: names track {record.track_id}, which is not stored")
+        if (self.folder / "index.npz").exists():
+            idx = WindowIndex.load(self.folder)
+            if idx is None:
+                problems.append(f"{self.folder / 'index.npz'}: unreadable")
+            elif idx.generation == self.store.generation and set(idx.track_ids) - ids:
+                problems.append("the index names tracks that are not stored")
+        return problems
 
     def music_analysis(self, track_id: str) -> MusicAnalysis:
         """The stored rhythm analysis of a track."""

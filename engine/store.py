@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,6 +22,17 @@ from .errors import LibraryError
 
 STORE_FORMAT_VERSION = 1
 _HASH_CHUNK = 1 << 20
+
+
+class StoreWriteError(LibraryError):
+    """The store could not be written (disk full, file size limit, read-only medium)."""
+
+
+def _unpack(key: str, raw: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    try:
+        return unpack(raw)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise LibraryError(f"{path}: record {key} is corrupt ({exc}); re-index its file") from None
 
 
 def content_hash(path: str | os.PathLike[str]) -> str:
@@ -82,10 +95,20 @@ class FeatureStore:
             raw = txn.get(key.encode())
         return None if raw is None else json.loads(raw)
 
+    @contextmanager
+    def _write(self) -> Iterator[lmdb.Transaction]:
+        """A write transaction whose failures (disk full, size limit) become :class:`StoreWriteError`."""
+        try:
+            with self.env.begin(write=True) as txn:
+                yield txn
+        except lmdb.Error as exc:
+            raise StoreWriteError(f"{self.path}: cannot write to the feature store ({exc}); "
+                                  "the library is unchanged") from None
+
     def set_meta(self, key: str, value: Any) -> None:
         """Store a JSON value in the meta table."""
-        with self.env.begin(db=self._meta, write=True) as txn:
-            txn.put(key.encode(), json.dumps(value).encode())
+        with self._write() as txn:
+            txn.put(key.encode(), json.dumps(value).encode(), db=self._meta)
 
     @property
     def generation(self) -> int:
@@ -109,7 +132,7 @@ class FeatureStore:
 
     def put(self, path: str, record: PathRecord, track: TrackRecord | None = None) -> None:
         """Remember ``path`` → hash and, if given, the track, in one transaction."""
-        with self.env.begin(write=True) as txn:
+        with self._write() as txn:
             if track is not None:
                 txn.put(track.track_id.encode(), pack(track.arrays, track.meta), db=self._tracks)
                 gen = int(json.loads(txn.get(b"generation", db=self._meta) or b"0")) + 1
@@ -122,11 +145,11 @@ class FeatureStore:
 
     def update_meta(self, track_id: str, **changes: Any) -> None:
         """Change metadata fields of a stored track (e.g. a user's beat-grid correction)."""
-        with self.env.begin(write=True) as txn:
+        with self._write() as txn:
             raw = txn.get(track_id.encode(), db=self._tracks)
             if raw is None:
                 raise LibraryError(f"no track {track_id} in {self.path}")
-            arrays, meta = unpack(raw)
+            arrays, meta = _unpack(track_id, raw, self.path)
             meta.update(changes)
             txn.put(track_id.encode(), pack(arrays, meta), db=self._tracks)
             gen = int(json.loads(txn.get(b"generation", db=self._meta) or b"0")) + 1
@@ -138,14 +161,14 @@ class FeatureStore:
             raw = txn.get(track_id.encode())
         if raw is None:
             raise LibraryError(f"no track {track_id} in {self.path}")
-        arrays, meta = unpack(raw)
+        arrays, meta = _unpack(track_id, raw, self.path)
         return TrackRecord(track_id, meta, arrays)
 
     def tracks(self) -> Iterator[TrackRecord]:
         """Every stored track, in key order."""
         with self.env.begin(db=self._tracks) as txn:
             for key, raw in txn.cursor():
-                arrays, meta = unpack(raw)
+                arrays, meta = _unpack(key.decode(), raw, self.path)
                 yield TrackRecord(key.decode(), meta, arrays)
 
     def paths(self) -> dict[str, PathRecord]:

@@ -107,13 +107,18 @@ def export(
     try:
         with av.open(str(video)) as inp, av.open(str(tmp), "w", format="mp4") as out:
             in_v = inp.streams.video[0]
+            rotation = media.display_rotation(video)
             # Every stream must exist before the first packet is written.
             if in_v.codec_context.name in MP4_COPY_CODECS:
                 out_v = out.add_stream_from_template(in_v)
+                if rotation:
+                    out_v.set_display_rotation(rotation)  # keep phone footage upright
                 out_a = _add_audio_stream(out, config)
                 _copy_video(inp, in_v, out, out_v, info.duration_s, progress)
             else:
                 out_v = _add_h264_stream(out, in_v)
+                if rotation:
+                    out_v.set_display_rotation(rotation)
                 out_a = _add_audio_stream(out, config)
                 _reencode_video(inp, in_v, out, out_v, info.duration_s, progress)
             _encode_audio(out, out_a, np.clip(audio, -1.0, 1.0), config)

@@ -62,6 +62,18 @@ def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream
     return 0.0
 
 
+def display_rotation(path: str | os.PathLike[str]) -> float:
+    """The display rotation of the first video stream (degrees, counter-clockwise; 0 if none)."""
+    with _open(path) as c:
+        if not c.streams.video:
+            return 0.0
+        try:
+            frame = next(c.decode(c.streams.video[0]), None)
+        except av.error.FFmpegError:
+            return 0.0
+        return float(frame.rotation or 0.0) if frame is not None else 0.0
+
+
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read the streams and duration of a media file without decoding it."""
     with _open(path) as c:
@@ -144,10 +156,11 @@ def decode_audio(
 class Frames:
     """Grayscale analysis frames and their presentation times."""
 
-    frames: np.ndarray  # [T, H, W] uint8
+    frames: np.ndarray  # [T, H, W] uint8, upright (display rotation applied)
     times_s: np.ndarray  # [T] float64
     source_fps: float
     duration_s: float
+    rotation_deg: int = 0  # the file's display rotation (counter-clockwise degrees)
 
 
 def _analysis_size(width: int, height: int, width_px: int) -> tuple[int, int]:
@@ -198,7 +211,8 @@ def decode_frames(
         stream.thread_type = "AUTO"
         src_fps = float(stream.average_rate) if stream.average_rate else 0.0
         period = 1.0 / fps
-        out_w, out_h = _analysis_size(cc.width, cc.height, width_px)
+        turns = 0  # quarter turns to make frames upright, known from the first frame
+        out_w = out_h = 0
         frames: list[np.ndarray] = []
         times: list[float] = []
         next_t = 0.0
@@ -212,7 +226,16 @@ def decode_frames(
                 if t + 1e-3 < next_t:
                     continue
                 next_t = (math.floor(t / period + 1e-3) + 1) * period  # next slot of the fps grid
-                frames.append(_gray_small(frame, out_w, out_h))
+                if not frames:
+                    # rotation is counter-clockwise; np.rot90 with k = rotation / 90 applies it
+                    # (checked against OpenCV's auto-rotation on a QuickTime portrait matrix).
+                    turns = int(round((frame.rotation or 0) / 90.0)) % 4
+                    w, h = (cc.height, cc.width) if turns % 2 else (cc.width, cc.height)
+                    out_w, out_h = _analysis_size(w, h, width_px)
+                    if turns % 2:
+                        out_w, out_h = out_h, out_w  # scale in the coded orientation, then turn
+                small = _gray_small(frame, out_w, out_h)
+                frames.append(np.rot90(small, k=turns) if turns else small)
                 times.append(t)
         except av.error.FFmpegError as exc:
             if not frames:
@@ -222,4 +245,4 @@ def decode_frames(
         t0 = times[0]
         times_s = np.asarray(times, dtype=np.float64) - t0
         duration = max(_duration_s(c, stream) - t0, times_s[-1] + 1.0 / (src_fps or fps))
-        return Frames(np.stack(frames), times_s, src_fps, float(duration))
+        return Frames(np.ascontiguousarray(np.stack(frames)), times_s, src_fps, float(duration), turns * 90 % 360)

@@ -88,3 +88,65 @@ def test_truncated_audio_keeps_what_decodes(tmp_path, music_files):
     y = media.decode_audio(cut, sr_hz=8000)
     full = media.probe(music_files[0]).duration_s
     assert 0.2 * full < len(y) / 8000 < 0.5 * full
+
+
+def _rotated_copy(src: Path, dest: Path) -> Path:
+    """A copy of an MP4 whose track matrix says "display turned 90° clockwise" (phone portrait)."""
+    import struct
+
+    data = bytearray(src.read_bytes())
+    identity = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    at = data.find(identity, data.find(b"tkhd"))
+    assert at > 0
+    data[at:at + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def test_rotated_video_is_analysed_upright_and_exported_rotated(tmp_path, footage_dir, music_files):
+    import cv2
+
+    from bgmatch.engine.export import export
+
+    src = footage_dir / "bikes.mp4"
+    rotated = _rotated_copy(src, tmp_path / "portrait.mp4")
+    upright = media.decode_frames(rotated, fps=5, width_px=68)
+    plain = media.decode_frames(src, fps=5, width_px=160)
+    assert upright.frames.shape[1:] == (160, 68) and upright.rotation_deg == 270
+    # OpenCV's FFmpeg backend shows this file turned clockwise: so do we.
+    cap = cv2.VideoCapture(str(rotated))
+    ok, first = cap.read()
+    assert ok and first.shape[:2] == (640, 272)
+    want = cv2.resize(cv2.cvtColor(first, cv2.COLOR_BGR2GRAY), (68, 160), interpolation=cv2.INTER_AREA)
+    got = upright.frames[0].astype(float)
+    assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.98  # luma vs RGB gray: same picture
+    assert np.corrcoef(got[::-1, ::-1].ravel(), want.ravel())[0, 1] < 0.9  # not turned the other way
+    assert plain.frames.shape[1:] == (68, 160)
+    out = export(rotated, music_files[0], offset_s=0.0, out_path=tmp_path / "out.mp4")
+    assert media.display_rotation(out) == media.display_rotation(rotated) == -90.0
+
+
+def test_variable_frame_rate_keeps_true_times(tmp_path):
+    from fractions import Fraction
+
+    import av
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "vfr.mp4"
+    pts, times = 0, []
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        for i in range(60):
+            img = np.full((240, 320, 3), (i * 37) % 255, np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)
+            times.append(pts / 1000)
+            pts += int(rng.choice([20, 33, 50, 100]))
+            for p in s.encode(frame):
+                out.mux(p)
+        for p in s.encode(None):
+            out.mux(p)
+    fr = media.decode_frames(path, fps=100.0)  # keep every frame
+    np.testing.assert_allclose(fr.times_s, np.asarray(times) - times[0], atol=1e-3)

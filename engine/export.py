@@ -106,7 +106,7 @@ def export(
     tmp = out_path.with_name(f".{out_path.name}.part")
     try:
         with av.open(str(video)) as inp, av.open(str(tmp), "w", format="mp4") as out:
-            in_v = inp.streams.video[0]
+            in_v = media.first_decodable(inp.streams.video)
             rotation = media.display_rotation(video)
             # Every stream must exist before the first packet is written.
             if in_v.codec_context.name in MP4_COPY_CODECS:

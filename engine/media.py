@@ -54,6 +54,11 @@ def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
         raise MediaError(p, f"cannot open: {exc.strerror or exc}") from None
 
 
+def first_decodable(streams) -> av.stream.Stream | None:
+    """The first stream FFmpeg has a decoder for (a damaged header can leave none)."""
+    return next((st for st in streams if st.codec_context is not None), None)
+
+
 def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream | None) -> float:
     if stream is not None and stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
@@ -65,10 +70,11 @@ def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream
 def display_rotation(path: str | os.PathLike[str]) -> float:
     """The display rotation of the first video stream (degrees, counter-clockwise; 0 if none)."""
     with _open(path) as c:
-        if not c.streams.video:
+        stream = first_decodable(c.streams.video)
+        if stream is None:
             return 0.0
         try:
-            frame = next(c.decode(c.streams.video[0]), None)
+            frame = next(c.decode(stream), None)
         except av.error.FFmpegError:
             return 0.0
         return float(frame.rotation or 0.0) if frame is not None else 0.0
@@ -77,10 +83,9 @@ def display_rotation(path: str | os.PathLike[str]) -> float:
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read the streams and duration of a media file without decoding it."""
     with _open(path) as c:
-        v = c.streams.video[0] if c.streams.video else None
-        a = c.streams.audio[0] if c.streams.audio else None
+        v, a = first_decodable(c.streams.video), first_decodable(c.streams.audio)
         if v is None and a is None:
-            raise MediaError(path, "no audio or video stream")
+            raise MediaError(path, "no decodable audio or video stream")
         duration = _duration_s(c, v if v is not None else a)
         fps = float(v.average_rate) if v is not None and v.average_rate else 0.0
         tags = {k.lower(): val for k, val in {**c.metadata, **(a.metadata if a is not None else {})}.items()}
@@ -112,9 +117,9 @@ def decode_audio(
     """
     limit_s = MAX_DURATION_S if max_duration_s is None else min(max_duration_s, MAX_DURATION_S)
     with _open(path) as c:
-        if not c.streams.audio:
+        stream = first_decodable(c.streams.audio)
+        if stream is None:
             raise MediaError(path, "no audio track")
-        stream = c.streams.audio[0]
         stream.thread_type = "AUTO"
         if offset_s > 0:
             c.seek(int(offset_s / stream.time_base), stream=stream, backward=True)
@@ -202,9 +207,9 @@ def decode_frames(
     """
     limit_s = MAX_DURATION_S if max_duration_s is None else min(max_duration_s, MAX_DURATION_S)
     with _open(path) as c:
-        if not c.streams.video:
+        stream = first_decodable(c.streams.video)
+        if stream is None:
             raise MediaError(path, "no video track")
-        stream = c.streams.video[0]
         cc = stream.codec_context
         if cc.width * cc.height > MAX_FRAME_PIXELS:
             raise MediaError(path, f"frame size {cc.width}x{cc.height} is too large")

@@ -105,3 +105,22 @@ def test_bad_music_in_a_batch(tmp_path, music_files, footage_dir):
         assert len(report.added) == 4  # two good, the truncated one, the non-UTF-8 name
         short = [t for t in lib.tracks() if t.path.endswith("truncated.ogg")][0]
         assert 0.3 * probe(music_files[2]).duration_s < short.duration_s < 0.7 * probe(music_files[2]).duration_s
+
+
+def test_wav_header_claiming_ten_hours(tmp_path, demo_music):
+    """A header that promises 10 hours over 5 s of real music: indexed as the 5 s it holds."""
+    import struct
+
+    from bgmatch.engine.media import decode_audio
+
+    sr = 22050
+    y = decode_audio(demo_music[0], sr_hz=sr, max_duration_s=5.0)
+    claimed = 10 * 3600 * sr * 2
+    header = (b"RIFF" + struct.pack("<I", 36 + claimed) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, sr, sr * 2, 2, 16)
+              + b"data" + struct.pack("<I", claimed))
+    path = tmp_path / "ten-hours.wav"
+    path.write_bytes(header + (y * 20000).astype("<i2").tobytes())
+    with Library.open(tmp_path / "lib") as lib:
+        report = lib.add([path])
+        assert report.added and not report.failed
+        assert lib.tracks()[0].duration_s == pytest.approx(5.0, abs=0.05)

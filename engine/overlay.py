@@ -67,16 +67,25 @@ def overlay(video: VideoAnalysis, music: MusicAnalysis | None = None, *, offset_
     return Overlay(duration, video.times_s, motion, video.cut_times_s, onset_times, onset, beats)
 
 
-def cut_alignment(cut_times_s: np.ndarray, beat_times_s: np.ndarray, *,
-                  tolerance_s: float = ON_BEAT_TOLERANCE_S) -> tuple[int, int]:
-    """``(cuts on a beat, cuts)``: how many cuts lie within ``tolerance_s`` of a beat.
+def on_beat(cut_times_s: np.ndarray, beat_times_s: np.ndarray, *,
+            tolerance_s: float = ON_BEAT_TOLERANCE_S) -> np.ndarray:
+    """Whether each cut lies within ``tolerance_s`` of a beat, ``[C]`` bool.
 
     Both arrays are on the same time axis (e.g. :class:`Overlay` fields).
     """
     cuts = np.asarray(cut_times_s, np.float64)
     beats = np.sort(np.asarray(beat_times_s, np.float64))
     if len(cuts) == 0 or len(beats) == 0:
-        return 0, len(cuts)
-    pos = np.clip(np.searchsorted(beats, cuts), 1, len(beats) - 1) if len(beats) > 1 else np.zeros(len(cuts), int)
-    nearest = np.minimum(np.abs(cuts - beats[pos]), np.abs(cuts - beats[np.maximum(pos - 1, 0)]))
-    return int((nearest <= tolerance_s).sum()), len(cuts)
+        return np.zeros(len(cuts), bool)
+    pos = np.searchsorted(beats, cuts)
+    after = beats[np.minimum(pos, len(beats) - 1)]
+    before = beats[np.maximum(pos - 1, 0)]
+    nearest = np.minimum(np.abs(cuts - after), np.abs(cuts - before))
+    return nearest <= tolerance_s
+
+
+def cut_alignment(cut_times_s: np.ndarray, beat_times_s: np.ndarray, *,
+                  tolerance_s: float = ON_BEAT_TOLERANCE_S) -> tuple[int, int]:
+    """``(cuts on a beat, cuts)``, see :func:`on_beat`."""
+    mask = on_beat(cut_times_s, beat_times_s, tolerance_s=tolerance_s)
+    return int(mask.sum()), len(mask)

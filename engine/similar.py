@@ -45,7 +45,8 @@ def track_profile(music: MusicAnalysis, *, tempo_bpm: float | None = None) -> np
     return np.array([np.cos(angle), np.sin(angle), octave, steadiness, onset_rate, loudness, dynamics])
 
 
-def similar_tracks(query_id: str, profiles: Mapping[str, np.ndarray], *, top: int | None = None) -> list[tuple[str, float]]:
+def similar_tracks(query_id: str, profiles: Mapping[str, np.ndarray], *,
+                   top: int | None = None) -> list[tuple[str, float]]:
     """Tracks most like ``query_id``, best first, as ``(track_id, similarity)`` with similarity in (0, 1].
 
     ``profiles`` maps track ids (the query's included) to :func:`track_profile` vectors. The

@@ -21,7 +21,8 @@ class TrackFilter:
     max_duration_s: float | None = None
 
     def __post_init__(self) -> None:
-        for lo, hi, what in ((self.min_bpm, self.max_bpm, "tempo"), (self.min_duration_s, self.max_duration_s, "duration")):
+        ranges = ((self.min_bpm, self.max_bpm, "tempo"), (self.min_duration_s, self.max_duration_s, "duration"))
+        for lo, hi, what in ranges:
             if lo is not None and hi is not None and lo > hi:
                 raise ConfigError(f"{what} range is empty: minimum {lo:g} is above maximum {hi:g}")
 
@@ -32,7 +33,8 @@ class TrackFilter:
 
     def accepts(self, *, tempo_bpm: float, duration_s: float) -> bool:
         """Whether a track with this tempo and duration passes (an unknown tempo fails a tempo bound)."""
-        return _within(tempo_bpm, self.min_bpm, self.max_bpm) and _within(duration_s, self.min_duration_s, self.max_duration_s)
+        return (_within(tempo_bpm, self.min_bpm, self.max_bpm)
+                and _within(duration_s, self.min_duration_s, self.max_duration_s))
 
 
 def _within(value: float, lo: float | None, hi: float | None) -> bool:

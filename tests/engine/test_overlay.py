@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.motion import VideoAnalysis
-from bgmatch.engine.overlay import cut_alignment, overlay
+from bgmatch.engine.overlay import cut_alignment, on_beat, overlay
 from bgmatch.engine.rhythm import MusicAnalysis
 
 RATE_HZ = 50.0
@@ -56,3 +56,8 @@ def test_cut_alignment():
     assert cut_alignment(np.array([2.0]), np.array([])) == (0, 1)
     assert cut_alignment(np.array([]), beats) == (0, 0)
     assert cut_alignment(np.array([0.1, 5.0]), np.array([0.12])) == (1, 2)
+
+
+def test_on_beat_mask():
+    beats = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(on_beat(np.array([0.0, 0.95, 2.5, 3.05, 9.0]), beats), [False, True, False, True, False])

@@ -1,0 +1,207 @@
+"""The app's long-running jobs as plain functions over the engine's public API (no Qt).
+
+Each ``*_job`` returns a function ``(progress, cancel) -> result`` for
+:class:`bgmatch.app.workers.JobRunner`. They only call the engine and package its answers.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from bgmatch.engine import media
+from bgmatch.engine.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
+from bgmatch.engine.errors import MediaError
+from bgmatch.engine.export import ExportConfig, export
+from bgmatch.engine.library import AddReport, Library, Suggestion, TrackInfo
+from bgmatch.engine.media import MediaInfo
+from bgmatch.engine.motion import VideoAnalysis
+from bgmatch.engine.rhythm import MusicAnalysis
+from bgmatch.engine.similar import similar_tracks, track_profile
+
+from .workers import CancelToken, JobFn, ProgressFn
+
+#: Most suggestions fetched for one video (the list is filtered and sorted in the app).
+MAX_SUGGESTIONS = 200
+BUSY = -1.0
+
+
+def check_video(path: Path) -> MediaInfo:
+    """Probe ``path`` and make sure it is a video (raises :class:`MediaError` with the reason)."""
+    info = media.probe(path)
+    if not info.has_video:
+        kind = "an audio file" if info.has_audio else "not a video"
+        raise MediaError(path, f"{kind}, not a video — drop a video file (MP4, MOV, AVI, MKV, …)")
+    if info.duration_s <= 0:
+        raise MediaError(path, "the video has no duration")
+    return info
+
+
+@dataclass(frozen=True)
+class SuggestResult:
+    """A video's analysis and the ranked tracks for it."""
+
+    video_path: Path
+    info: MediaInfo
+    analysis: VideoAnalysis
+    suggestions: list[Suggestion]
+    library_size: int
+    corrected_tempi: dict[str, float] = field(default_factory=dict)  # tracks with a beat-grid correction
+
+
+def suggest_job(library: Library, video: Path, info: MediaInfo) -> JobFn:
+    """Analyse ``video`` and rank the library's tracks for it (no ranking when the library is empty)."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> SuggestResult:
+        progress(BUSY, f"Analysing motion and cuts of {video.name}…")
+        analysis = library.analyze_video(video)
+        cancel.raise_if_cancelled()
+        n = len(library)
+        suggestions: list[Suggestion] = []
+        if n:
+            progress(BUSY, f"Ranking {n} track{'s' if n != 1 else ''}…")
+            suggestions = library.suggest(analysis, top=min(n, MAX_SUGGESTIONS))
+        tempi = {}
+        for s in suggestions:
+            correction = BeatGridCorrection.from_meta(library.store.get(s.track_id).meta)
+            if not correction.is_identity:
+                tempi[s.track_id] = corrected_tempo_bpm(s.tempo_bpm, correction)
+        cancel.raise_if_cancelled()
+        return SuggestResult(video, info, analysis, suggestions, n, tempi)
+
+    return run
+
+
+def add_folder_job(library: Library, folders: list[Path]) -> JobFn:
+    """Index audio files under ``folders``; stops between files when cancelled."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> AddReport:
+        progress(BUSY, "Looking for music files…")
+
+        def report(done: int, total: int, path: str) -> None:
+            name = Path(path).name if path else "done"
+            progress(done / total if total else 1.0, f"{done}/{total} · {name}")
+
+        return library.add(folders, progress=report, cancel=cancel)
+
+    return run
+
+
+@dataclass(frozen=True)
+class LibraryRow:
+    """A library track with the user's beat-grid correction."""
+
+    info: TrackInfo
+    correction: BeatGridCorrection
+    n_beats: int
+
+    @property
+    def tempo_bpm(self) -> float:
+        """Tempo after the correction."""
+        return corrected_tempo_bpm(self.info.tempo_bpm, self.correction)
+
+
+def list_tracks_job(library: Library) -> JobFn:
+    """Every track of the library with its correction."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> list[LibraryRow]:
+        rows = []
+        for info in library.tracks():
+            cancel.raise_if_cancelled()
+            rec = library.store.get(info.track_id)
+            n_beats = len(rec.arrays.get("beat_times_s", []))
+            rows.append(LibraryRow(info, BeatGridCorrection.from_meta(rec.meta), n_beats))
+        return rows
+
+    return run
+
+
+@dataclass(frozen=True)
+class TrackDetails:
+    """What the preview needs of a track: its analysis and corrected beats."""
+
+    track_id: str
+    music: MusicAnalysis
+    correction: BeatGridCorrection
+    beat_times_s: Any = field(repr=False)
+
+    @property
+    def tempo_bpm(self) -> float:
+        """Tempo after the correction."""
+        return corrected_tempo_bpm(self.music.tempo_bpm, self.correction)
+
+
+def track_details(library: Library, track_id: str) -> TrackDetails:
+    """Read a track's stored analysis and correction (one store read; fast enough for the GUI)."""
+    music = library.music_analysis(track_id)
+    correction = BeatGridCorrection.from_meta(library.store.get(track_id).meta)
+    return with_correction(track_id, music, correction)
+
+
+def with_correction(track_id: str, music: MusicAnalysis, correction: BeatGridCorrection) -> TrackDetails:
+    """The details of a track under ``correction``."""
+    beats = corrected_beats(music.beat_times_s, correction, duration_s=music.duration_s)
+    return TrackDetails(track_id, music, correction, beats)
+
+
+def save_correction(library: Library, track_id: str, correction: BeatGridCorrection) -> None:
+    """Persist a beat-grid correction in the library."""
+    from bgmatch.engine.beatgrid import META_KEY
+
+    library.store.update_meta(track_id, **{META_KEY: None if correction.is_identity else correction.to_meta()})
+
+
+def similar_job(library: Library, query_id: str, track_ids: list[str]) -> JobFn:
+    """Similarity of each of ``track_ids`` to ``query_id`` (corrected tempi), as a dict."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> dict[str, float]:
+        progress(BUSY, "Comparing tracks…")
+        profiles = {}
+        for tid in dict.fromkeys([query_id, *track_ids]):
+            cancel.raise_if_cancelled()
+            d = track_details(library, tid)
+            profiles[tid] = track_profile(d.music, tempo_bpm=d.tempo_bpm)
+        ranked = dict(similar_tracks(query_id, profiles))
+        ranked[query_id] = 1.0
+        return ranked
+
+    return run
+
+
+def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
+               config: ExportConfig = ExportConfig()) -> JobFn:
+    """Write the video with the track; cancelling stops it and leaves no partial file."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> Path:
+        def report(fraction: float) -> None:
+            cancel.raise_if_cancelled()
+            progress(fraction, f"Exporting {out_path.name}… {fraction:.0%}")
+
+        return export(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
+
+    return run
+
+
+TrainingFn = Callable[[Any, Callable[[dict], None], threading.Event], Any]
+
+
+def find_training() -> TrainingFn | None:
+    """``bgmatch.training.cli.run_training`` when the training package provides it, else None."""
+    import importlib
+
+    try:
+        module = importlib.import_module("bgmatch.training.cli")
+    except ImportError:
+        return None
+    fn = getattr(module, "run_training", None)
+    return fn if callable(fn) else None
+
+
+def training_job(run_training: TrainingFn, config: dict[str, Any], on_event: Callable[[dict], None]) -> JobFn:
+    """Run ``run_training(config, callback, cancel_flag)``; each event goes to ``on_event``."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> Any:
+        return run_training(config, on_event, cancel.event)
+
+    return run

@@ -1,0 +1,190 @@
+"""The library view: every indexed track with its analysis, and indexing with progress/cancel."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget,
+    QTableView, QVBoxLayout, QWidget,
+)
+
+from . import formatting
+from .jobs import LibraryRow
+
+Index = QModelIndex | QPersistentModelIndex
+HEADERS = ("Title", "BPM", "Length", "Beats", "Grid", "File")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _grid_text(row: LibraryRow) -> str:
+    c = row.correction
+    if c.is_identity:
+        return ""
+    parts = []
+    if c.tempo_factor != 1.0:
+        parts.append(f"×{c.tempo_factor:g}")
+    if c.shift_s:
+        parts.append(f"{c.shift_s * 1000:+.0f} ms")
+    return " ".join(parts)
+
+
+class LibraryModel(QAbstractTableModel):
+    """Rows of :class:`LibraryRow`."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LibraryRow] = []
+
+    def set_rows(self, rows: list[LibraryRow]) -> None:
+        """Replace the rows."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rows(self) -> list[LibraryRow]:
+        """Every row."""
+        return list(self._rows)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = HEADERS[index.column()]
+        values = {"Title": row.info.title, "BPM": row.tempo_bpm, "Length": row.info.duration_s,
+                  "Beats": row.n_beats, "Grid": _grid_text(row), "File": row.info.path}
+        value = values[col]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == "BPM":
+                return formatting.bpm(value)
+            if col == "Length":
+                return formatting.clock(value)
+            return str(value)
+        if role == SORT_ROLE:
+            return value.lower() if isinstance(value, str) else value
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in {"BPM", "Length", "Beats"}:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.info.path
+        return None
+
+
+class LibraryPanel(QWidget):
+    """Track table, search box, "Add folder…" and the indexing progress row."""
+
+    add_folder_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = LibraryModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("hint")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search titles and files…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.add_button = QPushButton("Add Folder…")
+        self.add_button.setToolTip("Index a folder of music (searched recursively; known files are skipped)")
+        self.add_button.clicked.connect(self.add_folder_requested)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.add_button)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.ResizeMode.Interactive)
+        header.setHighlightSections(False)
+
+        self.empty = QLabel("Your library is empty.\n\nAdd a folder of music with “Add Folder…” "
+                            "(or Library ▸ Add Folder…).\nEach file is analysed once — tempo, beats, "
+                            "onsets, loudness — and remembered between runs.")
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.table)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("hint")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.progress_row = QWidget()
+        row = QHBoxLayout(self.progress_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.progress_label, 1)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        self.progress_row.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.progress_row)
+        layout.addWidget(self.summary)
+
+    def set_rows(self, rows: list[LibraryRow], folder: str) -> None:
+        """Show the library's tracks."""
+        self.model.set_rows(rows)
+        self.stack.setCurrentWidget(self.table if rows else self.empty)
+        n = len(rows)
+        self.summary.setText(f"{n} track{'s' if n != 1 else ''} in {folder}")
+
+    def indexing_started(self) -> None:
+        """Show the progress row."""
+        self.progress.setRange(0, 0)
+        self.progress_label.setText("Looking for music files…")
+        self.progress_row.setVisible(True)
+        self.add_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+
+    def indexing_progress(self, fraction: float, text: str) -> None:
+        """Update the progress row (a negative fraction: busy)."""
+        if fraction < 0:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(fraction * 1000))
+        self.progress_label.setText(text)
+
+    def indexing_cancelling(self) -> None:
+        """The user cancelled: say so until the current file is done."""
+        self.cancel_button.setEnabled(False)
+        self.progress_label.setText("Cancelling after the current file…")
+
+    def indexing_finished(self) -> None:
+        """Hide the progress row."""
+        self.progress_row.setVisible(False)
+        self.add_button.setEnabled(True)

@@ -1,0 +1,213 @@
+"""The synced preview: a muted video player and a music player kept in step.
+
+The video plays without an audio output (muted); the track plays from ``offset + video time``.
+While playing, both positions are sampled ten times a second and the engine's
+:class:`~bgmatch.engine.playsync.DriftTracker` says when to re-align the track.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
+
+from bgmatch.engine.playsync import DriftConfig, DriftTracker
+
+SAMPLE_INTERVAL_MS = 100
+
+
+class PreviewPlayer(QObject):
+    """Plays a video muted with a music track starting at an offset, in sync."""
+
+    position_changed = Signal(float)  # video seconds
+    duration_changed = Signal(float)  # video seconds
+    playing_changed = Signal(bool)
+    error = Signal(str)
+
+    def __init__(self, video_widget: QVideoWidget, parent: QObject | None = None, *,
+                 drift: DriftConfig = DriftConfig()) -> None:
+        super().__init__(parent)
+        self.video = QMediaPlayer(self)
+        self.video.setVideoOutput(video_widget)  # no audio output: the video plays muted
+        self.track = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.track.setAudioOutput(self.audio)
+        self.tracker = DriftTracker(drift)
+        self._offset_s = 0.0
+        self._track_path: Path | None = None
+        self._rate = 1.0
+        self._pending_seek_s: float | None = None  # a seek asked for before the video was loaded
+        self._timer = QTimer(self)
+        self._timer.setInterval(SAMPLE_INTERVAL_MS)
+        self._timer.timeout.connect(self._keep_in_sync)
+        self.video.positionChanged.connect(lambda ms: self.position_changed.emit(ms / 1000.0))
+        self.video.durationChanged.connect(lambda ms: self.duration_changed.emit(ms / 1000.0))
+        self.video.playbackStateChanged.connect(self._video_state_changed)
+        self.video.mediaStatusChanged.connect(self._video_status_changed)
+        self.video.errorOccurred.connect(self._player_error)
+        self.track.errorOccurred.connect(self._player_error)
+
+    # -- sources -----------------------------------------------------------------------------
+    def set_video(self, path: Path | None, *, fps: float = 25.0) -> None:
+        """Load a video (paused at its start); ``fps`` tunes the drift estimate."""
+        self.pause()
+        self.tracker.frame_s = 1.0 / fps if fps > 0 else 0.04
+        self._pending_seek_s = None
+        self.video.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
+
+    def set_track(self, path: Path | None, offset_s: float = 0.0) -> None:
+        """Play ``path`` from ``offset_s`` under the video (None: video alone)."""
+        playing = self.is_playing
+        if path != self._track_path:
+            self.track.stop()
+            self.track.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
+            self._track_path = path
+        self._offset_s = max(0.0, offset_s)
+        self._align_track()
+        if playing and path is not None:
+            self.track.play()
+
+    def set_offset(self, offset_s: float) -> None:
+        """Move the track's start; the track jumps to match the video at once."""
+        self._offset_s = max(0.0, offset_s)
+        self._align_track()
+
+    @property
+    def offset_s(self) -> float:
+        """Start of the track under the video's first frame (s)."""
+        return self._offset_s
+
+    @property
+    def track_path(self) -> Path | None:
+        """The track under the video."""
+        return self._track_path
+
+    # -- transport ---------------------------------------------------------------------------
+    @property
+    def is_playing(self) -> bool:
+        """Whether the video is playing."""
+        return self.video.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+
+    @property
+    def position_s(self) -> float:
+        """Video position (s)."""
+        return self.video.position() / 1000.0
+
+    @property
+    def track_position_s(self) -> float:
+        """Track position (s)."""
+        return self.track.position() / 1000.0
+
+    @property
+    def duration_s(self) -> float:
+        """Video duration (s), 0 until known."""
+        return self.video.duration() / 1000.0
+
+    def play(self) -> None:
+        """Play both from the current video position (from the start when at the end)."""
+        if self.video.source().isEmpty():
+            return
+        if self.video.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia or (
+                self.duration_s and self.position_s >= self.duration_s - 0.05):
+            self.video.setPosition(0)
+        self._align_track()
+        self.video.play()
+        if self._track_path is not None:
+            self.track.play()
+        self.tracker.reset(time.monotonic())
+        self._timer.start()
+
+    def pause(self) -> None:
+        """Pause both."""
+        self._timer.stop()
+        self.video.pause()
+        self.track.pause()
+        self._align_track()
+
+    def toggle(self) -> None:
+        """Play when paused, pause when playing."""
+        self.pause() if self.is_playing else self.play()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the video is loaded enough to seek and play."""
+        status = QMediaPlayer.MediaStatus
+        return self.video.mediaStatus() in {status.LoadedMedia, status.BufferedMedia, status.BufferingMedia,
+                                            status.EndOfMedia}
+
+    def seek(self, video_s: float) -> None:
+        """Jump to ``video_s`` in the video; the track follows."""
+        if not self.loaded:
+            self._pending_seek_s = max(0.0, video_s)
+            return
+        duration = self.duration_s
+        target = max(0.0, min(video_s, duration) if duration else video_s)
+        self.video.setPosition(int(round(target * 1000)))
+        self._align_track(target)
+        self.tracker.reset(time.monotonic())
+        self.position_changed.emit(target)
+
+    def step(self, delta_s: float) -> None:
+        """Seek relative to the current position."""
+        self.seek(self.position_s + delta_s)
+
+    def set_rate(self, rate: float) -> None:
+        """Playback speed of both players (1.0 = normal)."""
+        self._rate = rate
+        self.video.setPlaybackRate(rate)
+        self.track.setPlaybackRate(rate)
+        self.tracker.reset(time.monotonic())
+
+    @property
+    def rate(self) -> float:
+        """Current playback speed."""
+        return self._rate
+
+    def set_volume(self, volume: float) -> None:
+        """Track volume, 0–1."""
+        self.audio.setVolume(volume)
+
+    def stop(self) -> None:
+        """Stop and release both sources (before the window closes)."""
+        self._timer.stop()
+        self.video.stop()
+        self.track.stop()
+        self.video.setSource(QUrl())
+        self.track.setSource(QUrl())
+        self._track_path = None
+
+    # -- sync --------------------------------------------------------------------------------
+    def _align_track(self, video_s: float | None = None) -> None:
+        if self._track_path is None:
+            return
+        v = self.position_s if video_s is None else video_s
+        self.track.setPosition(int(round((v + self._offset_s) * 1000)))
+
+    def _keep_in_sync(self) -> None:
+        if self._track_path is None or not self.is_playing:
+            return
+        if self.track.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia:
+            return  # the track ended before the video: nothing to align
+        target = self.tracker.add(video_s=self.position_s, track_s=self.track_position_s,
+                                  offset_s=self._offset_s, now_s=time.monotonic())
+        if target is not None:
+            self.track.setPosition(int(round(target * 1000)))
+
+    def _video_state_changed(self, state: QMediaPlayer.PlaybackState) -> None:
+        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        if not playing:
+            self._timer.stop()
+            self.track.pause()
+        self.playing_changed.emit(playing)
+
+    def _video_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_seek_s is not None:
+            target, self._pending_seek_s = self._pending_seek_s, None
+            self.seek(target)
+
+    def _player_error(self, _error: QMediaPlayer.Error, message: str) -> None:
+        player = self.sender()
+        source = player.source().toLocalFile() if isinstance(player, QMediaPlayer) else ""
+        self.error.emit(f"{source}: {message}" if source else message)

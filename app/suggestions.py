@@ -1,0 +1,379 @@
+"""The suggestion list: a table model of ranked tracks, a tempo/duration filter proxy, the panel.
+
+The model shows what the engine returned (with tempi after the user's beat-grid corrections);
+sorting uses raw numbers (:data:`SORT_ROLE`), filtering uses the engine's :class:`TrackFilter`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget, QTableView,
+    QVBoxLayout, QWidget,
+)
+
+from bgmatch.engine.library import Suggestion
+from bgmatch.engine.trackfilter import TrackFilter
+
+from . import formatting
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: header, tooltip, how to read its raw value and how to show it."""
+
+    header: str
+    tooltip: str
+    value: Callable[["SuggestionModel", Suggestion], Any]
+    text: Callable[[Any], str]
+
+
+def _part(name: str) -> Callable[["SuggestionModel", Suggestion], float]:
+    return lambda model, s: float(s.parts.get(name, math.nan))
+
+
+COLUMNS = (
+    Column("#", "Rank for this video (1 = best fit)", lambda m, s: s.rank, str),
+    Column("Title", "Track title (tags, else file name)", lambda m, s: s.title, str),
+    Column("Score", "Overall fit: sync + ¼ onset + ½ energy", lambda m, s: s.score, formatting.score),
+    Column("Sync", "How close the video's cuts and motion peaks fall to the beats", _part("beat"), formatting.score),
+    Column("Onset", "How strong the music's onsets are at the video's cuts", _part("onset"), formatting.score),
+    Column("Energy", "How the video's motion follows the music's loudness", _part("energy"), formatting.score),
+    Column("BPM", "Tempo (after your beat-grid correction)", lambda m, s: m.tempo_bpm(s), formatting.bpm),
+    Column("Length", "Track duration", lambda m, s: s.duration_s, formatting.clock),
+    Column("Offset", "Suggested start in the track", lambda m, s: m.offset_s(s), formatting.clock_ms),
+    Column("Like", "Likeness to the track chosen with “More like this”", lambda m, s: m.similarity(s),
+           lambda v: f"{v:.0%}" if math.isfinite(v) else ""),
+)
+COL = {c.header: i for i, c in enumerate(COLUMNS)}
+
+
+class SuggestionModel(QAbstractTableModel):
+    """Ranked suggestions for the current video."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Suggestion] = []
+        self._tempo: dict[str, float] = {}
+        self._offset: dict[str, float] = {}
+        self._similarity: dict[str, float] = {}
+
+    # -- content -----------------------------------------------------------------------------
+    def set_suggestions(self, suggestions: list[Suggestion]) -> None:
+        """Replace the list (user offsets and likeness are forgotten)."""
+        self.beginResetModel()
+        self._rows = list(suggestions)
+        self._offset, self._similarity = {}, {}
+        self.endResetModel()
+
+    def suggestion(self, row: int) -> Suggestion:
+        """The suggestion in ``row`` (model order)."""
+        return self._rows[row]
+
+    def suggestions(self) -> list[Suggestion]:
+        """Every suggestion, in rank order."""
+        return list(self._rows)
+
+    def row_of(self, track_id: str) -> int:
+        """Model row of a track, or -1."""
+        return next((i for i, s in enumerate(self._rows) if s.track_id == track_id), -1)
+
+    def _changed(self, track_id: str | None, column: int | None = None) -> None:
+        if not self._rows:
+            return
+        rows = range(len(self._rows)) if track_id is None else [self.row_of(track_id)]
+        for r in rows:
+            if r >= 0:
+                lo, hi = (column, column) if column is not None else (0, len(COLUMNS) - 1)
+                self.dataChanged.emit(self.index(r, lo), self.index(r, hi))
+
+    def set_tempo(self, track_id: str, tempo_bpm: float) -> None:
+        """Show a corrected tempo for a track."""
+        self._tempo[track_id] = tempo_bpm
+        self._changed(track_id, COL["BPM"])
+
+    def set_tempi(self, tempi: dict[str, float]) -> None:
+        """Show corrected tempi for several tracks."""
+        self._tempo.update(tempi)
+        self._changed(None, COL["BPM"])
+
+    def set_offset(self, track_id: str, offset_s: float) -> None:
+        """Show the user's offset for a track instead of the suggested one."""
+        self._offset[track_id] = offset_s
+        self._changed(track_id, COL["Offset"])
+
+    def set_similarity(self, similarity: dict[str, float]) -> None:
+        """Fill the "Like" column (empty dict clears it)."""
+        self._similarity = dict(similarity)
+        self._changed(None, COL["Like"])
+
+    def tempo_bpm(self, s: Suggestion) -> float:
+        """Tempo of a suggestion after the user's correction."""
+        return self._tempo.get(s.track_id, s.tempo_bpm)
+
+    def offset_s(self, s: Suggestion) -> float:
+        """The user's offset for a suggestion, else the suggested one."""
+        return self._offset.get(s.track_id, s.offset_s)
+
+    def similarity(self, s: Suggestion) -> float:
+        """Likeness to the "more like this" track (NaN when not set)."""
+        return self._similarity.get(s.track_id, math.nan)
+
+    # -- Qt model ----------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tooltip
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        s = self._rows[index.row()]
+        col = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.text(col.value(self, s))
+        if role == SORT_ROLE:
+            value = col.value(self, s)
+            return value.lower() if isinstance(value, str) else (value if math.isfinite(value) else -math.inf)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            left = col.header == "Title"
+            side = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
+            return int(side | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            parts = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(s.parts.items()))
+            return f"{s.title}\n{s.path}\nscore {s.score:+.3f} ({parts})"
+        return None
+
+
+class SuggestionFilterProxy(QSortFilterProxyModel):
+    """Sorts by raw values and hides rows outside the tempo and duration ranges."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._filter = TrackFilter()
+        self.setSortRole(SORT_ROLE)
+
+    @property
+    def track_filter(self) -> TrackFilter:
+        """The active filter."""
+        return self._filter
+
+    def set_filter(self, track_filter: TrackFilter) -> None:
+        """Apply a new filter."""
+        self.beginFilterChange()
+        self._filter = track_filter
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        if not isinstance(model, SuggestionModel):
+            return True
+        s = model.suggestion(source_row)
+        return self._filter.accepts(tempo_bpm=model.tempo_bpm(s), duration_s=s.duration_s)
+
+
+def _range_box(suffix: str, maximum: float, step: float, tooltip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(0.0, maximum)
+    box.setDecimals(0)
+    box.setSingleStep(step)
+    box.setSuffix(suffix)
+    box.setSpecialValueText("any")  # 0 means "no bound"
+    box.setToolTip(tooltip)
+    box.setKeyboardTracking(False)
+    return box
+
+
+class SuggestionsPanel(QWidget):
+    """Filters, the sortable suggestion table and "More like this"."""
+
+    selected = Signal(object)  # Suggestion or None
+    more_like_this = Signal(str)  # track id
+    clear_likeness = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = SuggestionModel(self)
+        self.proxy = SuggestionFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.min_bpm = _range_box(" BPM", 400, 5, "Lowest tempo to show (after corrections)")
+        self.max_bpm = _range_box(" BPM", 400, 5, "Highest tempo to show")
+        self.min_len = _range_box(" s", 3600, 10, "Shortest track to show, seconds")
+        self.max_len = _range_box(" s", 3600, 10, "Longest track to show, seconds")
+        for box in (self.min_bpm, self.max_bpm, self.min_len, self.max_len):
+            box.valueChanged.connect(self._apply_filter)
+        self.filter_note = QLabel()
+        self.filter_note.setObjectName("hint")
+
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Tempo"))
+        filters.addWidget(self.min_bpm)
+        filters.addWidget(QLabel("–"))
+        filters.addWidget(self.max_bpm)
+        filters.addSpacing(12)
+        filters.addWidget(QLabel("Length"))
+        filters.addWidget(self.min_len)
+        filters.addWidget(QLabel("–"))
+        filters.addWidget(self.max_len)
+        filters.addStretch(1)
+        filters.addWidget(self.filter_note)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL["Title"], QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.setColumnHidden(COL["Like"], True)
+
+        self.empty = QLabel()
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.table)
+        self.set_empty_text("Drop a video on the window (or File ▸ Open Video…)\n"
+                            "to rank your music library for it.")
+
+        self.like_button = QPushButton("More like this")
+        self.like_button.setToolTip("Sort the list by likeness to the selected track (tempo, feel, loudness)")
+        self.like_button.setEnabled(False)
+        self.like_button.clicked.connect(self._more_like_this)
+        self.like_note = QLabel()
+        self.like_note.setObjectName("hint")
+        self.clear_like_button = QPushButton("Back to ranking")
+        self.clear_like_button.setVisible(False)
+        self.clear_like_button.clicked.connect(self.reset_likeness)
+        actions = QHBoxLayout()
+        actions.addWidget(self.like_button)
+        actions.addWidget(self.clear_like_button)
+        actions.addWidget(self.like_note, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(filters)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(actions)
+
+    # -- content -----------------------------------------------------------------------------
+    def set_empty_text(self, text: str) -> None:
+        """The hint shown while there is nothing to list."""
+        self.empty.setText(text)
+
+    def set_suggestions(self, suggestions: list[Suggestion], *, empty_text: str | None = None) -> None:
+        """Show new suggestions (or the empty state with ``empty_text``) and select the best one."""
+        self.reset_likeness()
+        self.model.set_suggestions(suggestions)
+        if empty_text is not None:
+            self.set_empty_text(empty_text)
+        self.stack.setCurrentWidget(self.table if suggestions else self.empty)
+        self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
+        self._update_filter_note()
+        if suggestions:
+            self.select_row(0)
+
+    def select_row(self, view_row: int) -> None:
+        """Select a row of the (sorted, filtered) table."""
+        if 0 <= view_row < self.proxy.rowCount():
+            self.table.selectRow(view_row)
+            self.table.setCurrentIndex(self.proxy.index(view_row, COL["Title"]))
+
+    def current(self) -> Suggestion | None:
+        """The selected suggestion."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        return self.model.suggestion(self.proxy.mapToSource(index).row())
+
+    def select_next(self, step: int = 1) -> None:
+        """Select the next (or previous) visible row: "try the next track"."""
+        row = self.table.currentIndex().row()
+        self.select_row(max(0, min(self.proxy.rowCount() - 1, row + step)))
+
+    # -- filters and likeness ----------------------------------------------------------------
+    def _bound(self, box: QDoubleSpinBox) -> float | None:
+        return box.value() or None
+
+    def _apply_filter(self) -> None:
+        lo_bpm, hi_bpm = self._bound(self.min_bpm), self._bound(self.max_bpm)
+        lo_len, hi_len = self._bound(self.min_len), self._bound(self.max_len)
+        # An inverted range is read as the user meaning the other way round.
+        if lo_bpm and hi_bpm and lo_bpm > hi_bpm:
+            lo_bpm, hi_bpm = hi_bpm, lo_bpm
+        if lo_len and hi_len and lo_len > hi_len:
+            lo_len, hi_len = hi_len, lo_len
+        self.proxy.set_filter(TrackFilter(lo_bpm, hi_bpm, lo_len, hi_len))
+        self._update_filter_note()
+
+    def set_filter_values(self, *, min_bpm: float = 0, max_bpm: float = 0,
+                          min_len_s: float = 0, max_len_s: float = 0) -> None:
+        """Set the filter boxes (0 = no bound)."""
+        values = {self.min_bpm: min_bpm, self.max_bpm: max_bpm, self.min_len: min_len_s, self.max_len: max_len_s}
+        for box, value in values.items():
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self._apply_filter()
+
+    def _update_filter_note(self) -> None:
+        total, shown = self.model.rowCount(), self.proxy.rowCount()
+        self.filter_note.setText(f"{shown} of {total} shown" if total and shown != total else
+                                 (f"{total} tracks" if total else ""))
+
+    def _more_like_this(self) -> None:
+        s = self.current()
+        if s is not None:
+            self.more_like_this.emit(s.track_id)
+
+    def show_likeness(self, title: str, similarity: dict[str, float]) -> None:
+        """Fill the "Like" column and sort by it."""
+        self.model.set_similarity(similarity)
+        self.table.setColumnHidden(COL["Like"], False)
+        self.table.sortByColumn(COL["Like"], Qt.SortOrder.DescendingOrder)
+        self.like_note.setText(f"Sorted by likeness to “{title}”")
+        self.clear_like_button.setVisible(True)
+        self.select_row(0)
+
+    def reset_likeness(self) -> None:
+        """Back to the ranking."""
+        had = bool(self.like_note.text())
+        self.model.set_similarity({})
+        self.table.setColumnHidden(COL["Like"], True)
+        self.like_note.setText("")
+        self.clear_like_button.setVisible(False)
+        if had:
+            self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
+            self.clear_likeness.emit()
+
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        s = self.current()
+        self.like_button.setEnabled(s is not None)
+        self.selected.emit(s)

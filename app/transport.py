@@ -1,0 +1,147 @@
+"""Transport (play/pause, seek) and alignment controls (offset nudges, snap, beat-grid correction)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+
+from . import formatting
+
+
+def _button(text: str, tooltip: str) -> QToolButton:
+    b = QToolButton()
+    b.setText(text)
+    b.setToolTip(tooltip)
+    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    return b
+
+
+class TransportBar(QWidget):
+    """Play/pause, clock and seek slider; emits what the user asks for."""
+
+    play_toggled = Signal()
+    seek_requested = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.play_button = QToolButton()
+        self.play_button.setObjectName("playButton")
+        self.play_button.setToolTip("Play / pause (Space, K to pause, L to play, J to jump back)")
+        self.play_button.clicked.connect(self.play_toggled)
+        self.time_label = QLabel("0:00.0 / 0:00.0")
+        self.time_label.setObjectName("clock")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setToolTip("Seek (← → one second, Shift for five)")
+        self.slider.sliderMoved.connect(lambda ms: self.seek_requested.emit(ms / 1000.0))
+        self.rate_label = QLabel()
+        self.rate_label.setObjectName("hint")
+        self._duration_s = 0.0
+        self.set_playing(False)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.play_button)
+        row.addWidget(self.time_label)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.rate_label)
+        self.set_video_loaded(False)
+
+    def set_video_loaded(self, loaded: bool) -> None:
+        """Enable the transport once a video is loaded."""
+        self.play_button.setEnabled(loaded)
+        self.slider.setEnabled(loaded)
+
+    def set_playing(self, playing: bool) -> None:
+        """Show the play or pause icon."""
+        icon = QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def set_duration(self, duration_s: float) -> None:
+        """The video's length."""
+        self._duration_s = duration_s
+        self.slider.setRange(0, int(duration_s * 1000))
+
+    def set_position(self, position_s: float) -> None:
+        """The playhead."""
+        if not self.slider.isSliderDown():
+            self.slider.setValue(int(position_s * 1000))
+        self.time_label.setText(f"{formatting.clock(position_s)} / {formatting.clock(self._duration_s)}")
+
+    def set_rate(self, rate: float) -> None:
+        """Show the playback speed when it is not 1×."""
+        self.rate_label.setText("" if rate == 1.0 else f"{rate:g}×")
+
+
+class AlignmentBar(QWidget):
+    """Offset nudges, snap and beat-grid correction of the chosen track."""
+
+    nudge_beats = Signal(int)
+    nudge_seconds = Signal(float)
+    snap_requested = Signal()
+    halve_tempo = Signal()
+    double_tempo = Signal()
+    shift_grid = Signal(float)  # seconds
+    shift_half_beat = Signal()
+    reset_grid = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.offset_label = QLabel("Offset –")
+        self.offset_label.setObjectName("offset")
+        self.offset_label.setToolTip("Where in the track the video's first frame falls")
+        nudges = [
+            ("−1 beat", "Start the track one beat earlier (Ctrl+←)", lambda: self.nudge_beats.emit(-1)),
+            ("−0.1 s", "Start the track 0.1 s earlier (Alt+←)", lambda: self.nudge_seconds.emit(-0.1)),
+            ("+0.1 s", "Start the track 0.1 s later (Alt+→)", lambda: self.nudge_seconds.emit(0.1)),
+            ("+1 beat", "Start the track one beat later (Ctrl+→)", lambda: self.nudge_beats.emit(1)),
+            ("Snap", "Snap the offset to the nearest beat, so the video starts on a beat (B)",
+             self.snap_requested.emit),
+        ]
+        self.tempo_label = QLabel("– BPM")
+        self.tempo_label.setObjectName("offset")
+        self.tempo_label.setToolTip("The track's tempo after your beat-grid correction (saved in the library)")
+        grid = [
+            ("½×", "The beat tracker found double the real tempo: halve it", self.halve_tempo.emit),
+            ("2×", "The beat tracker found half the real tempo: double it", self.double_tempo.emit),
+            ("◀ 10 ms", "Move the beat grid 10 ms earlier", lambda: self.shift_grid.emit(-0.01)),
+            ("10 ms ▶", "Move the beat grid 10 ms later", lambda: self.shift_grid.emit(0.01)),
+            ("½ beat", "Move the beat grid by half a beat (on the off-beat)", self.shift_half_beat.emit),
+            ("Reset", "Forget the correction of this track", self.reset_grid.emit),
+        ]
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.offset_label)
+        self.alignment_buttons: list[QToolButton] = []
+        for text, tip, slot in nudges:
+            b = _button(text, tip)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+            self.alignment_buttons.append(b)
+        row.addSpacing(24)
+        row.addWidget(QLabel("Beat grid"))
+        row.addWidget(self.tempo_label)
+        for text, tip, slot in grid:
+            b = _button(text, tip)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+            self.alignment_buttons.append(b)
+        row.addStretch(1)
+        self.set_track_controls_enabled(False)
+
+    def set_track_controls_enabled(self, enabled: bool) -> None:
+        """Offset and grid controls need a chosen track."""
+        for b in self.alignment_buttons:
+            b.setEnabled(enabled)
+        if not enabled:
+            self.offset_label.setText("Offset –")
+            self.tempo_label.setText("– BPM")
+
+    def set_offset(self, offset_s: float, suggested_s: float | None = None) -> None:
+        """Show the track offset (and the suggestion when the user moved away from it)."""
+        text = f"Offset {formatting.clock_ms(offset_s)}"
+        if suggested_s is not None and abs(suggested_s - offset_s) > 1e-3:
+            text += f"  (suggested {formatting.clock_ms(suggested_s)})"
+        self.offset_label.setText(text)
+
+    def set_tempo(self, tempo_bpm: float, corrected: bool) -> None:
+        """Show the (corrected) tempo."""
+        self.tempo_label.setText(f"{formatting.bpm(tempo_bpm)} BPM" + (" ✎" if corrected else ""))

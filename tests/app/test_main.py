@@ -1,0 +1,45 @@
+"""`bgmatch app` / `bgmatch-app`: arguments, a video on the command line, the event loop, the CLI."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from bgmatch.app.main import build_parser, main
+from bgmatch.app.main_window import MainWindow
+
+
+def test_help_and_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0 and "drop a video" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["a.mp4", "b.mp4"])
+    assert exit_info.value.code == 2
+    assert build_parser().parse_args([]).video is None
+
+
+def test_main_opens_the_video_given_and_returns_when_closed(qtbot, library_dir, video):
+    seen = {}
+
+    def close_when_ranked() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if windows and windows[0].result is not None:
+            seen["suggestions"] = len(windows[0].result.suggestions)
+            seen["library"] = windows[0].library.folder
+            seen["title"] = windows[0].windowTitle()
+            windows[0].close()
+        else:
+            QTimer.singleShot(100, close_when_ranked)
+
+    QTimer.singleShot(100, close_when_ranked)
+    assert main([str(video), "--library", str(library_dir)]) == 0
+    assert seen == {"suggestions": 6, "library": library_dir, "title": f"{video.name} — bgmatch"}
+
+
+def test_cli_dispatches_app(capsys):
+    from bgmatch.cli.main import main as cli_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["app", "--help"])
+    assert exit_info.value.code == 0 and "bgmatch app" in capsys.readouterr().out

@@ -1,0 +1,111 @@
+"""Drift of the synced preview over a minute of real playback.
+
+Both players are sampled every 50 ms at the same instant; drift is (track − offset) − video.
+The video player reports the time of the frame on screen, so single samples carry up to one
+frame of quantisation; the moving median over 0.5 s removes it. The default run covers the
+60 s of media at 2× speed (30 s of wall time): drift accumulates with media time, and 2× is
+the harder case (twice the decoding per second, and the sync timer sees half as many samples
+per media second). ``BGMATCH_REALTIME=1`` adds the same check at 1× over a real minute.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtMultimediaWidgets import QVideoWidget
+
+from bgmatch.app.player import PreviewPlayer
+from bgmatch.engine.media import probe
+from bgmatch.engine.playsync import drift_report
+
+OFFSET_S = 7.5
+FRAME_S = 1 / 25  # the test video's frame period
+
+
+@pytest.fixture(scope="module")
+def long_track(music_files: list[Path]) -> Path:
+    """A real track longer than the offset plus a minute."""
+    return next(p for p in music_files if probe(p).duration_s > OFFSET_S + 65)
+
+
+def _measure(qtbot, video: Path, track: Path, *, rate: float) -> dict[str, float]:
+    surface = QVideoWidget()
+    qtbot.addWidget(surface)
+    surface.resize(640, 300)
+    surface.show()
+    player = PreviewPlayer(surface)
+    player.set_video(video, fps=25.0)
+    player.set_track(track, OFFSET_S)
+    qtbot.waitUntil(lambda: player.loaded and player.duration_s > 59, timeout=10_000)
+    samples: list[tuple[float, float, float]] = []
+    start = [0.0]
+
+    def sample() -> None:
+        if player.is_playing and player.position_s > 0.5:  # after the start settles
+            samples.append((time.monotonic() - start[0], player.position_s, player.track_position_s))
+
+    timer = QTimer()
+    timer.timeout.connect(sample)
+    timer.start(50)
+    player.set_rate(rate)
+    start[0] = time.monotonic()
+    player.play()
+    qtbot.waitUntil(lambda: not player.is_playing, timeout=int(62_000 / rate) + 15_000)
+    timer.stop()
+    resyncs = player.tracker.resyncs
+    player.stop()
+    samples_arr = np.array(samples)
+    report = drift_report(samples_arr[:, 1], samples_arr[:, 2], OFFSET_S)
+    report.update(rate=rate, resyncs=float(resyncs), media_covered_s=float(samples_arr[-1, 1] - samples_arr[0, 1]),
+                  wall_s=float(samples_arr[-1, 0] - samples_arr[0, 0]))
+    print("\npreview drift:", json.dumps({k: round(v, 4) for k, v in report.items()}))
+    return report
+
+
+def _check(report: dict[str, float]) -> None:
+    assert report["media_covered_s"] > 55.0, report  # the whole minute was played
+    assert report["max_smoothed_abs_s"] < FRAME_S, report  # under one video frame throughout
+    assert abs(report["median_s"]) < FRAME_S, report
+    assert report["p95_abs_s"] < 2 * FRAME_S, report  # single samples: frame quantisation at most
+
+
+def test_drift_under_one_frame_over_a_minute_at_2x(qtbot, minute_video, long_track):
+    _check(_measure(qtbot, minute_video, long_track, rate=2.0))
+
+
+@pytest.mark.realtime
+@pytest.mark.skipif(os.environ.get("BGMATCH_REALTIME") != "1", reason="real-time minute: set BGMATCH_REALTIME=1")
+def test_drift_under_one_frame_over_a_real_minute(qtbot, minute_video, long_track):
+    _check(_measure(qtbot, minute_video, long_track, rate=1.0))
+
+
+def test_controller_realigns_a_track_that_slipped(qtbot, video, long_track):
+    surface = QVideoWidget()
+    qtbot.addWidget(surface)
+    surface.show()
+    player = PreviewPlayer(surface)
+    player.set_video(video, fps=25.0)
+    player.set_track(long_track, OFFSET_S)
+    qtbot.waitUntil(lambda: player.loaded, timeout=10_000)
+    player.play()
+    qtbot.waitUntil(lambda: player.position_s > 1.5, timeout=10_000)
+    player.track.setPosition(player.track.position() + 150)  # the track slips 150 ms ahead
+    qtbot.waitUntil(lambda: player.tracker.resyncs >= 1, timeout=5_000)
+    recent: list[float] = []
+
+    def sample() -> None:
+        recent.append((player.track_position_s - OFFSET_S) - player.position_s)
+        del recent[:-10]
+
+    timer = QTimer()
+    timer.timeout.connect(sample)
+    timer.start(50)
+    # Back in step (median of the last half second under one frame) within a few seconds.
+    qtbot.waitUntil(lambda: len(recent) == 10 and abs(float(np.median(recent))) < FRAME_S, timeout=8_000)
+    timer.stop()
+    player.stop()

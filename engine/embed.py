@@ -252,6 +252,27 @@ class VideoEmbedding:
     duration_s: float
 
 
+@dataclass
+class EncodedVideo:
+    """A video in the shared space: pooled [dim] (unit), text [text_dim] (unit), clips [n, dim]."""
+
+    pooled: Tensor
+    text: Tensor
+    clips: Tensor
+
+
+@dataclass
+class EncodedWindows:
+    """Music windows in the shared space, one per offset: pooled [k, dim] (unit), text
+    [k, text_dim] (unit), clips [k, n, dim] and their mask [k, n] (False past the track's end)."""
+
+    offsets_s: np.ndarray
+    pooled: Tensor
+    text: Tensor
+    clips: Tensor
+    mask: Tensor
+
+
 class ModelBundle:
     """Trained music/video encoders and matching model, loaded on one device, in eval mode."""
 
@@ -326,19 +347,59 @@ class ModelBundle:
         return VideoEmbedding(torch.cat(features).numpy(), inputs.flow_tokens, inputs.duration_s)
 
     # -- learned similarity --------------------------------------------------------------------
-    def window_offsets(self, music: MusicEmbedding) -> np.ndarray:
-        """Every start offset (s) a window can take: each clip start of ``music``."""
-        return music.starts_s.copy()
+    @staticmethod
+    def window_offsets(music: MusicEmbedding, *, span_s: float = 0.0) -> np.ndarray:
+        """Clip starts (s) of ``music`` from which ``span_s`` seconds of music remain (at least 0.0)."""
+        hop = float(music.starts_s[1] - music.starts_s[0]) if len(music.starts_s) > 1 else 1.0
+        fits = music.starts_s + span_s <= music.duration_s + 0.5 * hop
+        return music.starts_s[fits] if fits.any() else music.starts_s[:1].copy()
 
     @torch.no_grad()
-    def score_offsets(self, video: VideoEmbedding, music: MusicEmbedding, offsets_s: np.ndarray | None = None,
-                      *, batch_windows: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        """Learned score of ``video`` against the window of ``music`` at each offset → (offsets [k], scores [k])."""
-        offsets = self.window_offsets(music) if offsets_s is None else np.asarray(offsets_s, np.float64)
-        v = self._encode_video(video)
-        scores = [self._score(v, *self._encode_windows(music, offsets[i:i + batch_windows], len(video.clip_features)))
-                  for i in range(0, len(offsets), batch_windows)]
-        return offsets, torch.cat(scores).cpu().numpy() if scores else np.zeros(0, np.float32)
+    def encode_video(self, video: VideoEmbedding) -> EncodedVideo:
+        """The video in the shared space (computed once per query)."""
+        clips = torch.from_numpy(video.clip_features).to(self.device)[None]
+        flow = torch.from_numpy(video.flow_tokens).to(self.device)[None]
+        encoded = self.matching.encode_video(clips, flow)
+        pooled = self.matching.pooled(encoded)
+        return EncodedVideo(pooled[0], F.normalize(self.matching.project_to_text(pooled), dim=-1)[0], encoded[0])
+
+    @torch.no_grad()
+    def encode_windows(self, music: MusicEmbedding, *, n_clips: int, offsets_s: np.ndarray | None = None,
+                       batch_windows: int = 256) -> EncodedWindows:
+        """Windows of ``n_clips`` clips of ``music`` at ``offsets_s`` (default: every clip start
+        from which ``n_clips`` whole clips remain) in the shared space; cache them per (track,
+        n_clips, offsets) to score many videos of that length."""
+        if offsets_s is None:
+            offsets_s = self.window_offsets(music, span_s=n_clips * self.features.clip_s)
+        offsets = np.asarray(offsets_s, np.float64)
+        parts = [self._encode_windows(music, offsets[i:i + batch_windows], n_clips)
+                 for i in range(0, len(offsets), batch_windows)]
+        if not parts:
+            raise ConfigError("no window offsets to encode")
+        return EncodedWindows(offsets, *(torch.cat(p) for p in zip(*parts)))
+
+    @torch.no_grad()
+    def score_windows(self, video: EncodedVideo, windows: EncodedWindows) -> np.ndarray:
+        """Learned score [k] of an encoded video against each encoded window (``ScoreConfig``)."""
+        c = self.score_config
+        score = c.pooled_weight * (windows.pooled @ video.pooled) + c.text_weight * (windows.text @ video.text)
+        if c.aligned_weight:
+            n = len(windows.pooled)
+            aligned = self.matching.clip_similarity(video.clips.expand(n, -1, -1), windows.clips,
+                                                    music_mask=windows.mask)
+            score = score + c.aligned_weight * aligned
+        return score.cpu().numpy()
+
+    def score_offsets(self, video: VideoEmbedding, music: MusicEmbedding, offsets_s: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Learned score of ``video`` against the window of ``music`` at each offset → (offsets [k], scores [k]).
+
+        Default offsets: every clip start from which the whole video fits in the track.
+        """
+        if offsets_s is None:
+            offsets_s = self.window_offsets(music, span_s=video.duration_s)
+        windows = self.encode_windows(music, n_clips=len(video.clip_features), offsets_s=offsets_s)
+        return windows.offsets_s, self.score_windows(self.encode_video(video), windows)
 
     def similarity(self, video: VideoEmbedding, music: MusicEmbedding, offset_s: float) -> float:
         """Learned score of ``video`` against ``music`` starting at ``offset_s`` (snapped to the clip grid)."""
@@ -350,28 +411,19 @@ class ModelBundle:
         best = int(np.argmax(scores))
         return float(offsets[best]), float(scores[best])
 
-    @torch.no_grad()
     def music_window_embeddings(self, music: MusicEmbedding, *, n_clips: int, offsets_s: np.ndarray | None = None
                                 ) -> tuple[np.ndarray, np.ndarray]:
-        """L2-normalised pooled shared-space embeddings [k, dim] of ``n_clips``-clip windows (for an ANN index)."""
-        offsets = self.window_offsets(music) if offsets_s is None else np.asarray(offsets_s, np.float64)
-        pooled = [self._encode_windows(music, offsets[i:i + 256], n_clips)[0] for i in range(0, len(offsets), 256)]
-        return offsets, torch.cat(pooled).cpu().numpy()
+        """(offsets [k], L2-normalised pooled shared-space embeddings [k, dim]) of windows (for an ANN index)."""
+        windows = self.encode_windows(music, n_clips=n_clips, offsets_s=offsets_s)
+        return windows.offsets_s, windows.pooled.cpu().numpy()
 
-    @torch.no_grad()
     def video_query_embedding(self, video: VideoEmbedding) -> np.ndarray:
         """L2-normalised pooled shared-space embedding [dim] of a video (query of an ANN index)."""
-        return self._encode_video(video)[0][0].cpu().numpy()
+        return self.encode_video(video).pooled.cpu().numpy()
 
-    def _encode_video(self, video: VideoEmbedding) -> tuple[Tensor, Tensor, Tensor]:
-        clips = torch.from_numpy(video.clip_features).to(self.device)[None]
-        flow = torch.from_numpy(video.flow_tokens).to(self.device)[None]
-        encoded = self.matching.encode_video(clips, flow)
-        pooled = self.matching.pooled(encoded)
-        return pooled, self.matching.project_to_text(pooled), encoded
-
-    def _encode_windows(self, music: MusicEmbedding, offsets_s: np.ndarray, n_clips: int) -> tuple[Tensor, Tensor, Tensor]:
-        """Windows of ``n_clips`` clips at ``offsets_s`` → pooled [k, dim], text [k, text_dim], clips [k, n, dim]."""
+    def _encode_windows(self, music: MusicEmbedding, offsets_s: np.ndarray, n_clips: int
+                        ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """→ pooled [k, dim], unit text [k, text_dim], clips [k, n, dim], mask [k, n]."""
         step = self.features.clip_s
         hop = float(music.starts_s[1] - music.starts_s[0]) if len(music.starts_s) > 1 else step
         first = np.round(np.asarray(offsets_s) / hop).astype(np.int64)
@@ -383,12 +435,4 @@ class ModelBundle:
         mask_t = torch.from_numpy(mask).to(self.device)
         encoded = self.matching.encode_music(clips, tokens, mask_t)
         pooled = self.matching.pooled(encoded, mask_t)
-        return pooled, self.matching.project_to_text(pooled), encoded
-
-    def _score(self, video: tuple[Tensor, Tensor, Tensor], pooled: Tensor, text: Tensor, clips: Tensor) -> Tensor:
-        v_pooled, v_text, v_clips = video
-        c = self.score_config
-        score = c.pooled_weight * (pooled @ v_pooled[0]) + c.text_weight * F.cosine_similarity(text, v_text, dim=-1)
-        if c.aligned_weight:
-            score = score + c.aligned_weight * self.matching.clip_similarity(v_clips.expand(len(clips), -1, -1), clips)
-        return score
+        return pooled, F.normalize(self.matching.project_to_text(pooled), dim=-1), encoded, mask_t

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bgmatch.engine.errors import BgmatchError, ConfigError
 
-from .config import STAGES, load_config
+from .config import STAGES, TrainConfig, editor_config, load_config, parse_config
+from .pipeline import train
 
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
 
@@ -39,10 +43,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_training(config: TrainConfig | Mapping[str, Any] | str | os.PathLike[str],
+                 progress_callback: Callable[[dict[str, Any]], None] | None = None,
+                 cancel_flag: threading.Event | Callable[[], bool] | None = None, **options: Any) -> dict[str, Any]:
+    """Train from a :class:`TrainConfig`, a TOML path, a TOML-shaped dict, or the GUI Training
+    dialog's dict (``{"data": {"folder", "tags_csv"}, "output_dir", "train": {"epochs",
+    "batch_size", "learning_rate", "valid_fraction", "seed"}, "device"}``).
+
+    ``progress_callback`` receives dicts (``stage``, ``step``, ``total``, ``fraction``, ``loss``,
+    loss parts, ``recall@K``, ``val_recall@K``, ``message``, ``model_path``); ``cancel_flag`` stops
+    the run at the next step with its state saved (the same call resumes it). Returns
+    :meth:`pipeline.TrainResult.as_dict` (``model_path`` is the new bundle folder). ``options`` go to
+    :func:`pipeline.train` (``device``, ``stages``, ``show_bar``).
+    """
+    if isinstance(config, Mapping):
+        config = _dialog_config(config) if "output_dir" in config else parse_config(config)
+    return train(config, progress_callback, cancel_flag, **options).as_dict()
+
+
+def _dialog_config(data: Mapping[str, Any]) -> TrainConfig:
+    source, options = data.get("data") or {}, data.get("train") or {}
+    if not source.get("folder") or not data.get("output_dir"):
+        raise ConfigError("the training dialog's config needs data.folder and output_dir")
+    return editor_config(folder=source["folder"], out_dir=data["output_dir"], tags_csv=source.get("tags_csv"),
+                         epochs=options.get("epochs"), batch_size=options.get("batch_size"),
+                         learning_rate=options.get("learning_rate"), valid_fraction=options.get("valid_fraction"),
+                         seed=options.get("seed"), device=data.get("device"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``bgmatch train``; returns the exit code."""
-    from .pipeline import run_training
-
     argv = list(sys.argv[1:] if argv is None else argv)
     stage = argv.pop(0) if argv and argv[0] in STAGES else None
     args = build_parser().parse_args(argv)
@@ -52,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.out_dir:
             overrides["run.out_dir"] = str(Path(args.out_dir).resolve())
         config = load_config(args.config, overrides=overrides)
-        result = run_training(config, None if args.quiet else _print_progress, device=args.device, stages=stages,
-                              show_bar=not args.quiet)
+        result = train(config, None if args.quiet else _print_progress, device=args.device, stages=stages,
+                       show_bar=not args.quiet)
     except BgmatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -82,8 +112,8 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _print_progress(event: dict[str, Any]) -> None:
-    if event.get("stage") == "prepare":
-        return  # the progress bar shows it
+    if event.get("stage") == "prepare" or "step" not in event and "split" not in event:
+        return  # the progress bar shows preparation
     numbers = " ".join(f"{k}={v:.4g}" for k, v in event.items() if isinstance(v, float))
     where = f"{event['stage']} {event['step']}/{event['total']}" if "step" in event else event["stage"]
     print(f"{where} {event.get('split', '')} {numbers}".replace("  ", " "), file=sys.stderr, flush=True)

@@ -136,10 +136,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Adam settings shared by the two training stages."""
+    """Adam settings shared by the two training stages (defaults: the ``small`` run)."""
 
-    steps: int = 100
-    batch_size: int = 32
+    steps: int = 150
+    epochs: int = 0  # when > 0, replaces steps: epochs × ⌈samples / batch_size⌉
+    batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 0.0
     lr_decay_rate: float = 1.0  # the learning rate is multiplied by this every lr_decay_steps
@@ -189,10 +190,14 @@ class MatchConfig(OptimConfig):
     """Matching training on clip features of the (frozen) pretrained encoders."""
 
     enabled: bool = True
+    steps: int = 3000
+    batch_size: int = 32
     lr: float = 3e-4
     lr_decay_rate: float = 0.96
+    log_every: int = 50
+    checkpoint_every: int = 500
     max_clips: int = 7
-    valid_every: int = 100
+    valid_every: int = 500
     losses: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
@@ -239,8 +244,15 @@ class TrainConfig:
         return Path(self.data.prepared_dir) if self.data.prepared_dir else self.out_dir / "prepared"
 
 
+def with_steps(config: OptimConfig, n_samples: int) -> OptimConfig:
+    """``config`` with ``steps`` set from ``epochs`` over ``n_samples`` samples (when epochs > 0)."""
+    if config.epochs <= 0:
+        return config
+    return dataclasses.replace(config, steps=config.epochs * max(1, -(-n_samples // config.batch_size)))
+
+
 def _check_optim(config: OptimConfig, where: str) -> None:
-    for name in ("steps", "log_every", "checkpoint_every", "lr_decay_steps"):
+    for name in ("steps", "epochs", "log_every", "checkpoint_every", "lr_decay_steps"):
         _check(getattr(config, name) >= 0, where, f"{name} must be >= 0, got {getattr(config, name)}")
     _check(config.batch_size >= 1, where, f"batch_size must be >= 1, got {config.batch_size}")
     _check(config.lr > 0, where, f"lr must be > 0, got {config.lr}")
@@ -248,6 +260,35 @@ def _check_optim(config: OptimConfig, where: str) -> None:
     _check(config.lr_decay_steps > 0, where, f"lr_decay_steps must be > 0, got {config.lr_decay_steps}")
     _check(config.grad_clip_norm >= 0 and config.weight_decay >= 0, where,
            "grad_clip_norm and weight_decay must be >= 0")
+
+
+def editor_config(*, folder: str | Path, out_dir: str | Path, tags_csv: str | Path | None = None,
+                  epochs: int | None = None, batch_size: int | None = None, learning_rate: float | None = None,
+                  valid_fraction: float | None = None, seed: int | None = None, device: str | None = None) -> TrainConfig:
+    """The default (``small``) run over an editor's folder of videos with music.
+
+    ``epochs``, ``batch_size`` and ``learning_rate`` set the matching stage; pretraining keeps
+    its defaults. No test split is held out (the editor's own videos are the validation).
+    """
+    data: dict[str, Any] = {"format": "folder", "root": str(Path(folder).resolve()), "videos": ".",
+                            "test_fraction": 0.0}
+    if tags_csv:
+        data["tags_csv"] = str(Path(tags_csv).resolve())
+    if valid_fraction is not None:
+        data["valid_fraction"] = float(valid_fraction)
+    match: dict[str, Any] = {}
+    if epochs:
+        match["epochs"] = int(epochs)
+    if batch_size:
+        match["batch_size"] = int(batch_size)
+    if learning_rate:
+        match["lr"] = float(learning_rate)
+    run: dict[str, Any] = {"out_dir": str(Path(out_dir).resolve())}
+    if seed is not None:
+        run["seed"] = int(seed)
+    if device:
+        run["device"] = device.lower()
+    return parse_config({"run": run, "data": data, "match": match, "eval": {"splits": ["valid"]}})
 
 
 # -- loading ----------------------------------------------------------------------------------

@@ -31,6 +31,19 @@ class LoopResult:
     last: dict[str, float] = field(default_factory=dict)
 
 
+def progress_event(stage: str, step: int, total: int, values: dict[str, float]) -> dict[str, Any]:
+    """A progress event: stage, step, total, fraction and the scalars, plus ``recall@K`` aliases
+    of the validation recall (the training pairs' when there is no validation split)."""
+    event: dict[str, Any] = {"stage": stage, "step": step, "total": total, "fraction": step / max(total, 1), **values}
+    for key, value in values.items():
+        for prefix in ("val_", "train_"):
+            if key.startswith(prefix + "recall@"):
+                alias = key[len(prefix):]
+                if prefix == "val_" or f"val_{alias}" not in values:
+                    event[alias] = value
+    return event
+
+
 def make_optimizer(parameters: list[nn.Parameter], config: OptimConfig
                    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
     """Adam with exponential learning-rate decay (``lr_decay_rate`` per ``lr_decay_steps``)."""
@@ -91,7 +104,7 @@ def train_loop(*, stage: str, config: OptimConfig, step_fn: StepFn, trained: nn.
             if context.is_main:
                 log.log(stage, done, last)
                 if progress is not None:
-                    progress({"stage": stage, "step": done, "total": config.steps, **last})
+                    progress(progress_event(stage, done, config.steps, last))
         elif validate is not None and context.is_main and valid_every and done % valid_every == 0:
             values = validate(done)
             log.log(stage, done, values)

@@ -22,7 +22,7 @@ from bgmatch.engine.models import MatchingConfig, MatchingModel, save_model
 
 from .checkpointing import fingerprint
 from .clip_features import ClipFeatureTable
-from .config import LossConfig, TrainConfig, config_to_dict
+from .config import LossConfig, TrainConfig, config_to_dict, with_steps
 from .dataset import Item, PreparedData, TargetSet, batch_indices, rank_slice
 from .distributed import DistContext, barrier, gather
 from .loop import CancelFn, LoopResult, ProgressFn, make_optimizer, train_loop
@@ -133,10 +133,10 @@ def run_match(config: TrainConfig, data: PreparedData, targets: TargetSet, table
               progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> tuple[MatchingModel, LoopResult | None]:
     """Train (or resume training) the matching model; save it to ``<out_dir>/match/matching.pt``."""
     path = matching_path(config)
-    c = config.match
+    items = data.items("train")
+    c = with_steps(config.match, len(items))
     torch.manual_seed(config.run.seed + 1)
     model = MatchingModel(matching_config).to(context.device)
-    items = data.items("train")
     music_index = {m: i for i, m in enumerate(sorted({item.segment for item in items}))}
     trainer = MatchingTrainer(model, c.losses, seed=config.run.seed)
     trained: nn.Module = DistributedDataParallel(trainer) if context.distributed else trainer

@@ -1,4 +1,4 @@
-"""``run_training``: prepare → pretrain → match → bundle → eval from one config, resumable.
+"""``train``: prepare → pretrain → match → bundle → eval from one config, resumable.
 
 Run folder (``run.out_dir``)::
 
@@ -54,6 +54,12 @@ class TrainResult:
     evaluation: dict[str, dict[str, float]] = field(default_factory=dict)
     last: dict[str, dict[str, float]] = field(default_factory=dict)  # stage → last logged scalars
 
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, with ``model_path`` (the bundle folder, or None)."""
+        return {"model_path": None if self.bundle_dir is None else str(self.bundle_dir), "out_dir": str(self.out_dir),
+                "cancelled": self.cancelled, "stages_done": list(self.stages_done),
+                "evaluation": self.evaluation, "last": self.last}
+
 
 def _cancel_fn(flag: CancelFlag) -> Callable[[], bool]:
     if flag is None:
@@ -70,9 +76,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def run_training(config: TrainConfig | str | os.PathLike[str], progress_callback: ProgressCallback | None = None,
-                 cancel_flag: CancelFlag = None, *, device: str | None = None, stages: Sequence[str] = STAGES,
-                 show_bar: bool = True) -> TrainResult:
+def train(config: TrainConfig | str | os.PathLike[str], progress_callback: ProgressCallback | None = None,
+          cancel_flag: CancelFlag = None, *, device: str | None = None, stages: Sequence[str] = STAGES,
+          show_bar: bool = True) -> TrainResult:
     """Run the ``stages`` of a training config (a :class:`TrainConfig` or a TOML path).
 
     ``progress_callback`` receives dicts such as ``{"stage": "match", "step": 40, "total": 400,
@@ -152,6 +158,8 @@ def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback |
                                             extra={"targets": targets.names, "target_kind": targets.kind,
                                                    "text_model": data.manifest["text_model"],
                                                    "model_name": config.model.name})
+            if report is not None:
+                report({"stage": "match", "message": "model saved", "model_path": str(result.bundle_dir)})
         barrier(context)
         if "eval" in stages and context.is_main:
             for split in config.eval.splits:

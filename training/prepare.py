@@ -70,7 +70,8 @@ def prepare(config: TrainConfig, *, progress: ProgressFn | None = None, cancel: 
                     report.failed[key] = message
                     bar.write(f"error: {message}", file=sys.stderr)
             if progress is not None:
-                progress({"stage": "prepare", "step": index + 1, "total": len(tasks)})
+                progress({"stage": "prepare", "step": index + 1, "total": len(tasks),
+                          "fraction": (index + 1) / len(tasks), "message": f"prepared {path.name}"})
         bar.close()
         if not report.cancelled:
             report.failed.update(dict(sources.errors))

@@ -16,7 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 from bgmatch.engine.models import MusicEncoder, VideoEncoder, load_model, save_model
 
 from .checkpointing import fingerprint
-from .config import TrainConfig, config_to_dict
+from .config import TrainConfig, config_to_dict, with_steps
 from .dataset import PreparedData, TargetSet, batch_indices, pretrain_batch, pretrain_samples, rank_slice
 from .distributed import DistContext, barrier
 from .loop import CancelFn, LoopResult, ProgressFn, make_optimizer, train_loop
@@ -69,10 +69,10 @@ def run_pretrain(config: TrainConfig, data: PreparedData, targets: TargetSet, co
     torch.manual_seed(config.run.seed)
     music, video = MusicEncoder(music_config).to(context.device), VideoEncoder(video_config).to(context.device)
     result = None
-    p = config.pretrain
+    items = data.items("train")
+    samples = pretrain_samples(data, items, max_clips=config.match.max_clips)
+    p = with_steps(config.pretrain, len(samples))
     if p.enabled and p.steps > 0:
-        items = data.items("train")
-        samples = pretrain_samples(data, items, max_clips=config.match.max_clips)
         module = EncoderPretrainer(music, video, p.encoders)
         for name in ("music", "video"):
             if name not in p.encoders:

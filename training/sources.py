@@ -88,7 +88,7 @@ def folder_sources(config: DataConfig) -> SourceSet:
 
 
 def _read_tags_csv(root: Path, config: DataConfig) -> dict[str, tuple[tuple[str, ...], str]]:
-    path = inside_root(root, config.tags_csv, "tags_csv")
+    path = (root / config.tags_csv).resolve()  # a config path, like the root itself: may be anywhere
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)

@@ -83,7 +83,7 @@ edit07.mp4,street;busy,valid
 def tiny_config(out_dir: Path, *, root: Path, prepared_dir: Path, **tables: dict) -> dict:
     """A tiny training configuration (as a TOML-like dict) over the edited videos."""
     config = {
-        "run": {"out_dir": str(out_dir), "seed": 0, "device": "cpu"},
+        "run": {"out_dir": str(out_dir), "seed": 0, "device": "cpu", "threads": 1},
         "data": {"format": "folder", "root": str(root), "videos": "videos", "tags_csv": "tags.csv",
                  "prepared_dir": str(prepared_dir)},
         "features": {"frame_px": 64},
@@ -131,9 +131,9 @@ def prepared_dir(edits_root: Path, tmp_path_factory) -> Path:
 def reference_run(edits_root: Path, prepared_dir: Path, tmp_path_factory):
     """One uninterrupted tiny training run: (config dict, TrainResult, progress events)."""
     from bgmatch.training.config import parse_config
-    from bgmatch.training.pipeline import run_training
+    from bgmatch.training.pipeline import train
 
     data = tiny_config(tmp_path_factory.mktemp("reference"), root=edits_root, prepared_dir=prepared_dir)
     events: list[dict] = []
-    result = run_training(parse_config(data), events.append, show_bar=False)
+    result = train(parse_config(data), events.append, show_bar=False)
     return data, result, events

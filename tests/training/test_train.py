@@ -14,7 +14,7 @@ from bgmatch.engine.embed import ModelBundle
 from bgmatch.training.cli import main
 from bgmatch.training.config import parse_config
 from bgmatch.training.metrics_log import MetricsLog
-from bgmatch.training.pipeline import run_training
+from bgmatch.training.pipeline import train
 
 from .conftest import tiny_config
 
@@ -31,7 +31,7 @@ def model_files(out_dir: Path) -> list[Path]:
 
 def test_training_lowers_the_loss_and_raises_recall_on_train_pairs(reference_run):
     data, result, events = reference_run
-    assert result.stages_done == ["prepare", "pretrain", "match", "eval"] or result.stages_done[-3:] == ["pretrain", "match", "eval"]
+    assert result.stages_done == ["prepare", "pretrain", "match", "eval"]
     log = MetricsLog(data["run"]["out_dir"])
     pretrain = [r["loss"] for r in log.rows("pretrain") if "loss" in r]
     match = [r["loss"] for r in log.rows("match") if "loss" in r]
@@ -58,7 +58,7 @@ def test_resume_after_cancel_and_crash_reaches_the_same_state(reference_run, tmp
         if event["stage"] == "pretrain" and event["step"] >= 6:
             cancel.set()
 
-    first = run_training(config, cancel_in_pretraining, cancel, show_bar=False)
+    first = train(config, cancel_in_pretraining, cancel, show_bar=False)
     assert first.cancelled and (tmp_path / "run" / "state" / "pretrain.pt").exists()
     assert not (tmp_path / "run" / "pretrain" / "music.pt").exists()
 
@@ -67,8 +67,8 @@ def test_resume_after_cancel_and_crash_reaches_the_same_state(reference_run, tmp
             raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError, match="killed"):
-        run_training(config, crash_in_matching, show_bar=False)
-    resumed = run_training(config, show_bar=False)
+        train(config, crash_in_matching, show_bar=False)
+    resumed = train(config, show_bar=False)
     assert not resumed.cancelled and resumed.stages_done[-2:] == ["match", "eval"]
     for ours, theirs in zip(model_files(tmp_path / "run"), model_files(Path(data["run"]["out_dir"]))):
         a, b = weights(ours), weights(theirs)
@@ -80,10 +80,10 @@ def test_resume_after_cancel_and_crash_reaches_the_same_state(reference_run, tmp
 
 
 def test_ddp_with_two_processes_matches_one_process(edits_root, prepared_dir, tmp_path):
-    short = {"pretrain": {"steps": 4, "batch_size": 8, "log_every": 2, "checkpoint_every": 0},
-             "match": {"steps": 10, "batch_size": 6, "log_every": 5, "checkpoint_every": 0, "valid_every": 0}}
+    short = {"pretrain": {"steps": 4, "batch_size": 8, "log_every": 1, "checkpoint_every": 0},
+             "match": {"steps": 10, "batch_size": 6, "log_every": 1, "checkpoint_every": 0, "valid_every": 0}}
     single = tiny_config(tmp_path / "single", root=edits_root, prepared_dir=prepared_dir, **short)
-    run_training(parse_config(single), stages=("pretrain", "match"), show_bar=False)
+    train(parse_config(single), stages=("pretrain", "match"), show_bar=False)
     toml = tmp_path / "ddp.toml"
     toml.write_text(_to_toml(tiny_config(tmp_path / "ddp", root=edits_root, prepared_dir=prepared_dir, **short)))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -92,10 +92,19 @@ def test_ddp_with_two_processes_matches_one_process(edits_root, prepared_dir, tm
                "--stages", "pretrain,match"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
-    for ours, theirs in zip(model_files(tmp_path / "ddp"), model_files(tmp_path / "single")):
+    # Every step's loss (averaged over the processes) is the single process's, up to float rounding.
+    for stage in ("pretrain", "match"):
+        ours = [r["loss"] for r in MetricsLog(tmp_path / "ddp").rows(stage)]
+        theirs = [r["loss"] for r in MetricsLog(tmp_path / "single").rows(stage)]
+        assert len(ours) == len(theirs) == short[stage]["steps"]
+        assert ours == pytest.approx(theirs, rel=1e-5)
+    # Weights agree too; Adam moves weights whose gradient is ~0 by ±lr on rounding noise alone,
+    # so the matching model (10 steps, lr 1e-3) is compared within a fraction of 10·lr.
+    for (ours, theirs), atol in zip(zip(model_files(tmp_path / "ddp"), model_files(tmp_path / "single")),
+                                    (1e-4, 1e-4, 5e-3)):
         a, b = weights(ours), weights(theirs)
         for key in a:
-            torch.testing.assert_close(a[key], b[key], atol=2e-4, rtol=1e-3, msg=f"{ours.name}: {key}")
+            torch.testing.assert_close(a[key], b[key], atol=atol, rtol=1e-3, msg=f"{ours.name}: {key}")
 
 
 def test_cli_end_to_end(edits_root, prepared_dir, tmp_path, capsys):
@@ -135,3 +144,25 @@ def _to_toml(data: dict, prefix: str = "") -> str:
         name = f"{prefix}.{key}" if prefix else key
         out += f"\n[{name}]\n" + _to_toml(v, name)
     return out
+
+
+def test_run_training_for_the_gui(edits_root, prepared_dir, tmp_path):
+    from bgmatch.training.cli import _dialog_config, run_training
+
+    events: list[dict] = []
+    data = tiny_config(tmp_path / "gui", root=edits_root, prepared_dir=prepared_dir,
+                       pretrain={"steps": 2}, match={"steps": 0, "epochs": 4, "valid_every": 4, "batch_size": 3})
+    result = run_training(data, events.append, threading.Event(), show_bar=False)
+    assert result["model_path"] == str(tmp_path / "gui" / "model") and not result["cancelled"]
+    match = [e for e in events if e["stage"] == "match" and "step" in e]
+    assert match[-1]["step"] == match[-1]["total"] == 4 * 2 and match[-1]["fraction"] == 1.0  # 6 pairs, 3 a batch
+    assert "recall@10" in match[-1] and match[-1]["recall@10"] == match[-1]["val_recall@10"]
+    assert any(e.get("model_path") == result["model_path"] for e in events)
+    dialog = {"data": {"folder": str(edits_root / "videos"), "tags_csv": None}, "output_dir": str(tmp_path / "out"),
+              "train": {"epochs": 3, "batch_size": 16, "learning_rate": 0.001, "valid_fraction": 0.2, "seed": 7},
+              "device": "CPU"}
+    config = _dialog_config(dialog)
+    assert (config.data.format, config.data.valid_fraction, config.data.test_fraction) == ("folder", 0.2, 0.0)
+    assert (config.match.epochs, config.match.batch_size, config.match.lr) == (3, 16, 0.001)
+    assert (config.run.seed, config.run.device, config.model.name) == (7, "cpu", "small")
+    assert config.out_dir == tmp_path / "out"

@@ -312,7 +312,7 @@ class _Shooter:
 
 def render_video(
     plan: np.ndarray,
-    footage_sources: Sequence[str | os.PathLike[str]],
+    footage_sources: Sequence[str | os.PathLike[str] | Source],
     *,
     out_path: str | os.PathLike[str],
     duration_s: float,
@@ -324,7 +324,8 @@ def render_video(
 ) -> EditManifest:
     """Edit footage into an H.264 mp4 (yuv420p, no audio) with hard cuts at ``plan`` (s).
 
-    ``footage_sources``: clip and photo files (at least two). ``energy_curve``: music energy in
+    ``footage_sources``: clip and photo files (at least two), or sources already opened with
+    :func:`open_source` (kept open, so a clip's cuts are scanned once over many videos). ``energy_curve``: music energy in
     [0, 1] per video frame (``[n_frames]``, see :func:`energy_curve`); it sets each shot's motion
     when ``config.motion_follows_energy``. ``track`` and ``offset_s`` are recorded in the manifest,
     which is returned and written to ``out_path`` with the suffix ``.json``. ``rng`` defaults to
@@ -349,9 +350,12 @@ def render_video(
     with contextlib.ExitStack() as stack:
         stack.callback(lambda: part.unlink(missing_ok=True))  # a no-op once the video is in place
         sources = []
-        for path in footage_sources:
-            sources.append(open_source(path))
-            stack.callback(sources[-1].close)
+        for item in footage_sources:
+            if isinstance(item, (ClipSource, PhotoSource)):
+                sources.append(item)  # opened by the caller, who closes it (and can reuse it)
+            else:
+                sources.append(open_source(item))
+                stack.callback(sources[-1].close)
         shooter = _Shooter(sources, config, rng)
         try:
             container = stack.enter_context(av.open(str(part), "w", format="mp4"))
@@ -390,7 +394,7 @@ def render_video(
 
 def edit_to_music(
     track_path: str | os.PathLike[str],
-    footage_sources: Sequence[str | os.PathLike[str]],
+    footage_sources: Sequence[str | os.PathLike[str] | Source],
     *,
     out_path: str | os.PathLike[str],
     offset_s: float,

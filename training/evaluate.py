@@ -1,0 +1,252 @@
+"""``bgmatch eval``: rank a BeatCut split's gallery for each query with several methods and score them.
+
+    bgmatch eval [BENCH] --split valid [--methods random,tempo,cut-on-beat,sync] [--method pkg.mod:factory]
+                 [--library DIR] [--out DIR]
+    bgmatch eval build [OUT] …        build the benchmark (see bgmatch.training.beatcut.build)
+    bgmatch eval plot RESULTS.json … -o recall_at_k.png
+
+The harness hands each method (:mod:`.eval_methods`) only the query video and the library; it
+reads the split's ground truth afterwards, to score the answers (:mod:`.eval_metrics`). It
+prints a table and writes it as ``<split>.json`` and ``<split>.csv``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from bgmatch.engine.errors import BgmatchError, ConfigError
+from bgmatch.engine.library import Library, LibraryConfig
+
+from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
+from .eval_methods import METHODS, MethodContext, MethodFactory, SharedVideoAnalysis, load_method
+from .eval_metrics import median_finite, rank_of, summarize, sync_error_s
+
+KS = (1, 5, 10)
+COLUMNS = ("recall@1", "recall@5", "recall@10", "median_rank", "sync_error_ms", "sync_error_mean_ms",
+           "offset_error_s", "offset_error_mean_s", "offset_error_n", "queries_per_s", "n_queries")
+
+
+@dataclass
+class MethodResult:
+    """One method's answers on a split: per query, and the table row."""
+
+    name: str
+    ranks: list[int] = field(default_factory=list)
+    offsets_s: list[float] = field(default_factory=list)  # top-1 offset
+    sync_errors_s: list[float] = field(default_factory=list)
+    offset_errors_s: list[float | None] = field(default_factory=list)  # None where the top-1 track is wrong
+    seconds: float = 0.0
+    summary: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class EvalResult:
+    """Every method's result on one split."""
+
+    queries: list[str]
+    gallery_size: int
+    methods: dict[str, MethodResult]
+    sync_error_floor_ms: float  # the same metric for the true track at the true offset
+
+
+def evaluate(library: Library, queries: Sequence[Path], methods: Sequence[MethodFactory],
+             truth: Mapping[str, TruthRecord], *, seed: int = 0, show_bar: bool = True) -> EvalResult:
+    """Run each method on each query video against ``library`` and score it with ``truth``.
+
+    ``truth`` maps a query's file stem to its record; the track is matched to the library by
+    content hash (the library's track id). Methods never see ``truth``.
+    """
+    gallery = {t.track_id for t in library.tracks()}
+    if not gallery:
+        raise ConfigError(f"{library.folder}: the library has no tracks")
+    missing = [q.name for q in queries if q.stem not in truth]
+    if missing:
+        raise ConfigError(f"no ground truth for {len(missing)} queries (e.g. {missing[0]})")
+    absent = sorted({truth[q.stem].track for q in queries if truth[q.stem].content_hash not in gallery})
+    if absent:
+        raise ConfigError(f"{library.folder}: the library lacks {len(absent)} of the queries' tracks (e.g. {absent[0]})")
+    ctx = MethodContext(library, SharedVideoAnalysis(library), seed=seed)
+    scorers = [factory(ctx) for factory in methods]
+    names = [s.name for s in scorers]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"method names must differ, got {names}")
+    results = {s.name: MethodResult(s.name) for s in scorers}
+    for path in tqdm(list(queries), unit="query", desc="eval", disable=not show_bar):
+        for scorer in scorers:
+            ctx.analyses.begin()
+            t0 = time.perf_counter()
+            ranking = scorer.rank(path)
+            wall = time.perf_counter() - t0
+            shared = ctx.analyses
+            res = results[scorer.name]
+            res.seconds += wall - shared.computed_s + (shared.cost_s if shared.asked else 0.0)
+            _score(res, ranking, truth[path.stem], ctx, gallery_size=len(gallery), where=f"{scorer.name} on {path.name}")
+    for res in results.values():
+        res.summary = summarize(res.ranks, res.sync_errors_s, res.offset_errors_s, seconds=res.seconds, ks=KS)
+    floor = [sync_error_s(truth[q.stem].cut_times_s, ctx.beats(truth[q.stem].content_hash),
+                          offset_s=truth[q.stem].offset_s) for q in queries]
+    return EvalResult([q.stem for q in queries], len(gallery), results, 1000 * median_finite(floor))
+
+
+def _score(res: MethodResult, ranking: list[tuple[str, float]], record: TruthRecord, ctx: MethodContext, *,
+           gallery_size: int, where: str) -> None:
+    if not ranking:
+        raise ConfigError(f"{where}: the method returned no tracks")
+    top_id, top_offset = ranking[0][0], float(ranking[0][1])
+    if not ctx.library.store.has_track(top_id):
+        raise ConfigError(f"{where}: the method returned {top_id!r}, which is not a track of the library")
+    rank = rank_of([r[0] for r in ranking], record.content_hash, gallery_size=gallery_size)
+    res.ranks.append(rank)
+    res.offsets_s.append(top_offset)
+    res.sync_errors_s.append(sync_error_s(record.cut_times_s, ctx.beats(top_id), offset_s=top_offset))
+    res.offset_errors_s.append(abs(top_offset - record.offset_s) if rank == 1 else None)
+
+
+def open_split_library(layout: BenchLayout, split: str, *, show_bar: bool = True) -> Library:
+    """The split's gallery as a library in ``BENCH/libraries/<split>``, indexed on first use.
+
+    Each track is analysed up to the build's ``max_end_s`` (the span its queries come from).
+    """
+    info = layout.read_build()
+    config = LibraryConfig(max_track_s=float(info["config"]["max_end_s"]))
+    paths = [t.path for t in layout.gallery(split)]
+    library = Library.open(layout.library_dir(split), config=config)
+    bar = tqdm(total=len(paths), unit="track", desc=f"index {split}", disable=not show_bar)
+
+    def progress(done: int, total: int, _path: str) -> None:
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = library.add(paths, progress=progress)
+    finally:
+        bar.close()
+    if report.failed:
+        library.close()
+        raise ConfigError(f"{report.failed[0][1]} (and {len(report.failed) - 1} more gallery tracks failed)")
+    return library
+
+
+def format_table(result: EvalResult) -> str:
+    """The results as a fixed-width text table."""
+    head = (f"{'method':<14}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'med.rank':>10}{'sync ms':>9}"
+            f"{'offset s (n)':>15}{'q/s':>8}")
+    lines = [head]
+    for res in result.methods.values():
+        s = res.summary
+        offset = f"{s['offset_error_s']:.2f} ({int(s['offset_error_n'])})" if s["offset_error_n"] else "- (0)"
+        lines.append(f"{res.name:<14}{s['recall@1']:>7.3f}{s['recall@5']:>7.3f}{s['recall@10']:>7.3f}"
+                     f"{s['median_rank']:>10.1f}{s['sync_error_ms']:>9.0f}{offset:>15}{s['queries_per_s']:>8.2f}")
+    lines.append(f"{len(result.queries)} queries, gallery of {result.gallery_size} tracks; sync error of the true "
+                 f"track at the true offset: {result.sync_error_floor_ms:.0f} ms")
+    return "\n".join(lines)
+
+
+def _clean(x: float) -> float | None:
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def write_results(result: EvalResult, out_dir: str | os.PathLike[str], split: str, meta: dict[str, Any]) -> list[Path]:
+    """Write ``<split>.json`` (table, per-query ranks, ``meta``) and ``<split>.csv`` (the table)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "split": split, **meta, "n_queries": len(result.queries), "gallery_size": result.gallery_size,
+        "sync_error_floor_ms": _clean(result.sync_error_floor_ms), "queries": result.queries,
+        "methods": {
+            name: {"summary": {k: _clean(v) for k, v in r.summary.items()}, "ranks": r.ranks,
+                   "top1_offsets_s": [round(x, 3) for x in r.offsets_s],
+                   "sync_errors_ms": [_clean(round(1000 * x, 1)) for x in r.sync_errors_s]}
+            for name, r in result.methods.items()
+        },
+    }
+    json_path, csv_path = out / f"{split}.json", out / f"{split}.csv"
+    json_path.write_text(json.dumps(doc, indent=1) + "\n")
+    with csv_path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("method", *COLUMNS))
+        for name, r in result.methods.items():
+            w.writerow((name, *(f"{r.summary[c]:.4g}" for c in COLUMNS)))
+    return [json_path, csv_path]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bgmatch eval",
+        description="Evaluate ranking methods on a BeatCut split. Also: `bgmatch eval build …` builds the "
+                    "benchmark, `bgmatch eval plot …` draws Recall@K.")
+    p.add_argument("bench", nargs="?", type=Path, default=default_bench_dir(),
+                   help="benchmark folder (default %(default)s, or $BGMATCH_BEATCUT)")
+    p.add_argument("--split", default="valid", help="split to evaluate (default %(default)s)")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help="comma-separated built-in methods (default %(default)s)")
+    p.add_argument("--method", action="append", default=[], metavar="MODULE:FACTORY",
+                   help="also run a method from a factory taking a MethodContext (repeatable)")
+    p.add_argument("--library", type=Path, default=None,
+                   help="use this library as the gallery (default BENCH/libraries/SPLIT, built from the split)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
+    p.add_argument("--out", type=Path, default=None, help="folder for SPLIT.json and SPLIT.csv (default BENCH/results)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random method")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    layout = BenchLayout(args.bench)
+    factories = [load_method(m) for m in filter(None, args.methods.split(","))] + [load_method(m) for m in args.method]
+    if not factories:
+        raise ConfigError("no methods to evaluate")
+    queries = layout.query_videos(args.split)[: args.limit]
+    if not queries:
+        raise ConfigError(f"{layout.queries_dir(args.split)}: no query videos (build the split first)")
+    t0 = time.perf_counter()
+    library = (Library.open(args.library, create=False) if args.library
+               else open_split_library(layout, args.split, show_bar=not args.quiet))
+    index_s = time.perf_counter() - t0
+    try:
+        t1 = time.perf_counter()
+        result = evaluate(library, queries, factories, layout.truth(args.split), seed=args.seed,
+                          show_bar=not args.quiet)
+        eval_s = time.perf_counter() - t1
+    finally:
+        library.close()
+    print(format_table(result))
+    meta = {"bench": str(layout.root), "library": str(library.folder), "index_s": round(index_s, 1),
+            "eval_s": round(eval_s, 1)}
+    paths = write_results(result, args.out or layout.root / "results", args.split, meta)
+    print(f"indexing {index_s:.0f} s, ranking {eval_s:.0f} s; wrote {', '.join(map(str, paths))}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``bgmatch eval``; exit 0, or 1 with one line on stderr."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "build":
+        from .beatcut.build import main as build_main
+
+        return build_main(argv[1:], prog="bgmatch eval build")
+    if argv and argv[0] == "plot":
+        from .eval_plot import main as plot_main
+
+        return plot_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except BgmatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

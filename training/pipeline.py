@@ -28,7 +28,9 @@ import torch
 from bgmatch.engine.embed import save_bundle
 from bgmatch.engine.errors import ConfigError
 
-from .clip_features import encode_all
+from bgmatch.engine.models import MatchingModel
+
+from .clip_features import ClipFeatureTable, encode_all
 from .config import STAGES, TrainConfig, config_to_dict, load_config
 from .dataset import PreparedData, TargetSet
 from .distributed import DistContext, barrier, init_distributed, shutdown
@@ -151,10 +153,10 @@ def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback |
                 result.cancelled = True
                 return result
         result.stages_done.append("match")
-        score = effective_score(config)
         if context.is_main:
             result.bundle_dir = save_bundle(out / "model", music=pretrained.music, video=pretrained.video,
-                                            matching=matching, features=config.features, score=score,
+                                            matching=matching, features=config.features,
+                                            score=effective_score(config),
                                             extra={"targets": targets.names, "target_kind": targets.kind,
                                                    "text_model": data.manifest["text_model"],
                                                    "model_name": config.model.name})
@@ -162,20 +164,27 @@ def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback |
                 report({"stage": "match", "message": "model saved", "model_path": str(result.bundle_dir)})
         barrier(context)
         if "eval" in stages and context.is_main:
-            for split in config.eval.splits:
-                split_items = data.items(split)
-                if not split_items:
-                    continue
-                metrics = evaluate_items(matching, table, split_items, ks=config.eval.ks, score=score,
-                                         max_clips=config.match.max_clips, device=context.device,
-                                         gallery=data.gallery(split))
-                result.evaluation[split] = metrics
-                log.log("eval", 0, {f"{split}_{k}": v for k, v in metrics.items()})
-                if report is not None:
-                    report({"stage": "eval", "split": split, **metrics})
-            (out / "eval.json").write_text(json.dumps(result.evaluation, indent=2))
+            result.evaluation = _evaluate(config, data, table, matching, context, log, report)
             result.stages_done.append("eval")
         barrier(context)
         return result
     finally:
         data.close()
+
+
+def _evaluate(config: TrainConfig, data: PreparedData, table: ClipFeatureTable, matching: MatchingModel,
+              context: DistContext, log: MetricsLog, report: ProgressCallback | None) -> dict[str, dict[str, float]]:
+    """Recall of each ``config.eval.splits`` split against its gallery; written to ``eval.json``."""
+    evaluation = {}
+    for split in config.eval.splits:
+        split_items = data.items(split)
+        if not split_items:
+            continue
+        metrics = evaluate_items(matching, table, split_items, ks=config.eval.ks, score=effective_score(config),
+                                 max_clips=config.match.max_clips, device=context.device, gallery=data.gallery(split))
+        evaluation[split] = metrics
+        log.log("eval", 0, {f"{split}_{k}": v for k, v in metrics.items()})
+        if report is not None:
+            report({"stage": "eval", "split": split, **metrics})
+    (config.out_dir / "eval.json").write_text(json.dumps(evaluation, indent=2))
+    return evaluation

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from bgmatch.engine.errors import ConfigError
 from bgmatch.engine.models import MusicEncoder, VideoEncoder, load_model, save_model
 
 from .checkpointing import fingerprint
@@ -61,10 +62,14 @@ def run_pretrain(config: TrainConfig, data: PreparedData, targets: TargetSet, co
                  *, progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> PretrainResult:
     """Pretrain (or resume pretraining) the encoders; save them to ``<out_dir>/pretrain/``."""
     music_path, video_path = encoder_paths(config)
+    stage_fingerprint = pretrain_fingerprint(config)
     if music_path.exists() and video_path.exists():
-        music = load_model(music_path, kind="music", map_location=context.device).model
+        music_loaded = load_model(music_path, kind="music", map_location=context.device)
+        if music_loaded.extra.get("fingerprint") != stage_fingerprint:
+            raise ConfigError(f"{music_path.parent}: these encoders were pretrained with a different config; use "
+                              f"another run.out_dir, or delete that folder and state/pretrain.pt to pretrain again")
         video = load_model(video_path, kind="video", map_location=context.device).model
-        return PretrainResult(music, video, None)  # type: ignore[arg-type]
+        return PretrainResult(music_loaded.model, video, None)  # type: ignore[arg-type]
     music_config, video_config, _ = model_configs(config, n_targets=len(targets.names), text_dim=1)
     torch.manual_seed(config.run.seed)
     music, video = MusicEncoder(music_config).to(context.device), VideoEncoder(video_config).to(context.device)
@@ -89,12 +94,12 @@ def run_pretrain(config: TrainConfig, data: PreparedData, targets: TargetSet, co
         result = train_loop(stage="pretrain", config=p, step_fn=step_fn, trained=trained,
                             saved={"music": music, "video": video}, optimizer=optimizer, scheduler=scheduler,
                             state_path=config.out_dir / "state" / "pretrain.pt",
-                            config_fingerprint=pretrain_fingerprint(config), context=context, log=log,
+                            config_fingerprint=stage_fingerprint, context=context, log=log,
                             progress=progress, cancel=cancel)
         if result.cancelled:
             return PretrainResult(music.eval(), video.eval(), result)
     if context.is_main:
-        extra = {"targets": targets.names, "target_kind": targets.kind}
+        extra = {"targets": targets.names, "target_kind": targets.kind, "fingerprint": stage_fingerprint}
         save_model(music_path, music, music_config, kind="music", extra=extra)
         save_model(video_path, video, video_config, kind="video", extra=extra)
     barrier(context)

@@ -1,38 +1,202 @@
 """faiss index over per-window vectors of the library's tracks, saved beside the store.
 
-Flat inner-product search for small libraries; HNSW past ``hnsw_above`` vectors. Uses the GPU
-when faiss was built with it and a device is visible. Saved as one file written under a
-temporary name and renamed, so readers never see a partial index.
+Kinds (``IndexConfig.kind``):
+
+- ``flat``: exact inner-product search; memory ``4·d`` bytes per vector (``2·d`` as float16).
+- ``hnsw``: graph search (HNSW); about ``4·d + 8·M`` bytes per vector; no training; CPU only.
+- ``ivf``: inverted lists over ``nlist`` k-means cells, ``nprobe`` cells searched per query;
+  ``4·d + 8`` bytes per vector (``2·d + 8`` as float16); runs on the GPU.
+- ``ivfpq``: IVF with product-quantised codes of ``pq_m`` bytes per vector (memory-bounded,
+  lossy: re-ranking with exact vectors is the caller's choice); runs on the GPU.
+- ``auto`` (default): flat below ``hnsw_above`` vectors; above it HNSW on the CPU, IVF when
+  the GPU is used (faiss has no GPU HNSW).
+
+The GPU is used when ``use_gpu`` is True, or is None (default) and faiss has GPU support and
+sees a device. The index is saved as one file written under a temporary name and renamed, so
+readers never see a partial index; the searcher copied to the GPU is cached per process.
 """
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 
-from .errors import LibraryError
+from .errors import ConfigError, LibraryError
 
 INDEX_FILE = "index.npz"
+IndexKind = Literal["auto", "flat", "hnsw", "ivf", "ivfpq"]
+Storage = Literal["float32", "float16"]
+_GPU_KINDS = (faiss.IndexFlat, faiss.IndexIVFFlat, faiss.IndexIVFPQ, faiss.IndexIVFScalarQuantizer)
 
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """How the window index is built."""
+    """How the window index is built and searched."""
 
-    hnsw_above: int = 200_000  # vectors; below this, exact flat search
-    hnsw_m: int = 32
+    kind: IndexKind = "auto"
+    hnsw_above: int = 200_000  # vectors; ``auto`` uses exact flat search below this
+    storage: Storage = "float32"  # vector storage of flat, hnsw and ivf ("float16" halves it)
+    hnsw_m: int = 32  # graph degree
+    hnsw_ef_construction: int = 40
     hnsw_ef_search: int = 128
+    ivf_nlist: int = 0  # k-means cells; 0: 4·√N, at least 1 and at most N / 39
+    ivf_nprobe: int = 32  # cells searched per query
+    ivf_train_size: int = 0  # vectors k-means sees; 0: 64 per cell (at most N)
+    pq_m: int = 0  # bytes per vector of ``ivfpq``; 0: d / 4 (must divide d)
+    pq_bits: int = 8
+    seed: int = 0  # k-means initialisation and training sample
     use_gpu: bool | None = None  # None: when available
 
 
 def gpu_available() -> bool:
     """Whether faiss has GPU support and sees a device."""
     return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
+
+
+def _wants_gpu(use_gpu: bool | None) -> bool:
+    if use_gpu and not gpu_available():
+        raise ConfigError("use_gpu=True, but faiss has no GPU support or sees no device (install faiss-gpu)")
+    return gpu_available() if use_gpu is None else use_gpu
+
+
+def resolve_kind(n_vectors: int, config: IndexConfig) -> str:
+    """The concrete index kind ``config`` gives for ``n_vectors`` vectors."""
+    if config.kind != "auto":
+        return config.kind
+    if n_vectors < config.hnsw_above:
+        return "flat"
+    return "ivf" if _wants_gpu(config.use_gpu) else "hnsw"
+
+
+def ivf_nlist(n_vectors: int, config: IndexConfig) -> int:
+    """Number of IVF cells for ``n_vectors``: ``config.ivf_nlist`` or 4·√N, within [1, N/39]."""
+    nlist = config.ivf_nlist or int(4 * math.sqrt(max(n_vectors, 1)))
+    return int(max(1, min(nlist, n_vectors // 39)))
+
+
+def _new_index(kind: str, d: int, n_vectors: int, config: IndexConfig) -> faiss.Index:
+    ip = faiss.METRIC_INNER_PRODUCT
+    fp16 = config.storage == "float16"
+    if config.storage not in ("float32", "float16"):
+        raise ConfigError(f"unknown index storage {config.storage!r}; use float32 or float16")
+    if kind == "flat":
+        return faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16, ip) if fp16 else faiss.IndexFlatIP(d)
+    if kind == "hnsw":
+        if fp16:
+            index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_fp16, config.hnsw_m, ip)
+        else:
+            index = faiss.IndexHNSWFlat(d, config.hnsw_m, ip)
+        index.hnsw.efConstruction = config.hnsw_ef_construction
+        index.hnsw.efSearch = config.hnsw_ef_search
+        return index
+    if kind in ("ivf", "ivfpq"):
+        nlist = ivf_nlist(n_vectors, config)
+        quantizer = faiss.IndexFlatIP(d)
+        if kind == "ivfpq":
+            m = config.pq_m or max(1, d // 4)
+            if d % m:
+                raise ConfigError(f"pq_m {m} must divide the vector dimension {d}")
+            index = faiss.IndexIVFPQ(quantizer, d, nlist, m, config.pq_bits, ip)
+        elif fp16:
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_fp16, ip)
+        else:
+            index = faiss.IndexIVFFlat(quantizer, d, nlist, ip)
+        index.own_fields = True
+        quantizer.this.disown()
+        index.cp.seed = config.seed
+        index.nprobe = min(config.ivf_nprobe, nlist)
+        return index
+    raise ConfigError(f"unknown index kind {kind!r}; known: auto, flat, hnsw, ivf, ivfpq")
+
+
+def _train(index: faiss.Index, vectors: np.ndarray, config: IndexConfig) -> None:
+    if index.is_trained:
+        return
+    want = config.ivf_train_size or 64 * getattr(index, "nlist", 1)
+    if len(vectors) > want:
+        rows = np.sort(np.random.default_rng(config.seed).choice(len(vectors), size=want, replace=False))
+        sample = vectors[rows]
+    else:
+        sample = vectors
+    index.train(sample)
+
+
+def build_faiss_index(vectors: np.ndarray, config: IndexConfig = IndexConfig()) -> tuple[faiss.Index, dict[str, Any]]:
+    """Build and fill a CPU faiss index over ``vectors`` ``[N, D]`` float32 (L2-normalised rows).
+
+    Returns the index and an info dict (kind, vectors, dim, bytes and the search parameters),
+    in the manner of autofaiss's ``build_index``.
+    """
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    d = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 1
+    kind = resolve_kind(n, config)
+    if kind in ("ivf", "ivfpq") and n == 0:
+        kind = "flat"  # nothing to train cells on
+    index = _new_index(kind, d, n, config)
+    if n:
+        _train(index, vectors, config)
+        index.add(vectors)
+    return index, index_info(index)
+
+
+def index_kind(index: faiss.Index) -> str:
+    """The kind (``flat``, ``hnsw``, ``ivf``, ``ivfpq``) of a CPU faiss index."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(index, faiss.IndexIVFPQ):
+        return "ivfpq"
+    if isinstance(index, faiss.IndexIVF):
+        return "ivf"
+    return "flat"
+
+
+def index_bytes(index: faiss.Index) -> int:
+    """Size of the serialised index in bytes (its memory footprint, counted without a copy)."""
+    total = 0
+
+    def count(chunk: bytes) -> int:
+        nonlocal total
+        total += len(chunk)
+        return len(chunk)
+
+    faiss.write_index(index, faiss.PyCallbackIOWriter(count))
+    return total
+
+
+def index_info(index: faiss.Index) -> dict[str, Any]:
+    """Kind, size and search parameters of a CPU faiss index."""
+    index = faiss.downcast_index(index)
+    info: dict[str, Any] = {"kind": index_kind(index), "vectors": int(index.ntotal), "dim": int(index.d),
+                            "bytes": index_bytes(index)}
+    if isinstance(index, faiss.IndexHNSW):
+        info.update(hnsw_m=int(index.hnsw.nb_neighbors(1)), ef_search=int(index.hnsw.efSearch))
+    if isinstance(index, faiss.IndexIVF):
+        info.update(nlist=int(index.nlist), nprobe=int(index.nprobe))
+    return info
+
+
+def set_search_params(index: faiss.Index, *, nprobe: int | None = None, ef_search: int | None = None) -> None:
+    """Set the speed/recall knob of an IVF (``nprobe``) or HNSW (``ef_search``) index in place."""
+    index = faiss.downcast_index(index)
+    if nprobe is not None and isinstance(index, faiss.IndexIVF):
+        index.nprobe = int(min(nprobe, index.nlist))
+    if ef_search is not None and isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = int(ef_search)
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Mean share of each query's true top-``k`` rows (``truth`` ``[Q, ≥k]``) in ``found[:, :k]``."""
+    hits = [len(set(f[:k].tolist()) & set(t[:k].tolist()) - {-1}) for f, t in zip(found, truth)]
+    return float(np.mean(hits) / k) if hits else 1.0
 
 
 class WindowIndex:
@@ -47,6 +211,7 @@ class WindowIndex:
         self.track_ids = track_ids
         self.starts_s = starts_s
         self.generation = generation
+        self._searcher: faiss.Index | None = None
 
     @classmethod
     def build(
@@ -58,17 +223,27 @@ class WindowIndex:
         generation: int,
         config: IndexConfig = IndexConfig(),
     ) -> "WindowIndex":
-        """Build from ``vectors`` ``[N, D]`` float32 (L2-normalised rows)."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        d = vectors.shape[1] if vectors.ndim == 2 else 0
-        if len(vectors) >= config.hnsw_above:
-            index = faiss.IndexHNSWFlat(d, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = config.hnsw_ef_search
-        else:
-            index = faiss.IndexFlatIP(max(d, 1))
-        if len(vectors):
-            index.add(vectors)
+        """Build from ``vectors`` ``[N, D]`` float32 (L2-normalised rows) with ``config``."""
+        index, _ = build_faiss_index(vectors, config)
         return cls(index, list(track_ids), np.asarray(starts_s, np.float32), generation, use_gpu=config.use_gpu)
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Kind, size and search parameters (see :func:`index_info`)."""
+        return {**index_info(self.index), "gpu": self._searcher is not None and self._searcher is not self.index}
+
+    def _search_index(self) -> faiss.Index:
+        """The index to search: a GPU copy (made once) when wanted and supported, else the CPU one."""
+        if self._searcher is None:
+            self._searcher = self.index
+            if isinstance(self.index, _GPU_KINDS) and _wants_gpu(self.use_gpu):
+                self._searcher = faiss.index_cpu_to_all_gpus(self.index)
+        return self._searcher
+
+    def set_search_params(self, *, nprobe: int | None = None, ef_search: int | None = None) -> None:
+        """Change ``nprobe`` (IVF) or ``ef_search`` (HNSW); a GPU copy is made again on next search."""
+        set_search_params(self.index, nprobe=nprobe, ef_search=ef_search)
+        self._searcher = None
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` rows per query: (scores ``[Q, k]``, row ids ``[Q, k]``, -1 where fewer)."""
@@ -76,10 +251,7 @@ class WindowIndex:
         if k == 0:
             q = len(queries)
             return np.zeros((q, 0), np.float32), np.zeros((q, 0), np.int64)
-        index = self.index
-        if self.use_gpu is not False and gpu_available() and isinstance(index, faiss.IndexFlat):
-            index = faiss.index_cpu_to_all_gpus(index)
-        return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return self._search_index().search(np.ascontiguousarray(queries, dtype=np.float32), k)
 
     def save(self, folder: str | os.PathLike[str]) -> None:
         """Write ``index.npz`` (the faiss index with its row table) into ``folder`` atomically.
@@ -106,7 +278,7 @@ class WindowIndex:
             raise
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str]) -> "WindowIndex | None":
+    def load(cls, folder: str | os.PathLike[str], *, use_gpu: bool | None = None) -> "WindowIndex | None":
         """Load a saved index, or None when absent or unreadable (the caller rebuilds)."""
         try:
             with np.load(Path(folder) / INDEX_FILE, allow_pickle=False) as z:
@@ -118,7 +290,7 @@ class WindowIndex:
             return None
         if index.ntotal != len(track_ids):
             return None
-        return cls(index, track_ids, starts_s, generation)
+        return cls(index, track_ids, starts_s, generation, use_gpu=use_gpu)
 
 
 def require_dim(index: WindowIndex, dim: int) -> None:

@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Analyse audio files (folders are searched recursively) into the library. "
                                    "Unchanged files are skipped; a bad file is reported and the rest go on.")
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
+    s.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="analyse on the Ray cluster at ADDRESS (auto, host:6379, ray://host:10001; "
+                        "'local' starts one on this machine); every node must see the files at the same paths")
 
     s = sub.add_parser("suggest", parents=[common], help="rank the library's tracks for a video",
                        description="Analyse a video's cuts and motion and rank the library's tracks, "
@@ -107,7 +110,12 @@ def cmd_index(args: argparse.Namespace, lib) -> int:
         print("First run: compiling librosa's beat tracker (about 30 s, once per installation) …", file=sys.stderr)
     bar, update = _progress_bar(args.quiet, "file")
     with bar:
-        report = lib.add(args.paths, progress=update)
+        if getattr(args, "ray", None):
+            from bgmatch.engine.distributed import add_with_ray
+
+            report = add_with_ray(lib, args.paths, address=args.ray, progress=update)
+        else:
+            report = lib.add(args.paths, progress=update)
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
     print(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "

@@ -122,22 +122,37 @@ class VideoInputs:
     duration_s: float
 
 
-def music_inputs_from_wave(y: np.ndarray, *, sr_hz: int, config: FeatureConfig = FeatureConfig()) -> MusicInputs:
-    """Log-mel [T, n_mels] and rhythm analysis of mono audio ``y`` [n] sampled at ``sr_hz``."""
+def music_inputs_from_wave(y: np.ndarray, *, sr_hz: int, config: FeatureConfig = FeatureConfig(),
+                           mel_y: np.ndarray | None = None) -> MusicInputs:
+    """Log-mel [T, n_mels] and rhythm analysis of mono audio ``y`` [n] sampled at ``sr_hz``.
+
+    ``mel_y``: the same audio already at ``config.sr_hz`` (else ``y`` is resampled for the log-mel).
+    """
     y = np.asarray(y, np.float32)
     rhythm_y = y if sr_hz == config.rhythm_sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.rhythm_sr_hz)
-    mel_y = y if sr_hz == config.sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.sr_hz)
+    if mel_y is None:
+        mel_y = y if sr_hz == config.sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.sr_hz)
     analysis = analyze_music(rhythm_y, sr_hz=config.rhythm_sr_hz, config=config.rhythm())
     return MusicInputs(log_mel(mel_y, config=config.mel()).numpy(), analysis, len(y) / sr_hz)
 
 
-def music_inputs(path: str | os.PathLike[str], *, config: FeatureConfig = FeatureConfig(),
-                 max_duration_s: float | None = None) -> MusicInputs:
-    """Decode the audio of ``path`` once and return :class:`MusicInputs` (``MediaError`` if bad)."""
+def decode_music(path: str | os.PathLike[str], *, config: FeatureConfig = FeatureConfig(),
+                 max_duration_s: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The audio of ``path`` decoded at the rhythm rate and at the log-mel rate (FFmpeg
+    resamples faster than librosa): (y [n] at ``rhythm_sr_hz``, mel_y [m] at ``sr_hz``)."""
     y = media.decode_audio(path, sr_hz=config.rhythm_sr_hz, max_duration_s=max_duration_s)
     if len(y) < config.rhythm_sr_hz // 2:
         raise MediaError(path, f"audio is too short ({len(y) / config.rhythm_sr_hz:.2f} s)")
-    return music_inputs_from_wave(y, sr_hz=config.rhythm_sr_hz, config=config)
+    mel_y = y if config.sr_hz == config.rhythm_sr_hz else media.decode_audio(
+        path, sr_hz=config.sr_hz, max_duration_s=max_duration_s)
+    return y, mel_y
+
+
+def music_inputs(path: str | os.PathLike[str], *, config: FeatureConfig = FeatureConfig(),
+                 max_duration_s: float | None = None) -> MusicInputs:
+    """Decode the audio of ``path`` and return :class:`MusicInputs` (``MediaError`` if bad)."""
+    y, mel_y = decode_music(path, config=config, max_duration_s=max_duration_s)
+    return music_inputs_from_wave(y, sr_hz=config.rhythm_sr_hz, config=config, mel_y=mel_y)
 
 
 def video_inputs_from_frames(frames: np.ndarray, times_s: np.ndarray, *, duration_s: float,

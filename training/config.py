@@ -54,10 +54,14 @@ class DataConfig:
     optional ``"offset_s"``: where in the music the video starts, as in BeatCut's edits);
     ``train_ids``/``valid_ids``/``test_ids`` list video ids (one per line, or a JSON list),
     ``gallery_ids`` music ids; media are ``video_dir/<id>.*`` and ``music_dir/<id>.*``.
-    Every path must lie inside ``root``.
+    ``format = "beatcut"``: ``root`` is a BeatCut benchmark folder (``bgmatch eval build``);
+    its queries are the videos, its gallery tracks the music, at the truth's offsets.
+    Every path named by the data must lie inside ``root`` (BeatCut's tracks: where its
+    build.json says). ``splits`` limits which splits are prepared.
     """
 
-    format: Literal["folder", "paper"] = "folder"
+    format: Literal["folder", "paper", "beatcut"] = "folder"
+    splits: tuple[str, ...] = SPLITS
     root: str = "."
     prepared_dir: str = ""  # default: <run.out_dir>/prepared
     videos: str = "."
@@ -83,6 +87,9 @@ class DataConfig:
                "valid_fraction + test_fraction must leave some training items")
         _check(self.max_video_s > 0 and self.max_music_s > 0, "data", "max_video_s and max_music_s must be > 0")
         _check(bool(self.tag_separator), "data", "tag_separator must not be empty")
+        bad = [s for s in self.splits if s not in SPLITS]
+        _check(not bad and "train" in self.splits, "data",
+               f"splits must include 'train' and name only {', '.join(SPLITS)}, got {list(self.splits)}")
 
 
 @dataclass(frozen=True)
@@ -329,7 +336,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | Path = ".") -> Trai
     changes = {}
     for table, names in _PATH_FIELDS.items():
         section = getattr(config, table)
-        resolved = {n: str((base / getattr(section, n)).resolve()) for n in names if getattr(section, n)}
+        resolved = {n: str((base / Path(getattr(section, n)).expanduser()).resolve())
+                    for n in names if getattr(section, n)}
         changes[table] = dataclasses.replace(section, **resolved)
     return dataclasses.replace(config, **changes)
 

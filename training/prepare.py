@@ -18,8 +18,7 @@ import numpy as np
 from librosa.util.exceptions import ParameterError
 from tqdm import tqdm
 
-from bgmatch.engine import media
-from bgmatch.engine.embed import FeatureConfig, music_inputs_from_wave, video_inputs
+from bgmatch.engine.embed import FeatureConfig, decode_music, music_inputs_from_wave, video_inputs
 from bgmatch.engine.errors import BgmatchError, ConfigError, MediaError
 
 from .config import SPLITS, TrainConfig
@@ -102,10 +101,10 @@ def _write(store: PreparedStore, db: str, key: str, path: Path, config: TrainCon
                          {"duration_s": video.duration_s, "source": path.name})
         return
     sr = features.rhythm_sr_hz
-    y = media.decode_audio(path, sr_hz=sr, max_duration_s=config.data.max_music_s)
+    y, mel_y = decode_music(path, config=features, max_duration_s=config.data.max_music_s)
     if len(y) < sr:
         raise MediaError(path, f"audio is too short ({len(y) / sr:.2f} s; at least 1 s needed)")
-    music = music_inputs_from_wave(y, sr_hz=sr, config=features)
+    music = music_inputs_from_wave(y, sr_hz=sr, config=features, mel_y=mel_y)
     descriptors = clip_descriptors(y, sr_hz=sr, analysis=music.analysis, clip_s=features.clip_s)
     store.put_arrays("music", key, {
         "log_mel": music.log_mel.astype(np.float16), **music.analysis.arrays(), "descriptors": descriptors,

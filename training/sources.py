@@ -64,7 +64,42 @@ def read_sources(config: DataConfig) -> SourceSet:
     root = Path(config.root)
     if not root.is_dir():
         raise ConfigError(f"[data] root {root} is not a folder")
-    return folder_sources(config) if config.format == "folder" else paper_sources(config)
+    readers = {"folder": folder_sources, "paper": paper_sources, "beatcut": beatcut_sources}
+    sources = readers[config.format](config)
+    if set(config.splits) != set(SPLITS):
+        sources.pairs = [p for p in sources.pairs if p.split in config.splits]
+        sources.galleries = {s: (g if s in config.splits else []) for s, g in sources.galleries.items()}
+        sources.music_paths = {m: p for m, p in sources.music_paths.items()
+                               if any(m in sources.galleries[s] for s in config.splits)}
+    return sources
+
+
+def beatcut_sources(config: DataConfig) -> SourceSet:
+    """A BeatCut benchmark: queries → (query video, its gallery track from the truth's offset)."""
+    from .beatcut.layout import BenchLayout
+
+    layout = BenchLayout(config.root)
+    root = layout.root.resolve()
+    errors: list[tuple[str, str]] = []
+    pairs, music_paths, galleries = [], {}, {}
+    for split in SPLITS:
+        if split not in layout.read_build()["splits"] or split not in config.splits:
+            galleries[split] = []
+            continue
+        tracks = {t.key: Path(t.path) for t in layout.gallery(split)}
+        for key, path in tracks.items():
+            if not path.is_file():
+                errors.append((key, f"{path}: gallery track of split {split!r} is missing"))
+        music_paths.update({k: p for k, p in tracks.items() if p.is_file()})
+        galleries[split] = sorted(k for k, p in tracks.items() if p.is_file())
+        for name, truth in sorted(layout.truth(split).items()):
+            video = inside_root(root, layout.queries_dir(split).relative_to(layout.root) / f"{name}.mp4", "query")
+            if not video.is_file() or truth.track not in music_paths:
+                errors.append((f"{split}/{name}", f"{video}: query video or its track {truth.track!r} is missing"))
+                continue
+            pairs.append(Pair(f"{split}/{name}", video, truth.track, music_paths[truth.track], split, (),
+                              float(truth.offset_s)))
+    return SourceSet(pairs, music_paths, galleries, has_tags=False, errors=errors)
 
 
 def folder_sources(config: DataConfig) -> SourceSet:

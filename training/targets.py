@@ -48,8 +48,9 @@ def clip_descriptors(y: np.ndarray, *, sr_hz: int, analysis: MusicAnalysis, clip
     hop = int(round(sr_hz / analysis.frame_rate_hz))
     if n_clips is None:
         n_clips = max(1, int(np.ceil(len(y) / sr_hz / clip_s - 1e-6)))
-    centroid = librosa.feature.spectral_centroid(y=y, sr=sr_hz, hop_length=hop)[0]
-    chroma = librosa.feature.chroma_stft(y=y, sr=sr_hz, hop_length=hop)
+    power = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2  # one STFT for both
+    centroid = librosa.feature.spectral_centroid(S=np.sqrt(power), sr=sr_hz, hop_length=hop)[0]
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr_hz, hop_length=hop)
     onsets_s = librosa.onset.onset_detect(onset_envelope=analysis.onset_envelope, sr=sr_hz, hop_length=hop,
                                           units="time")
     frame_times = np.arange(max(len(centroid), len(analysis.rms))) / analysis.frame_rate_hz

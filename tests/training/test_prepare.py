@@ -122,3 +122,36 @@ def test_paper_format_with_offsets_gallery_and_a_path_escape(edited_videos, musi
         assert 25.0 < prepared.music("m3").inputs.duration_s <= 30.05
     finally:
         prepared.close()
+
+
+def test_beatcut_format(edited_videos, music_files, tmp_path):
+    """A BeatCut benchmark folder: queries at their truth's offsets in the split's gallery tracks."""
+    root = tmp_path / "beatcut"
+    tracks = [m for m in music_files if m.stat().st_size > 400_000][:3]
+    splits = {"train": tracks[:2], "valid": tracks[2:], "test": []}
+    build = {"version": 1, "splits": {s: {"tracks": [{"key": f"pkg/{t.name}", "path": str(t), "content_hash": "x",
+                                                       "duration_s": 60.0} for t in ts]} for s, ts in splits.items()}}
+    root.mkdir()
+    (root / "build.json").write_text(json.dumps(build))
+    (root / "truth").mkdir()
+    for split, ts in splits.items():
+        (root / "queries" / split).mkdir(parents=True)
+        queries = {}
+        for i, track in enumerate(ts):
+            shutil.copy(edited_videos / f"edit0{i}.mp4", root / "queries" / split / f"q000{i + 1}.mp4")
+            queries[f"q000{i + 1}"] = {"track": f"pkg/{track.name}", "content_hash": "x", "offset_s": 4.0 * (i + 1),
+                                       "duration_s": 8.0, "cut_times_s": [], "sources": [], "seed": 0}
+        (root / "truth" / f"{split}.json").write_text(json.dumps({"split": split, "queries": queries}))
+    data = tiny_config(tmp_path / "run", root=root, prepared_dir=tmp_path / "prepared",
+                       data={"format": "beatcut", "splits": ["train"], "max_music_s": 20.0, "tags_csv": ""})
+    report = prepare(parse_config(data), show_bar=False)
+    assert not report.failed and report.n_items == {"train": 2, "valid": 0, "test": 0}
+    prepared = PreparedData(tmp_path / "prepared")
+    try:
+        items = prepared.items("train")
+        assert [(i.video_id, i.offset_s) for i in items] == [("train/q0001", 4.0), ("train/q0002", 8.0)]
+        assert items[0].segment == f"pkg/{tracks[0].name}@4"
+        assert prepared.gallery("train") == sorted(f"pkg/{t.name}" for t in tracks[:2])
+        assert prepared.gallery("valid") == []  # not prepared: splits = ["train"]
+    finally:
+        prepared.close()

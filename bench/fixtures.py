@@ -1,0 +1,140 @@
+"""Benchmark inputs made from the real media, cached so later runs reuse them.
+
+- Videos of a given length and size: shots of 1–4 s from the real footage, upscaled and
+  looped, encoded with libx264 (``veryfast``, CRF 21, B-frames and CABAC as a camera or an
+  editor would write them).
+- A music library of N tracks: 30 s excerpts of the real tracks at different offsets and
+  speeds (written as Ogg Vorbis), analysed into a bgmatch library.
+"""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+
+import av
+import numpy as np
+
+from bgmatch.engine import media
+from bgmatch.engine.library import Library
+
+from .context import log
+from .measure import BenchError
+
+#: Footage files left out: Megamind.avi's license does not allow redistribution (assets/LICENSES.md).
+_SKIP_FOOTAGE = frozenset({"Megamind.avi"})
+_SPEEDS = (1.0, 0.94, 1.06, 0.89, 1.12)
+
+
+def footage_files(media_dir: Path) -> list[Path]:
+    """The real footage clips, sorted."""
+    files = sorted(p for p in (media_dir / "footage").glob("*") if p.is_file() and p.name not in _SKIP_FOOTAGE)
+    if not files:
+        raise BenchError(f"no footage in {media_dir / 'footage'}; run shared/media/fetch.sh {media_dir}")
+    return files
+
+
+def music_files(media_dir: Path) -> list[Path]:
+    """The real music tracks, sorted."""
+    files = sorted(p for p in (media_dir / "music").rglob("*") if p.suffix in {".ogg", ".opus"})
+    if not files:
+        raise BenchError(f"no music in {media_dir / 'music'}; run shared/media/fetch.sh {media_dir}")
+    return files
+
+
+def _frame_counts(files: list[Path]) -> list[int]:
+    counts = []
+    for f in files:
+        with av.open(str(f)) as c:
+            counts.append(sum(1 for _ in c.decode(c.streams.video[0])))
+    return counts
+
+
+def _shot(path: Path, start: int, n: int):
+    """``n`` decoded frames of ``path`` from frame ``start`` (wrapping to the start)."""
+    got = 0
+    while got < n:
+        with av.open(str(path)) as c:
+            for i, frame in enumerate(c.decode(c.streams.video[0])):
+                if i >= start:
+                    yield frame
+                    got += 1
+                    if got == n:
+                        return
+        start = 0
+
+
+def make_video(path: Path, footage: list[Path], *, duration_s: float, width: int, height: int,
+               fps: int = 25, seed: int = 0) -> Path:
+    """Write (once) an H.264 MP4 of ``duration_s`` at ``width``×``height`` cut from ``footage``."""
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    counts = _frame_counts(footage)
+    tmp = path.with_name(f".{path.name}.tmp.mp4")
+    total = int(round(duration_s * fps))
+    with av.open(str(tmp), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "21"}
+        written, previous = 0, -1
+        while written < total:
+            k = int(rng.choice([i for i in range(len(footage)) if i != previous] or [0]))
+            previous = k
+            n = min(total - written, int(rng.uniform(1.0, 4.0) * fps))
+            for frame in _shot(footage[k], int(rng.integers(0, max(1, counts[k] - n))), n):
+                big = frame.reformat(width=width, height=height, format="yuv420p", interpolation="BILINEAR")
+                big.pts, big.time_base = written, Fraction(1, fps)
+                written += 1
+                out.mux(stream.encode(big))
+        out.mux(stream.encode())
+    os.replace(tmp, path)
+    return path
+
+
+def excerpt_plan(durations_s: list[float], n: int, *, excerpt_s: float = 30.0) -> list[tuple[int, float, float]]:
+    """(track index, offset s, speed) of ``n`` excerpts, spread over tracks, offsets and speeds."""
+    eligible = [i for i, d in enumerate(durations_s) if d >= excerpt_s * max(_SPEEDS) + 1.0]
+    if not eligible:
+        raise BenchError(f"no track is longer than {excerpt_s * max(_SPEEDS) + 1.0:.0f} s")
+    plan = []
+    for i in range(n):
+        t, round_ = eligible[i % len(eligible)], i // len(eligible)
+        speed = _SPEEDS[round_ % len(_SPEEDS)]
+        room = durations_s[t] - excerpt_s * speed - 0.5
+        plan.append((t, (round_ * 23.0) % room, speed))
+    return plan
+
+
+def excerpt_files(folder: Path, music: list[Path], *, n: int, excerpt_s: float = 30.0, sr_hz: int = 22050) -> list[Path]:
+    """Write (once) ``n`` Ogg Vorbis excerpts of the real tracks into ``folder``; their paths."""
+    import soundfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    durations = [media.probe(p).duration_s for p in music]
+    out = []
+    for i, (t, offset_s, speed) in enumerate(excerpt_plan(durations, n, excerpt_s=excerpt_s)):
+        path = folder / f"{i:05d}-{music[t].stem[:40]}-{int(offset_s)}s-x{speed:.2f}.ogg"
+        out.append(path)
+        if path.exists():
+            continue
+        y = media.decode_audio(music[t], sr_hz=sr_hz, offset_s=offset_s, max_duration_s=excerpt_s * speed + 0.1)
+        n_out = int(excerpt_s * sr_hz)
+        y = np.interp(np.arange(n_out) * speed, np.arange(len(y)), y).astype(np.float32)
+        tmp = path.with_name(f".{path.name}.tmp")
+        soundfile.write(tmp, y, sr_hz, format="OGG", subtype="VORBIS")
+        os.replace(tmp, path)
+    return out
+
+
+def built_library(folder: Path, files: list[Path], *, say: Callable[[str], None] = log) -> Path:
+    """A bgmatch library of ``files`` in ``folder`` (indexing only what is missing)."""
+    with Library.open(folder) as lib:
+        if len(lib) < len(files):
+            say(f"indexing {len(files) - len(lib)} tracks into {folder} (once) …")
+            report = lib.add(files)
+            if report.failed:
+                raise BenchError(f"{len(report.failed)} files failed to index: {report.failed[0][1]}")
+        lib.index()
+    return folder

@@ -121,6 +121,18 @@ def test_empty_library_with_a_trained_kind_still_searches():
     assert scores.shape == rows.shape == (2, 0)
 
 
+def test_few_queries_search_on_one_thread_and_restore_the_team(data):
+    base, queries, _ = data
+    idx = WindowIndex.build(base, ["t"] * len(base), np.zeros(len(base)), generation=1, config=IndexConfig(kind="flat"))
+    faiss.omp_set_num_threads(2)
+    try:
+        one = np.concatenate([idx.search(q[None], 10)[1] for q in queries])
+        assert faiss.omp_get_max_threads() == 2
+        np.testing.assert_array_equal(one, idx.search(queries, 10)[1])
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
 def test_recall_at_k_counts_shared_rows():
     found = np.array([[1, 2, 3], [7, 8, -1]])
     truth = np.array([[3, 2, 9], [7, 9, 8]])

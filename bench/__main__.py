@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto)")
     p.add_argument("--ann-tracks", default=None, metavar="N,N,…",
                    help="library sizes of the ann case (default: 10000,100000,1000000; 10000 with --quick)")
+    p.add_argument("--ann-kinds", default=None, metavar="KIND,…",
+                   help="index kinds of the ann case (default: ivf,ivf-fp16,ivfpq,hnsw)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the rows as JSON")
     p.add_argument("--profile", type=Path, default=None, metavar="DIR",
@@ -55,6 +57,8 @@ def _run_case(name: str, ctx: Context, args: argparse.Namespace) -> list[Row]:
     kwargs = {}
     if name == "ann" and args.ann_tracks:
         kwargs["sizes"] = tuple(int(n) for n in args.ann_tracks.split(","))
+    if name == "ann" and args.ann_kinds:
+        kwargs["kinds"] = tuple(k.strip() for k in args.ann_kinds.split(","))
     case = importlib.import_module(f"{__package__}.{CASES[name]}")
     if args.profile is None:
         return case.run(ctx, **kwargs)

@@ -20,6 +20,7 @@ import numpy as np
 from bgmatch.engine.index import IndexConfig, build_faiss_index, index_bytes, recall_at_k, set_search_params
 
 from .context import Context
+from .measure import BenchError
 from .report import Row
 
 NAME = "ann"
@@ -102,7 +103,7 @@ def tune(index, kind: str, queries: np.ndarray, truth: np.ndarray) -> int | None
         value, previous = value * 2, recall
 
 
-def _size_rows(n_tracks: int, *, quick: bool, say) -> list[Row]:
+def _size_rows(n_tracks: int, *, quick: bool, say, kinds: tuple[str, ...] | None = None) -> list[Row]:
     n_lat = 100 if n_tracks < 1_000_000 else 40
     vectors, queries = synthetic_windows(n_tracks, n_queries=400 + n_lat, seed=n_tracks)
     tune_q, eval_q = queries[:200], queries[200:400]
@@ -114,7 +115,7 @@ def _size_rows(n_tracks: int, *, quick: bool, say) -> list[Row]:
     gc.collect()
     rows = []
     for kind, config in KINDS.items():
-        if quick and kind in ("ivf-fp16", "ivfpq"):
+        if (kinds is not None and kind not in kinds) or (kinds is None and quick and kind in ("ivf-fp16", "ivfpq")):
             continue
         say(f"ann: {n_tracks:,} tracks, building {kind} …")
         t = time.perf_counter()
@@ -145,11 +146,15 @@ def _size_rows(n_tracks: int, *, quick: bool, say) -> list[Row]:
     return rows
 
 
-def run(ctx: Context, *, sizes: tuple[int, ...] | None = None) -> list[Row]:
-    """Rows for each library size: 10k tracks with ``--quick``, else 10k, 100k and 1M."""
+def run(ctx: Context, *, sizes: tuple[int, ...] | None = None, kinds: tuple[str, ...] | None = None) -> list[Row]:
+    """Rows for each library size (10k tracks with ``--quick``, else 10k, 100k and 1M) and index kind
+    (``kinds``, default all of :data:`KINDS`; ``--quick`` leaves out float16 and PQ)."""
     if sizes is None:
         sizes = (10_000,) if ctx.quick else (10_000, 100_000, 1_000_000)
+    unknown = set(kinds or ()) - set(KINDS)
+    if unknown:
+        raise BenchError(f"unknown index kind {sorted(unknown)[0]!r}; known: {', '.join(KINDS)}")
     rows: list[Row] = []
     for n in sizes:
-        rows += _size_rows(n, quick=ctx.quick, say=ctx.log)
+        rows += _size_rows(n, quick=ctx.quick, say=ctx.log, kinds=kinds)
     return rows

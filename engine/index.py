@@ -51,7 +51,8 @@ class IndexConfig:
     hnsw_ef_search: int = 128
     ivf_nlist: int = 0  # k-means cells; 0: 4·√N, at least 1 and at most N / 39
     ivf_nprobe: int = 32  # cells searched per query
-    ivf_train_size: int = 0  # vectors k-means sees; 0: 64 per cell (at most N)
+    ivf_train_size: int = 0  # vectors k-means sees; 0: 40 per cell (at most N)
+    ivf_iterations: int = 10  # k-means iterations
     pq_m: int = 0  # bytes per vector of ``ivfpq``; 0: d / 4 (must divide d)
     pq_bits: int = 8
     seed: int = 0  # k-means initialisation and training sample
@@ -114,6 +115,7 @@ def _new_index(kind: str, d: int, n_vectors: int, config: IndexConfig) -> faiss.
         index.own_fields = True
         quantizer.this.disown()
         index.cp.seed = config.seed
+        index.cp.niter = config.ivf_iterations
         index.nprobe = min(config.ivf_nprobe, nlist)
         return index
     raise ConfigError(f"unknown index kind {kind!r}; known: auto, flat, hnsw, ivf, ivfpq")
@@ -122,7 +124,7 @@ def _new_index(kind: str, d: int, n_vectors: int, config: IndexConfig) -> faiss.
 def _train(index: faiss.Index, vectors: np.ndarray, config: IndexConfig) -> None:
     if index.is_trained:
         return
-    want = config.ivf_train_size or 64 * getattr(index, "nlist", 1)
+    want = config.ivf_train_size or 40 * getattr(index, "nlist", 1)
     if len(vectors) > want:
         rows = np.sort(np.random.default_rng(config.seed).choice(len(vectors), size=want, replace=False))
         sample = vectors[rows]

@@ -10,7 +10,8 @@ A *bundle* is a folder written by ``bgmatch train``::
     matching.pt   MatchingModel checkpoint
 
 The feature extraction here (:func:`music_inputs`, :func:`video_inputs`) is the one training
-uses, so a model sees the same inputs at training and at retrieval time. Music is cut into
+uses, so a model sees the same inputs at training and at retrieval time. Devices follow
+``engine.device.pick_device`` (CUDA when present, ``device`` or ``$BGMATCH_DEVICE`` override). Music is cut into
 ``clip_s`` clips starting every ``hop_s`` over the whole track; a *window* at offset ``o`` is the
 clips starting at ``o, o + clip_s, o + 2·clip_s, …`` and is what the matching model compares
 with the video's consecutive clips. No Qt; CUDA is used when available unless ``device`` says.
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import media
+from .device import pick_device
 from .errors import ConfigError, MediaError, ModelError
 from .features import MelConfig, frame_clips, log_mel
 from .models import MatchingModel, MusicEncoder, VideoEncoder, config_from_dict, load_model, save_model
@@ -234,11 +236,6 @@ def save_bundle(folder: str | os.PathLike[str], *, music: MusicEncoder, video: V
     return folder
 
 
-def default_device() -> torch.device:
-    """CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 @dataclass
 class MusicEmbedding:
     """Encoder features of a whole track's clips, starting every ``hop_s`` seconds."""
@@ -294,7 +291,7 @@ class ModelBundle:
     def __init__(self, music: MusicEncoder, video: VideoEncoder, matching: MatchingModel, *,
                  features: FeatureConfig, score: ScoreConfig = ScoreConfig(), device: str | torch.device | None = None,
                  version: str = "", extra: dict[str, Any] | None = None) -> None:
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = pick_device(device)
         self.music = music.to(self.device).eval()
         self.video = video.to(self.device).eval()
         self.matching = matching.to(self.device).eval()
@@ -323,7 +320,7 @@ class ModelBundle:
             score = config_from_dict(ScoreConfig, manifest.get("score", {}))
         except ConfigError as error:
             raise ModelError(f"{manifest_path}: {error}") from None
-        target = torch.device(device) if device is not None else default_device()
+        target = pick_device(device)
         models = {}
         digest = hashlib.blake2b(manifest_path.read_bytes(), digest_size=8)
         for kind in ("music", "video", "matching"):

@@ -11,7 +11,6 @@ from bgmatch.engine.embed import (
     FeatureConfig,
     ModelBundle,
     ScoreConfig,
-    default_device,
     music_clip_inputs,
     music_inputs_from_wave,
     rhythm_tokens_at,
@@ -59,7 +58,7 @@ def test_bundle_round_trip(bundle, bundle_dir):
     assert bundle.features == FEATURES and bundle.extra == {"note": "test"}
     assert bundle.device == torch.device("cpu") and len(bundle.version) == 16
     assert not bundle.music.training and not bundle.matching.training
-    assert default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert ModelBundle.load(bundle_dir).device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert ModelBundle.load(bundle_dir, device="cpu").version == bundle.version
 
 

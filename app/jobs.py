@@ -199,9 +199,20 @@ def find_training() -> TrainingFn | None:
 
 
 def training_job(run_training: TrainingFn, config: dict[str, Any], on_event: Callable[[dict], None]) -> JobFn:
-    """Run ``run_training(config, callback, cancel_flag)``; each event goes to ``on_event``."""
+    """Run ``run_training(config, callback, cancel_flag)``; each event goes to ``on_event``.
+
+    When the function takes ``show_bar``, it is turned off: the dialog shows the progress.
+    """
+    import inspect
+
+    try:
+        parameters = inspect.signature(run_training).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    takes_options = "show_bar" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    options = {"show_bar": False} if takes_options else {}
 
     def run(progress: ProgressFn, cancel: CancelToken) -> Any:
-        return run_training(config, on_event, cancel.event)
+        return run_training(config, on_event, cancel.event, **options)
 
     return run

@@ -9,9 +9,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import (
-    QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDragLeaveEvent, QDropEvent, QKeySequence,
-)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDragLeaveEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
@@ -23,6 +21,7 @@ from bgmatch.engine.overlay import overlay
 
 from . import jobs
 from .library_view import LibraryPanel
+from .menus import build_menus, shortcuts_html
 from .player import PreviewPlayer
 from .settings import ANALYSIS_ONLY, AppSettings
 from .suggestions import SuggestionsPanel
@@ -34,10 +33,15 @@ from .video_pane import VideoPane
 from .workers import Job, JobRunner
 
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv *.flv *.mts *.m2ts);;All files (*)"
-#: J jumps back this far; arrows seek one second (five with Shift).
-JUMP_BACK_S = 2.0
 #: Layout blobs saved in the settings.
 SPLITTERS = ("main", "top")
+#: File that marks a model bundle folder (``engine.embed.BUNDLE_MANIFEST``; not imported, as that loads torch).
+BUNDLE_MANIFEST = "bundle.json"
+
+
+def model_name(bundle: Path) -> str:
+    """How a model bundle is named in menus: its run folder's name for ``<run>/model``."""
+    return bundle.parent.name if bundle.name == "model" else bundle.name
 
 
 class MainWindow(QMainWindow):
@@ -66,7 +70,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("bgmatch")
         self.setAcceptDrops(True)
         self._build_widgets()
-        self._build_menus()
+        build_menus(self)
         self._restore_layout()
         if self.library is None:
             self._open_library(self.settings.library_path)
@@ -150,63 +154,6 @@ class MainWindow(QMainWindow):
         self.analysis_task.cancel_requested.connect(self.cancel_analysis)
         self.library_task.cancel_requested.connect(self.cancel_indexing)
         self.export_task.cancel_requested.connect(self.cancel_export)
-
-    def _action(self, menu, text: str, slot, shortcuts: tuple[str, ...] = (), tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcuts:
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.open_action = self._action(file_menu, "&Open Video…", self.open_video_dialog, ("Ctrl+O",))
-        self.export_action = self._action(file_menu, "&Export With Track…", lambda: self.export_current(),
-                                          ("Ctrl+E",), "Write the video with the chosen track, trimmed and faded")
-        self.export_action.setEnabled(False)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, ("Ctrl+Q",))
-
-        library_menu = bar.addMenu("&Library")
-        self.add_folder_action = self._action(library_menu, "&Add Folder…", self.add_folder_dialog, ("Ctrl+Shift+A",),
-                                              "Index a folder of music")
-        self._action(library_menu, "&Use Library Folder…", self.choose_library_dialog, (),
-                     "Switch to another library folder (created if new)")
-        self._action(library_menu, "Show &Library", lambda: self.tabs.setCurrentWidget(self.library_panel), ("Ctrl+L",))
-
-        play = bar.addMenu("&Playback")
-        self._action(play, "Play / Pause", self.player.toggle, ("Space",))
-        self._action(play, "Play (again: faster)", self.play_forward, ("L",))
-        self._action(play, "Pause", self.pause, ("K",))
-        self._action(play, "Jump Back", lambda: self.player.step(-JUMP_BACK_S), ("J",))
-        play.addSeparator()
-        self._action(play, "Back 1 s", lambda: self.player.step(-1.0), ("Left",))
-        self._action(play, "Forward 1 s", lambda: self.player.step(1.0), ("Right",))
-        self._action(play, "Back 5 s", lambda: self.player.step(-5.0), ("Shift+Left",))
-        self._action(play, "Forward 5 s", lambda: self.player.step(5.0), ("Shift+Right",))
-        self._action(play, "To Start", lambda: self.player.seek(0.0), ("Home",))
-        play.addSeparator()
-        self._action(play, "Track Earlier by a Beat", lambda: self.nudge_beats(-1), ("Ctrl+Left",))
-        self._action(play, "Track Later by a Beat", lambda: self.nudge_beats(1), ("Ctrl+Right",))
-        self._action(play, "Track Earlier by 0.1 s", lambda: self.nudge_seconds(-0.1), ("Alt+Left",))
-        self._action(play, "Track Later by 0.1 s", lambda: self.nudge_seconds(0.1), ("Alt+Right",))
-        self._action(play, "Snap Offset to Beat", self.snap_to_beat, ("B",))
-        play.addSeparator()
-        self._action(play, "Next Suggestion", lambda: self.suggestions.select_next(1), ("N",))
-        self._action(play, "Previous Suggestion", lambda: self.suggestions.select_next(-1), ("Shift+N",))
-
-        training = bar.addMenu("&Training")
-        self._action(training, "&Retrain…", self.open_training, (), "Train the matching model on your past edits")
-        self.model_menu = training.addMenu("&Model")
-        self.model_menu.aboutToShow.connect(self._fill_model_menu)
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&Keyboard Shortcuts", self.show_shortcuts, ("F1",))
 
     # == layout and settings ==================================================================
     def _restore_layout(self) -> None:
@@ -443,6 +390,10 @@ class MainWindow(QMainWindow):
 
     # == choosing and aligning a track ========================================================
     def _suggestion_selected(self, suggestion: Suggestion | None) -> None:
+        same = (suggestion is not None and self.suggestion is not None and self.details is not None
+                and suggestion.track_id == self.suggestion.track_id)
+        if same:
+            return  # the row moved (sorting, filtering), the choice did not
         self.suggestion = suggestion
         if suggestion is None or self.library is None:
             self.details = None
@@ -624,7 +575,7 @@ class MainWindow(QMainWindow):
     def show_training_dialog(self, run_training: jobs.TrainingFn | None) -> TrainingDialog:
         """Open the Retrain dialog with the given training function."""
         if self.training_dialog is None:
-            folder = (self.library.folder if self.library is not None else self.settings.library_path) / "models"
+            folder = self.models_folder() / "latest"
             self.training_dialog = TrainingDialog(self.settings, self.runner, run_training,
                                                   default_output=folder, parent=self)
             self.training_dialog.model_trained.connect(lambda _path: self._update_model_label())
@@ -633,16 +584,24 @@ class MainWindow(QMainWindow):
         self.training_dialog.raise_()
         return self.training_dialog
 
-    def model_files(self) -> list[Path]:
-        """Trained model checkpoints found in the library's ``models`` folder."""
-        folder = (self.library.folder if self.library is not None else self.settings.library_path) / "models"
-        return sorted(folder.glob("*.pt")) if folder.is_dir() else []
+    def models_folder(self) -> Path:
+        """Where trained models of this library live (``<library>/models``)."""
+        return (self.library.folder if self.library is not None else self.settings.library_path) / "models"
 
-    def _fill_model_menu(self) -> None:
+    def model_bundles(self) -> list[Path]:
+        """Trained model bundles in the library's models folder (a run's ``model/`` or a bare bundle)."""
+        folder = self.models_folder()
+        if not folder.is_dir():
+            return []
+        manifests = [*folder.glob(f"*/{BUNDLE_MANIFEST}"), *folder.glob(f"*/model/{BUNDLE_MANIFEST}")]
+        return sorted(m.parent for m in manifests)
+
+    def fill_model_menu(self) -> None:
+        """Training ▸ Model: the analysis score and every trained bundle of this library."""
         self.model_menu.clear()
         group = QActionGroup(self.model_menu)
         choices = [(ANALYSIS_ONLY, "Analysis Score (beats, onsets, energy)")]
-        choices += [(str(p), p.name) for p in self.model_files()]
+        choices += [(str(p), model_name(p)) for p in self.model_bundles()]
         current = self.settings.model_choice
         for value, text in choices:
             action = QAction(text, self.model_menu, checkable=True)
@@ -661,18 +620,12 @@ class MainWindow(QMainWindow):
 
     def _update_model_label(self) -> None:
         choice = self.settings.model_choice
-        self.model_label.setText("Model: analysis score" if choice == ANALYSIS_ONLY else f"Model: {Path(choice).name}")
+        name = "analysis score" if choice == ANALYSIS_ONLY else model_name(Path(choice))
+        self.model_label.setText(f"Model: {name}")
 
     def show_shortcuts(self) -> None:
-        """A table of the keyboard shortcuts."""
-        rows = [("Space", "play / pause"), ("J / K / L", "jump back / pause / play (L again: faster)"),
-                ("← / →", "seek 1 s (Shift: 5 s)"), ("Home", "to the start"),
-                ("Ctrl+← / →", "track a beat earlier / later"), ("Alt+← / →", "track 0.1 s earlier / later"),
-                ("B", "snap the offset to a beat"), ("N / Shift+N", "next / previous suggestion"),
-                ("Ctrl+O", "open a video"), ("Ctrl+E", "export"), ("Ctrl+Shift+A", "add a music folder")]
-        cells = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-        html = f"<table cellpadding=3>{cells}</table>"
-        self.show_message("Keyboard shortcuts", html)
+        """A table of the keyboard shortcuts (from the menus' actions)."""
+        self.show_message("Keyboard shortcuts", shortcuts_html(self.menuBar()))
 
     # == drag and drop ========================================================================
     @staticmethod

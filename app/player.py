@@ -184,6 +184,7 @@ class PreviewPlayer(QObject):
             return
         v = self.position_s if video_s is None else video_s
         self.track.setPosition(int(round((v + self._offset_s) * 1000)))
+        self.tracker.reset(time.monotonic())  # let the jump settle before judging drift again
 
     def _keep_in_sync(self) -> None:
         if self._track_path is None or not self.is_playing:

@@ -23,6 +23,11 @@ QTabBar::tab:selected { background: #2f3237; color: #ffffff; }
 QHeaderView::section { background: #2a2c31; color: #c9cbd1; padding: 4px 6px; border: none;
                        border-right: 1px solid #34363c; border-bottom: 1px solid #34363c; }
 QTableView { gridline-color: #34363c; selection-background-color: #2f6f9f; selection-color: #ffffff; }
+QPushButton { padding: 4px 14px; border: 1px solid #3b3e45; border-radius: 4px; background: #2a2c31; }
+QPushButton:hover { background: #34373d; }
+QPushButton:pressed { background: #3d4148; }
+QPushButton:default { border-color: #2f6f9f; }
+QPushButton:disabled { color: #5d6066; border-color: #2d2f34; }
 QToolButton { padding: 3px 8px; border: 1px solid #3b3e45; border-radius: 4px; background: #2a2c31; }
 QToolButton:hover { background: #34373d; }
 QToolButton:disabled { color: #5d6066; border-color: #2d2f34; }

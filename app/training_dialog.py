@@ -3,12 +3,14 @@
 The dialog talks to the training package through one function, looked up lazily as
 ``bgmatch.training.cli.run_training(config, progress_callback, cancel_flag)``:
 
-- ``config``: the dict built by :meth:`TrainingDialog.config` (or a config file path);
-- ``progress_callback(event: dict)``, called from the training thread, with any of
-  ``stage``, ``message``, ``fraction`` (0–1), ``step``, ``epoch``, ``train_loss`` (alias ``loss``),
-  ``valid_loss`` (alias ``val_loss``), ``recall`` (``{k: value}``) or ``recall@K`` keys, ``model_path``;
-- ``cancel_flag``: a :class:`threading.Event` the training polls and stops on;
-- returns the new model's path (or a dict with ``model_path``).
+- ``config``: the dict built by :meth:`TrainingDialog.config`;
+- ``progress_callback(event: dict)``, called from the training thread, with any of ``stage``,
+  ``step``, ``total``, ``fraction`` (0–1, of the stage), ``loss`` (alias ``train_loss``),
+  ``val_loss`` (alias ``valid_loss``), ``recall@K`` (validation recall), ``message``, ``model_path``;
+- ``cancel_flag``: a :class:`threading.Event` the training polls; it stops with its state saved;
+- returns a dict with ``model_path`` (the new model bundle folder, or None) and ``cancelled``.
+
+Curves are plotted against the step of each stage (pretrain, match), one curve per stage.
 """
 from __future__ import annotations
 
@@ -29,18 +31,16 @@ from .timeline import COLORS
 from .workers import JobRunner
 
 RECALL_COLORS = {1: "#ef5350", 5: "#ffb74d", 10: "#66bb6a", 25: "#42a5f5"}
+STAGE_COLORS = {"pretrain": "#9fa8da", "match": COLORS["motion"]}
 
 
 def _recalls(event: dict[str, Any]) -> dict[int, float]:
-    """Recall values of an event, keyed by k, from ``recall`` or ``recall@K`` entries."""
+    """Validation recall values of an event, keyed by k, from its ``recall@K`` entries."""
     out: dict[int, float] = {}
-    nested = event.get("recall")
-    if isinstance(nested, dict):
-        for k, v in nested.items():
-            out[int(str(k).lstrip("R@r"))] = float(v)
-    for key, v in event.items():
-        if key.lower().startswith("recall@"):
-            out[int(key.split("@", 1)[1])] = float(v)
+    for key, value in event.items():
+        name, _, k = key.partition("@")
+        if name == "recall" and k.isdigit():
+            out[int(k)] = float(value)
     return out
 
 
@@ -53,7 +53,7 @@ class _Bridge(QObject):
 class LivePlot(pg.PlotWidget):
     """A small plot whose named curves grow point by point."""
 
-    def __init__(self, title: str, x_label: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, x_label: str, hint: str, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=COLORS["background"])
         item = self.getPlotItem()
         item.setTitle(title, color=COLORS["axis"], size="10pt")
@@ -64,7 +64,7 @@ class LivePlot(pg.PlotWidget):
         self.legend = item.addLegend(offset=(-10, 10), labelTextColor=COLORS["axis"])
         self.points: dict[str, tuple[list[float], list[float]]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.empty = pg.TextItem("appears when training starts", color=COLORS["axis"], anchor=(0.5, 0.5))
+        self.empty = pg.TextItem(hint, color=COLORS["axis"], anchor=(0.5, 0.5))
         self.addItem(self.empty)
         self.empty.setPos(0.5, 0.5)
         item.setXRange(0, 1)
@@ -112,7 +112,6 @@ class TrainingDialog(QDialog):
         self._bridge = _Bridge(self)
         self._bridge.event.connect(self.handle_event)
         self._step = 0
-        self._epoch = 0.0
 
         intro = QLabel("Teach bgmatch your taste from your own past edits: a folder of videos that already "
                        "have the music you chose. Each is split into its picture and its music; the model "
@@ -162,8 +161,8 @@ class TrainingDialog(QDialog):
         fields = QGroupBox("Training run")
         fields.setLayout(form)
 
-        self.loss_plot = LivePlot("Loss", "step")
-        self.recall_plot = LivePlot("Validation recall", "epoch")
+        self.loss_plot = LivePlot("Loss", "step", "appears when training starts")
+        self.recall_plot = LivePlot("Validation recall", "step", "appears at the first validation")
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.recall_plot)
@@ -268,7 +267,7 @@ class TrainingDialog(QDialog):
         self.loss_plot.clear_points()
         self.recall_plot.clear_points()
         self.log.clear()
-        self._step, self._epoch = 0, 0.0
+        self._step = 0
         self.model_path = None
         self.use_button.setVisible(False)
         self.progress.setRange(0, 0)
@@ -294,35 +293,41 @@ class TrainingDialog(QDialog):
 
     def handle_event(self, event: dict) -> None:
         """Show one progress event (GUI thread)."""
+        stage = str(event.get("stage", ""))
+        prefix = f"{stage} " if stage else ""
         if "message" in event:
-            prefix = f"[{event['stage']}] " if "stage" in event else ""
-            self.log.appendPlainText(f"{prefix}{event['message']}")
+            self.log.appendPlainText(f"[{stage}] {event['message']}" if stage else str(event["message"]))
         if "fraction" in event:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(float(event["fraction"]) * 1000))
+            self.progress.setFormat(f"{prefix}%p%")
         if "step" in event:
             self._step = int(event["step"])
-        train = event.get("train_loss", event.get("loss"))
+            total = f"/{event['total']}" if "total" in event else ""
+            self._set_status(f"Training… {prefix}step {self._step}{total}")
+        train = event.get("loss", event.get("train_loss"))
         if train is not None:
-            self.loss_plot.add_point("train", self._step, float(train), COLORS["motion"])
-        valid = event.get("valid_loss", event.get("val_loss"))
+            color = STAGE_COLORS.get(stage, COLORS["motion"])
+            self.loss_plot.add_point(f"{prefix}train", self._step, float(train), color)
+        valid = event.get("val_loss", event.get("valid_loss"))
         if valid is not None:
-            self.loss_plot.add_point("validation", self._step, float(valid), COLORS["onset"])
-        if "epoch" in event:
-            self._epoch = float(event["epoch"])
+            self.loss_plot.add_point(f"{prefix}validation", self._step, float(valid), COLORS["onset"])
         for k, value in sorted(_recalls(event).items()):
-            self.recall_plot.add_point(f"R@{k}", self._epoch, value, RECALL_COLORS.get(k, COLORS["beat"]))
+            self.recall_plot.add_point(f"{prefix}R@{k}", self._step, value, RECALL_COLORS.get(k, COLORS["beat"]))
         if event.get("model_path"):
             self.model_path = str(event["model_path"])
 
     def _succeeded(self, result: Any) -> None:
-        if isinstance(result, dict):
-            result = result.get("model_path", self.model_path)
-        if result:
-            self.model_path = str(result)
+        if isinstance(result, dict) and result.get("cancelled"):
+            self._set_status("Training stopped; its state is saved — Start again with the same fields to resume.")
+            return
+        path = result.get("model_path") if isinstance(result, dict) else result
+        if path:
+            self.model_path = str(path)
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
-        self._set_status(f"Done. New model: {self.model_path}" if self.model_path else "Done.")
+        self._set_status(f"Done. New model: {self.model_path}" if self.model_path else
+                         "Done, but the run wrote no model.", error=not self.model_path)
         self.use_button.setVisible(bool(self.model_path))
 
     def _done(self) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from . import formatting
 
@@ -32,7 +32,8 @@ class TransportBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setToolTip("Seek (← → one second, Shift for five)")
-        self.slider.sliderMoved.connect(lambda ms: self.seek_requested.emit(ms / 1000.0))
+        self.slider.setPageStep(5000)
+        self.slider.actionTriggered.connect(self._slider_action)
         self.rate_label = QLabel()
         self.rate_label.setObjectName("hint")
         self._duration_s = 0.0
@@ -44,6 +45,11 @@ class TransportBar(QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.rate_label)
         self.set_video_loaded(False)
+
+    def _slider_action(self, action: int) -> None:
+        """Dragging, clicking beside the handle or keys on the slider: seek to where it goes."""
+        if action != QAbstractSlider.SliderAction.SliderNoAction.value:
+            self.seek_requested.emit(self.slider.sliderPosition() / 1000.0)
 
     def set_video_loaded(self, loaded: bool) -> None:
         """Enable the transport once a video is loaded."""

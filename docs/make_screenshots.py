@@ -4,7 +4,9 @@
 
 Uses a temporary library and temporary settings (never the user's), indexes the demo music,
 opens the demo video, plays a few seconds of the best suggestion and saves
-``screenshot-main.png``; then opens Training ▸ Retrain and saves ``screenshot-training.png``.
+``screenshot-main.png``. Then it makes a few "past edits" (real footage exported with real
+music from the fetched media), starts a real run from Training ▸ Retrain, and saves
+``screenshot-training.png`` once the live plots have some points (the run is then cancelled).
 """
 from __future__ import annotations
 
@@ -21,14 +23,17 @@ from bgmatch.assets import asset_path
 DOCS = Path(__file__).resolve().parent
 
 
-def wait(app: QApplication, condition, timeout_s: float = 120.0) -> None:
-    """Process events until ``condition()`` holds."""
+def wait(app: QApplication, condition, timeout_s: float = 120.0, *, required: bool = True) -> bool:
+    """Process events until ``condition()`` holds; returns whether it did before the timeout."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError("the app did not get there in time")
+            if required:
+                raise TimeoutError("the app did not get there in time")
+            return False
         app.processEvents()
         time.sleep(0.01)
+    return True
 
 
 def pause(app: QApplication, seconds: float) -> None:
@@ -74,15 +79,52 @@ def main(argv: list[str] | None = None) -> int:
 
     from bgmatch.app import jobs
 
-    dialog = window.show_training_dialog(jobs.find_training())
-    dialog.data_folder.setText(str(Path.home() / "Videos" / "my-edits"))
+    run_training = jobs.find_training()
+    dialog = window.show_training_dialog(run_training)
     dialog.resize(1000, 720)
     dialog.move(120, 80)
+    if run_training is not None:
+        dialog.data_folder.setText(str(make_past_edits(tmp / "past edits")))
+        dialog.epochs.setValue(2)
+        dialog.batch_size.setValue(4)
+        dialog.valid_share.setValue(30)
+        dialog.start()
+
+        def far_enough() -> bool:
+            points = dialog.loss_plot.points
+            return (not dialog.running or len(points.get("match train", ([], []))[0]) >= TRAIN_POINTS
+                    or len(points.get("pretrain train", ([], []))[0]) >= PRETRAIN_POINTS)
+
+        # A live view of the run: the shot is taken mid-run (or at the end of a fast one).
+        wait(app, far_enough, timeout_s=TRAIN_TIMEOUT_S, required=False)
     pause(app, 1.0)
     snapshot(dialog, out / "screenshot-training.png")
-    dialog.close()
+    dialog.close()  # cancels the run
     window.close()
     return 0
+
+
+#: The training screenshot is taken once the matching stage has this many loss points.
+TRAIN_POINTS = 3
+PRETRAIN_POINTS = 12
+TRAIN_TIMEOUT_S = 600.0
+FOOTAGE = ("box.mp4", "cup.mp4", "bikes.mp4", "Megamind.avi", "tree.avi", "vtest.avi", "bigbuckbunny.mp4")
+
+
+def make_past_edits(folder: Path) -> Path:
+    """Real footage, each exported with a different real track: an editor's folder of past edits."""
+    import os
+
+    from bgmatch.engine.export import ExportConfig, export
+    from bgmatch.engine.media import probe
+
+    media = Path(os.environ.get("BGMATCH_MEDIA", Path.home() / ".cache" / "bgmatch-media"))
+    tracks = [p for p in sorted((media / "music").rglob("*.ogg")) if probe(p).duration_s > 60]
+    folder.mkdir(parents=True)
+    for i, name in enumerate(FOOTAGE):
+        export(media / "footage" / name, tracks[(i * 5) % len(tracks)], offset_s=5.0 + 2 * i,
+               out_path=folder / f"edit{i:02d}.mp4", config=ExportConfig(sr_hz=22050, bitrate=64_000))
+    return folder
 
 
 if __name__ == "__main__":

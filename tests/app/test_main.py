@@ -43,3 +43,10 @@ def test_cli_dispatches_app(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli_main(["app", "--help"])
     assert exit_info.value.code == 0 and "bgmatch app" in capsys.readouterr().out
+
+
+def test_keyboard_help_lists_the_menu_shortcuts(qtbot, window):
+    window.show_shortcuts()
+    text = window.last_message.text()
+    for expected in ("Space", "Play / Pause", "Ctrl+Left", "Track Earlier by a Beat", "Snap Offset to Beat", "F1"):
+        assert expected in text

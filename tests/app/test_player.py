@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from bgmatch.engine.beatgrid import META_KEY, step_beats_s
@@ -68,6 +68,12 @@ def test_play_button_and_timeline_click_seek(qtbot, analysed):
     assert abs(window.timeline.plot.playhead.value() - window.player.position_s) < 0.5
     qtbot.mouseClick(window.transport.play_button, Qt.MouseButton.LeftButton)
     assert not window.player.is_playing
+    # Clicking the seek slider right of its handle pages forward five seconds.
+    before = window.player.position_s
+    slider = window.transport.slider
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() - 3, slider.height() // 2))
+    qtbot.waitUntil(lambda: abs(window.player.position_s - (before + 5.0)) < 0.2, timeout=5_000)
+    assert _in_step(window) < SETTLED_S
 
 
 def test_nudge_by_beat_and_tenth_and_snap(qtbot, focused):

@@ -43,18 +43,18 @@ def test_window_layout_and_folders_survive_a_restart(qtbot, window, tmp_path):
 
 
 def test_model_choice_from_the_menu_persists(qtbot, window):
-    models = window.library.folder / "models"
-    models.mkdir()
-    (models / "mine.pt").write_bytes(b"checkpoint")
+    bundle = window.library.folder / "models" / "mine" / "model"
+    bundle.mkdir(parents=True)
+    (bundle / "bundle.json").write_text("{}")
     window.model_menu.aboutToShow.emit()
     actions = {a.text(): a for a in window.model_menu.actions()}
     assert actions["Analysis Score (beats, onsets, energy)"].isChecked()
-    actions["mine.pt"].trigger()
-    assert window.model_label.text() == "Model: mine.pt"
+    actions["mine"].trigger()
+    assert window.model_label.text() == "Model: mine"
     window.close()
     assert QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                     QSettings().organizationName(), "bgmatch").value("model/choice") == str(models / "mine.pt")
-    assert AppSettings().model_choice == str(models / "mine.pt")
+                     QSettings().organizationName(), "bgmatch").value("model/choice") == str(bundle)
+    assert AppSettings().model_choice == str(bundle)
 
 
 def test_unusable_library_path_is_reported(qtbot, tmp_path, temp_settings):

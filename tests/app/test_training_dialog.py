@@ -11,27 +11,32 @@ from PySide6.QtCore import Qt
 from bgmatch.app import jobs
 
 
-def fake_training(events_before_wait: int = 3):
-    """A stand-in for ``bgmatch.training.cli.run_training`` with the same signature and protocol."""
+def fake_training(steps: int = 30, *, wait_for_cancel: bool = False):
+    """A stand-in for ``bgmatch.training.cli.run_training`` with its signature and event protocol."""
     seen: dict = {}
 
     def run_training(config, progress_callback, cancel_flag: threading.Event):
         seen["config"] = config
         seen["thread"] = threading.current_thread().name
-        out = Path(config["output_dir"]) / "model.pt"
-        for epoch in range(1, events_before_wait + 1):
-            for step in range(epoch * 10 - 9, epoch * 10 + 1):
-                progress_callback({"stage": "match", "step": step, "train_loss": 2.0 / step})
-            progress_callback({"epoch": epoch, "valid_loss": 1.5 / epoch, "recall@1": 0.1 * epoch,
-                               "recall": {"5": 0.2 * epoch, "10": 0.25 * epoch}, "fraction": epoch / 10,
-                               "message": f"epoch {epoch} done"})
-        if config.get("wait_for_cancel"):
+        progress_callback({"stage": "prepare", "message": "3 videos prepared"})
+        for step in range(1, 4):
+            progress_callback({"stage": "pretrain", "step": step, "total": 3, "fraction": step / 3, "loss": 5.0 / step})
+        for step in range(1, steps + 1):
+            event = {"stage": "match", "step": step, "total": steps, "fraction": step / steps, "loss": 2.0 / step,
+                     "loss_triplet": 0.1}
+            if step % 10 == 0:
+                event.update({"val_recall@1": 0.01 * step, "recall@1": 0.01 * step, "recall@5": 0.02 * step,
+                              "recall@10": 0.025 * step, "val_loss": 1.5 / step})
+            progress_callback(event)
+        if wait_for_cancel:
             while not cancel_flag.wait(0.01):
                 pass
-            return None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(b"weights")
-        return {"model_path": str(out)}
+            return {"model_path": None, "cancelled": True}
+        out = Path(config["output_dir"]) / "model"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bundle.json").write_text("{}")
+        progress_callback({"stage": "match", "message": "model saved", "model_path": str(out)})
+        return {"model_path": str(out), "cancelled": False}
 
     return run_training, seen
 
@@ -65,12 +70,12 @@ def test_dialog_without_training_explains_and_cannot_start(qtbot, window):
 def test_run_plots_live_and_offers_the_new_model(qtbot, window, tmp_path):
     run_training, seen = fake_training()
     dialog = window.show_training_dialog(run_training)
+    assert Path(dialog.output_dir.text()) == window.library.folder / "models" / "latest"
     dialog.start()
     assert "Choose the folder" in dialog.status.text() and not dialog.running  # data folder is required
     edits = tmp_path / "edits"
     edits.mkdir()
     dialog.data_folder.setText(str(edits))
-    dialog.output_dir.setText(str(tmp_path / "models"))
     dialog.epochs.setValue(3)
     dialog.device.setCurrentText("cpu")
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
@@ -79,31 +84,40 @@ def test_run_plots_live_and_offers_the_new_model(qtbot, window, tmp_path):
     assert seen["thread"] != threading.current_thread().name  # trained in a worker
     assert seen["config"]["data"] == {"folder": str(edits), "tags_csv": None}
     assert seen["config"]["train"]["epochs"] == 3 and seen["config"]["device"] == "cpu"
-    train_x, train_y = dialog.loss_plot.points["train"]
-    assert len(train_x) == 30 and train_y[0] == pytest.approx(2.0)
-    assert dialog.loss_plot.points["validation"][0] == [10, 20, 30]
-    assert set(dialog.recall_plot.points) == {"R@1", "R@5", "R@10"}
-    assert dialog.recall_plot.points["R@10"][1] == pytest.approx([0.25, 0.5, 0.75])
-    assert "epoch 3 done" in dialog.log.toPlainText()
-    assert dialog.use_button.isVisible() and "model.pt" in dialog.status.text()
+    assert set(dialog.loss_plot.points) == {"pretrain train", "match train", "match validation"}
+    steps, losses = dialog.loss_plot.points["match train"]
+    assert steps == list(range(1, 31)) and losses[0] == pytest.approx(2.0)
+    assert dialog.loss_plot.points["match validation"][0] == [10, 20, 30]
+    assert set(dialog.recall_plot.points) == {"match R@1", "match R@5", "match R@10"}  # no val_ duplicates
+    assert dialog.recall_plot.points["match R@10"][1] == pytest.approx([0.25, 0.5, 0.75])
+    assert "[prepare] 3 videos prepared" in dialog.log.toPlainText()
+    assert dialog.use_button.isVisible() and "latest/model" in dialog.status.text()
     qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
-    assert window.settings.model_choice == str(tmp_path / "models" / "model.pt")
-    assert window.model_label.text() == "Model: model.pt"
+    bundle = window.library.folder / "models" / "latest" / "model"
+    assert window.settings.model_choice == str(bundle)
+    assert window.model_label.text() == "Model: latest"
+    assert window.model_bundles() == [bundle]
 
 
 def test_cancel_stops_the_run(qtbot, window, tmp_path):
-    run_training, _ = fake_training(events_before_wait=1)
+    run_training, _ = fake_training(steps=10, wait_for_cancel=True)
     dialog = window.show_training_dialog(run_training)
     dialog.data_folder.setText(str(tmp_path))
-    original = dialog.config
-    dialog.config = lambda: {**original(), "wait_for_cancel": True}
     dialog.start()
-    qtbot.waitUntil(lambda: len(dialog.loss_plot.points.get("train", ([], []))[0]) == 10, timeout=10_000)
+    qtbot.waitUntil(lambda: len(dialog.loss_plot.points.get("match train", ([], []))[0]) == 10, timeout=10_000)
     start = time.monotonic()
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert time.monotonic() - start < 2.0
+    assert "resume" in dialog.status.text()
     assert not dialog.use_button.isVisible() and dialog.start_button.isEnabled()
+
+
+def test_bundle_marker_matches_the_engine():
+    from bgmatch.app.main_window import BUNDLE_MANIFEST
+    from bgmatch.engine.embed import BUNDLE_MANIFEST as ENGINE_MANIFEST
+
+    assert BUNDLE_MANIFEST == ENGINE_MANIFEST
 
 
 def test_training_errors_are_one_line(qtbot, window, tmp_path):
@@ -118,3 +132,28 @@ def test_training_errors_are_one_line(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert dialog.status.text() == f"{tmp_path}: no videos with music found"
     assert dialog.status.objectName() == "error"
+
+
+def test_menu_opens_the_dialog_with_the_installed_training(qtbot, window):
+    cli = pytest.importorskip("bgmatch.training.cli")
+    window.open_training()
+    dialog = window.training_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.run_training is cli.run_training and dialog.start_button.isEnabled()
+    dialog.close()
+
+
+def test_terminal_progress_bars_are_turned_off_when_supported():
+    calls = []
+
+    def with_options(config, progress_callback, cancel_flag, **options):
+        calls.append(options)
+
+    def plain(config, progress_callback, cancel_flag):
+        calls.append("plain")
+
+    from bgmatch.app.workers import CancelToken
+
+    for fn in (with_options, plain):
+        jobs.training_job(fn, {}, lambda event: None)(lambda f, t: None, CancelToken())
+    assert calls == [{"show_bar": False}, "plain"]

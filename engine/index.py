@@ -283,19 +283,26 @@ class WindowIndex:
         """Write ``index.npz`` (the faiss index with its row table) into ``folder`` atomically.
 
         One file holds both, written under a unique temporary name and renamed, so a reader
-        never pairs an index with another generation's rows and two writers never collide.
+        never pairs an index with another generation's rows and two writers never collide. The
+        faiss index is streamed into the file, never held as a second copy in memory; each
+        row's track is stored as a number into the table of distinct track ids.
         """
         folder = Path(folder)
-        data = {
-            "faiss": faiss.serialize_index(self.index),
-            "track_ids": np.asarray(self.track_ids, dtype=np.str_),
-            "starts_s": self.starts_s,
-            "generation": np.asarray(self.generation, np.int64),
-        }
+        table, rows = np.unique(np.asarray(self.track_ids, dtype=np.str_), return_inverse=True)
+        arrays = {"track_table": table, "track_rows": rows.astype(np.int32), "starts_s": self.starts_s,
+                  "generation": np.asarray(self.generation, np.int64)}
         fd, tmp = tempfile.mkstemp(prefix=".index-", suffix=".npz.tmp", dir=folder)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **data)
+                with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+                    size = index_bytes(self.index)
+                    with z.open("faiss.npy", "w", force_zip64=size > 2**31) as member:
+                        np.lib.format.write_array_header_2_0(
+                            member, {"descr": "|u1", "fortran_order": False, "shape": (size,)})
+                        faiss.write_index(self.index, faiss.PyCallbackIOWriter(member.write))
+                    for name, array in arrays.items():
+                        with z.open(f"{name}.npy", "w", force_zip64=array.nbytes > 2**30) as member:
+                            np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, folder / INDEX_FILE)
@@ -305,14 +312,29 @@ class WindowIndex:
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, use_gpu: bool | None = None) -> "WindowIndex | None":
-        """Load a saved index, or None when absent or unreadable (the caller rebuilds)."""
+        """Load a saved index, or None when absent or unreadable (the caller rebuilds).
+
+        The faiss index is read straight from the file (no intermediate copy of its bytes).
+        """
+        path = Path(folder) / INDEX_FILE
         try:
-            with np.load(Path(folder) / INDEX_FILE, allow_pickle=False) as z:
-                index = faiss.deserialize_index(z["faiss"])
-                track_ids = [str(t) for t in z["track_ids"]]
+            with zipfile.ZipFile(path) as z:
+                with z.open("faiss.npy") as member:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        np.lib.format.read_array_header_1_0(member)
+                    else:
+                        np.lib.format.read_array_header_2_0(member)
+                    index = faiss.read_index(faiss.PyCallbackIOReader(member.read))
+            with np.load(path, allow_pickle=False) as z:
+                if "track_table" in z.files:
+                    table = [str(t) for t in z["track_table"]]
+                    track_ids = [table[i] for i in z["track_rows"]]
+                else:  # written before the table of distinct ids
+                    track_ids = [str(t) for t in z["track_ids"]]
                 starts_s = z["starts_s"].astype(np.float32)
                 generation = int(z["generation"])
-        except (OSError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile):
+        except (OSError, ValueError, KeyError, IndexError, RuntimeError, zipfile.BadZipFile):
             return None
         if index.ntotal != len(track_ids):
             return None

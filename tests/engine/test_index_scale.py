@@ -149,3 +149,22 @@ def test_retrieval_recall_stage_works_over_ivf(data):
     assert got[0] == "t100" and len(got) == len(set(got)) == 20
     idx.set_search_params(nprobe=1)
     assert idx.info["nprobe"] == 1
+
+
+def test_saved_file_is_a_plain_npz_and_the_older_layout_still_loads(tmp_path, data):
+    base = data[0][:500]
+    ids = [f"t{i // 5}" for i in range(len(base))]
+    idx = WindowIndex.build(base, ids, np.arange(len(base)) % 5 * 4.0, generation=9, config=IndexConfig(kind="ivf"))
+    idx.save(tmp_path)
+    with np.load(tmp_path / "index.npz", allow_pickle=False) as z:
+        np.testing.assert_array_equal(z["faiss"], faiss.serialize_index(idx.index))
+        assert len(z["track_table"]) == 100 and z["track_rows"].dtype == np.int32
+    loaded = WindowIndex.load(tmp_path)
+    assert loaded.track_ids == ids and loaded.generation == 9
+    assert loaded.track_ids[0] is loaded.track_ids[4]  # one string per track, not per row
+    old = tmp_path / "old"
+    old.mkdir()
+    np.savez(old / "index.npz", faiss=faiss.serialize_index(idx.index), track_ids=np.asarray(ids, dtype=np.str_),
+             starts_s=idx.starts_s, generation=np.asarray(9, np.int64))
+    again = WindowIndex.load(old)
+    assert again.track_ids == ids and again.info == idx.info

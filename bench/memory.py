@@ -57,6 +57,13 @@ def _isolated_env(tmp: Path) -> dict[str, str]:
             "XDG_CACHE_HOME": str(tmp / "cache"), "QT_QPA_PLATFORM": "offscreen"}
 
 
+def _split(probe: dict) -> str:
+    """The end-of-run split of a probe's resident memory, for a row's note."""
+    if "anon" not in probe:
+        return ""
+    return f"at the end {probe['anon'] / 2**20:.0f} MiB private + {probe['file'] / 2**20:.0f} MiB file pages (lmdb, libraries)"
+
+
 def app_available() -> bool:
     """Whether the desktop app (and Qt) can be imported here."""
     return all(importlib.util.find_spec(m) is not None for m in ("PySide6", "bgmatch.app.main"))
@@ -78,7 +85,8 @@ def run(ctx: Context) -> list[Row]:
         ref, _ = run_probe([*PROBE, "engine", str(small), str(video)], env=env)
         rows.append(Row(case=NAME, what=f"peak RSS, engine process, {n_tracks:,} tracks", ours=ours["peak_rss"],
                         reference=ref["peak_rss"], unit="B", ours_label=f"{n_tracks:,} tracks",
-                        reference_label=f"{n_small} tracks", note="open + index + suggest (demo video)"))
+                        reference_label=f"{n_small} tracks",
+                        note=f"open + index + suggest (demo video); {_split(ours)}", extra=ours))
         if app_available():
             ours, _ = run_probe([*PROBE, "app", str(big), str(video)], env=env)
             ref, _ = run_probe([*PROBE, "app", str(small), str(video)], env=env)
@@ -87,8 +95,9 @@ def run(ctx: Context) -> list[Row]:
                             reference=ref["peak_rss"], unit="B", ours_label=f"{n_tracks:,} tracks",
                             reference_label=f"{n_small} tracks", target="<1.5 GB" if big_lib else "",
                             met=ours["peak_rss"] < TARGET_APP_BYTES if big_lib else None,
-                            note="offscreen; library listed, demo video suggested"
-                                 + ("" if ours.get("settled") else "; memory had not settled at the time limit")))
+                            note=f"offscreen; library listed, demo video suggested; {_split(ours)}"
+                                 + ("" if ours.get("settled") else "; memory had not settled at the time limit"),
+                            extra=ours))
         else:
             rows.append(Row(case=NAME, what="peak RSS, app process", ours=float("nan"), reference=float("nan"),
                             unit="B", ours_label="", reference_label="", note="bgmatch.app not importable: skipped"))

@@ -30,6 +30,18 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def rss_split_bytes() -> dict[str, int]:
+    """Resident memory now: private (``RssAnon``) and file-backed (``RssFile``: lmdb's mapped
+    pages and libraries, which the kernel can drop and re-read under memory pressure)."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in ("RssAnon", "RssFile"):
+                out["anon" if key == "RssAnon" else "file"] = int(line.split()[1]) * 1024
+    return out
+
+
 def current_rss_bytes() -> int:
     """Resident set size now."""
     with open("/proc/self/statm") as f:
@@ -43,7 +55,7 @@ def engine(library: Path, video: Path) -> dict:
     with Library.open(library, create=False) as lib:
         lib.index()
         suggestions = lib.suggest(video, top=10)
-        return {"peak_rss": peak_rss_bytes(), "tracks": len(lib), "suggestions": len(suggestions)}
+        return {"peak_rss": peak_rss_bytes(), **rss_split_bytes(), "tracks": len(lib), "suggestions": len(suggestions)}
 
 
 def _window_probe(make_window, *, settle_s: float, timeout_s: float, after_paint=None) -> dict:
@@ -81,6 +93,7 @@ def _window_probe(make_window, *, settle_s: float, timeout_s: float, after_paint
     timer.start(250)
     app.exec()
     result["peak_rss"] = peak_rss_bytes()
+    result.update(rss_split_bytes())
     del window
     return result
 

@@ -178,7 +178,7 @@ DELEGATED = {
     "train": ("bgmatch.training.cli", "train a model from a config (prepare → pretrain → match → eval)"),
     "eval": ("bgmatch.training.evaluate", "evaluate ranking methods on a BeatCut split"),
     "app": ("bgmatch.app.main", "open the desktop app"),
-    "bench": ("bench.__main__", "run the speed, memory and scale benchmarks"),
+    "bench": ("bgmatch.bench.__main__", "run the speed, memory and scale benchmarks"),
 }
 
 COMMANDS = {"index": cmd_index, "suggest": cmd_suggest, "export": cmd_export, "tracks": cmd_tracks, "demo": cmd_demo}

@@ -7,8 +7,8 @@ import faiss
 import numpy as np
 import pytest
 
-from bench import ann
-from bench.__main__ import main
+from bgmatch.bench import ann
+from bgmatch.bench.__main__ import main
 from bgmatch.engine.index import IndexConfig, build_faiss_index, recall_at_k
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.fixtures import excerpt_files, excerpt_plan, footage_files, make_video, music_files
-from bench.paper import paper_video_features
-from bench.probe import current_rss_bytes, peak_rss_bytes
+from bgmatch.bench.fixtures import excerpt_files, excerpt_plan, footage_files, make_video, music_files
+from bgmatch.bench.paper import paper_video_features
+from bgmatch.bench.probe import current_rss_bytes, peak_rss_bytes
 from bgmatch.engine import media
 
 

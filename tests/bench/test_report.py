@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 
-from bench.report import Row, fmt, save_json, table
+from bgmatch.bench.report import Row, fmt, save_json, table
 
 
 def _row(**kw) -> Row:

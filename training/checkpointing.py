@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from bgmatch.engine.errors import ConfigError, ModelError
+from bgmatch.engine.models.checkpoint import atomic_torch_save
 
 STATE_FORMAT = "bgmatch-train-state"
 STATE_VERSION = 1
@@ -53,16 +53,7 @@ def save_state(path: str | os.PathLike[str], *, stage: str, step: int, finished:
         "models": {name: {k: v.detach().cpu() for k, v in _unwrap(m).state_dict().items()} for name, m in models.items()},
         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_torch_save(payload, target)
     return target
 
 

@@ -78,7 +78,7 @@ def save_model(
         "state_dict": {name: t.detach().cpu().clone() for name, t in model.state_dict().items()},
         "extra": extra,
     }
-    _atomic_torch_save(payload, target)
+    atomic_torch_save(payload, target)
     return target
 
 
@@ -194,7 +194,7 @@ def _plain_data_problem(value: Any, where: str) -> str | None:
     return f"{where} is a {type(value).__name__}, not plain data"
 
 
-def _atomic_torch_save(payload: dict[str, Any], target: Path) -> None:
+def atomic_torch_save(payload: dict[str, Any], target: Path) -> None:
     """``torch.save`` to a temp file beside ``target``, fsync, then ``os.replace``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")

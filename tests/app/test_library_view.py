@@ -113,3 +113,29 @@ def test_empty_library_shows_hints(qtbot, tmp_path, temp_settings, video):
     assert w.result.suggestions == [] and w.suggestions.stack.currentWidget() is w.suggestions.empty
     assert w.timeline.plot.overlay is not None  # the video's motion is shown anyway
     w.close()
+
+
+HOLD_LOCK = """
+import sys, time
+from bgmatch.engine.library import Library
+with Library.open(sys.argv[1]) as lib, lib.writing():
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_second_writer_is_refused_with_a_clear_message(qtbot, window, music_folder, library_dir):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(library_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        window.add_folder(music_folder)
+        qtbot.waitUntil(lambda: window._add_job is None, timeout=60_000)
+        shown = window.last_message.text() + " " + window.status_label.text()
+        assert f"another process (pid {holder.pid}) is adding to this library" in shown
+        assert window.library_panel.model.rowCount() == LIBRARY_TRACKS  # nothing changed
+    finally:
+        holder.kill()
+        holder.wait()

@@ -7,6 +7,7 @@ read meanwhile.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import stat
@@ -18,6 +19,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from . import descriptors, media
+from .beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
 from .errors import BgmatchError, LibraryError, MediaError
 from .index import IndexConfig, WindowIndex
 from .motion import MotionConfig, VideoAnalysis, analyze_frames
@@ -306,13 +308,25 @@ class Library:
         self._index = idx
         return idx
 
+    def scoring_analysis(self, track_id: str) -> MusicAnalysis:
+        """The track's analysis with the user's beat-grid correction (``beat_grid`` meta) applied:
+        what ranking uses. :meth:`music_analysis` stays as analysed."""
+        rec = self.store.get(track_id)
+        music = MusicAnalysis.from_arrays(rec.arrays)
+        correction = BeatGridCorrection.from_meta(rec.meta)
+        if correction.is_identity:
+            return music
+        beats = corrected_beats(music.beat_times_s, correction, duration_s=music.duration_s)
+        return dataclasses.replace(music, beat_times_s=beats,
+                                   tempo_bpm=corrected_tempo_bpm(music.tempo_bpm, correction))
+
     def _track_curves(self, track_ids: list[str]) -> dict[str, TrackCurves]:
         gen = self.store.generation
         if gen != self._curves_generation:
             self._curves, self._curves_generation = {}, gen
         for t in track_ids:
             if t not in self._curves:
-                self._curves[t] = track_curves(self.music_analysis(t), config=self.config.retrieval.sync)
+                self._curves[t] = track_curves(self.scoring_analysis(t), config=self.config.retrieval.sync)
         return {t: self._curves[t] for t in track_ids}
 
     # -- suggesting ------------------------------------------------------------------------

@@ -64,3 +64,30 @@ def test_fresh_edits_rank_their_tracks_in_the_top_3(gallery, demo_music, media_r
     print("ranks of the fresh edits:", ranks)
     assert sum(r <= 3 for r in ranks) >= 2, ranks
     assert np.mean(ranks) <= 4, ranks
+
+
+def test_beat_grid_correction_is_used_in_ranking(tmp_path, demo_music):
+    """A user's shift of the demo track's beat grid moves the suggested offset with it (the cuts
+    follow the corrected beats); the stored analysis itself stays as analysed."""
+    from bgmatch.engine.beatgrid import META_KEY, BeatGridCorrection, beat_period_s
+
+    manifest = json.loads((REPO / "assets" / "demo" / "video.json").read_text())
+    track = [m for m in demo_music if m.name == manifest["track"].split("/")[-1]][0]
+    with Library.open(tmp_path / "lib") as lib:
+        lib.add([track, *[m for m in demo_music if m != track][:3]])
+        video = lib.analyze_video(REPO / "assets" / "demo" / "video.mp4")
+        track_id = [t.track_id for t in lib.tracks() if t.path == str(track.absolute())][0]
+
+        def offset() -> float:
+            return [s for s in lib.suggest(video, top=4) if s.track_id == track_id][0].offset_s
+
+        raw_beats = lib.music_analysis(track_id).beat_times_s
+        period = beat_period_s(raw_beats)
+        before = offset()
+        shift = round(period / 2, 3)
+        lib.store.update_meta(track_id, **{META_KEY: BeatGridCorrection(1.0, shift).to_meta()})
+        moved = (offset() - before - shift) % period
+        assert min(moved, period - moved) <= 0.06, (before, shift, period)
+        np.testing.assert_array_equal(lib.music_analysis(track_id).beat_times_s, raw_beats)
+        scored = lib.scoring_analysis(track_id).beat_times_s
+        assert np.allclose(scored[:5], raw_beats[:5] + shift, atol=1e-6)

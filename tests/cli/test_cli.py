@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,7 +71,10 @@ def test_errors_are_one_line_with_exit_codes(tmp_path, music_dir, footage_dir, c
 
 
 def test_console_script_version_and_help():
-    exe = shutil.which("bgmatch") or pytest.fail("the bgmatch console script is not installed")
+    beside = Path(sys.executable).parent / "bgmatch"  # the venv's scripts, whether or not it is activated
+    exe = str(beside) if beside.exists() else shutil.which("bgmatch")
+    if exe is None:
+        pytest.fail("the bgmatch console script is not installed")
     done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("bgmatch ")
     helped = subprocess.run([sys.executable, "-m", "bgmatch.cli.main", "suggest", "--help"],

@@ -180,3 +180,24 @@ def _attention_mask(key_mask: Tensor | None, bias: Tensor | None, dtype: torch.d
     if keep is None:
         return bias
     return torch.where(keep, bias, torch.tensor(float("-inf"), dtype=dtype, device=bias.device))
+
+
+class ClipEncoder(nn.Module):
+    """Shared ``forward`` of the music and video encoders: embed each valid clip (subclasses
+    define ``embed_clips``), classify it into the shared tag targets, keep padded clips at zero.
+    Subclasses set ``clip_ndim`` (input rank), ``input_doc`` (for errors), ``config`` and ``tag_head``."""
+
+    clip_ndim: int
+    input_doc: str
+
+    def forward(self, clips: Tensor, mask: Tensor | None = None) -> ClipEncoderOutput:
+        if clips.ndim != self.clip_ndim:
+            raise ValueError(f"expected clips {self.input_doc}, got {tuple(clips.shape)}")
+        embeddings, logits = run_on_valid_clips(
+            self._embed_and_classify, clips, mask, (self.config.d_model, self.config.n_targets)
+        )
+        return ClipEncoderOutput(embeddings, logits)
+
+    def _embed_and_classify(self, frames: Tensor) -> tuple[Tensor, Tensor]:
+        embeddings = self.embed_clips(frames)
+        return embeddings, self.tag_head(embeddings)

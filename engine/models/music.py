@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from .config import require_positive
 from .conformer import Conformer, ConformerConfig, ConvNorm, Position
-from .layers import ClipEncoderOutput, run_on_valid_clips
+from .layers import ClipEncoder
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ConvSubsampling(nn.Module):
         return self.project(y.permute(0, 2, 1, 3).reshape(n, length, channels * mels))
 
 
-class MusicEncoder(nn.Module):
+class MusicEncoder(ClipEncoder):
     """Conformer music encoder (paper §3).
 
     ``forward(clips [B, n_clips, n_frames, n_mels], mask [B, n_clips] | None)`` →
@@ -76,6 +76,9 @@ class MusicEncoder(nn.Module):
     A clip embedding is the mean over time of the Conformer output; padded clips (mask False)
     are skipped and come back as zeros.
     """
+
+    clip_ndim = 4
+    input_doc = "[B, n_clips, n_frames, n_mels]"
 
     def __init__(self, config: MusicEncoderConfig) -> None:
         super().__init__()
@@ -93,15 +96,3 @@ class MusicEncoder(nn.Module):
             )
         hidden = self.conformer(self.input_dropout(self.subsampling(frames)))
         return hidden.mean(dim=1)
-
-    def forward(self, clips: Tensor, mask: Tensor | None = None) -> ClipEncoderOutput:
-        if clips.ndim != 4:
-            raise ValueError(f"expected clips [B, n_clips, n_frames, n_mels], got {tuple(clips.shape)}")
-        embeddings, logits = run_on_valid_clips(
-            self._embed_and_classify, clips, mask, (self.config.d_model, self.config.n_targets)
-        )
-        return ClipEncoderOutput(embeddings, logits)
-
-    def _embed_and_classify(self, frames: Tensor) -> tuple[Tensor, Tensor]:
-        embeddings = self.embed_clips(frames)
-        return embeddings, self.tag_head(embeddings)

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from .config import require, require_positive
 from .conformer import Conformer, ConformerConfig, ConvNorm
-from .layers import ClipEncoderOutput, run_on_valid_clips, sinusoidal_positions
+from .layers import ClipEncoder, sinusoidal_positions
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,16 @@ class PatchStem(nn.Module):
         return self.net(frames)
 
 
-class VideoEncoder(nn.Module):
+class VideoEncoder(ClipEncoder):
     """Conformer video encoder over patch tokens (paper §3, trained from scratch).
 
     ``forward(clips [B, n_clips, frames_per_clip, H, W] in [0, 1], mask [B, n_clips] | None)`` →
     ``ClipEncoderOutput(clip_embeddings [B, n_clips, d_model], tag_logits [B, n_clips, n_targets])``.
     A clip embedding is the mean over the clip's tokens; padded clips come back as zeros.
     """
+
+    clip_ndim = 5
+    input_doc = "[B, n_clips, frames_per_clip, H, W]"
 
     def __init__(self, config: VideoEncoderConfig) -> None:
         super().__init__()
@@ -125,15 +128,3 @@ class VideoEncoder(nn.Module):
         tokens = tokens.reshape(n, n_frames, rows * cols, cfg.d_model) + self.frame_embedding[None, :, None, :]
         hidden = self.conformer(self.input_dropout(tokens.reshape(n, n_frames * rows * cols, cfg.d_model)))
         return hidden.mean(dim=1)
-
-    def forward(self, clips: Tensor, mask: Tensor | None = None) -> ClipEncoderOutput:
-        if clips.ndim != 5:
-            raise ValueError(f"expected clips [B, n_clips, frames_per_clip, H, W], got {tuple(clips.shape)}")
-        embeddings, logits = run_on_valid_clips(
-            self._embed_and_classify, clips, mask, (self.config.d_model, self.config.n_targets)
-        )
-        return ClipEncoderOutput(embeddings, logits)
-
-    def _embed_and_classify(self, frames: Tensor) -> tuple[Tensor, Tensor]:
-        embeddings = self.embed_clips(frames)
-        return embeddings, self.tag_head(embeddings)

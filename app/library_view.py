@@ -5,11 +5,11 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget,
-    QTableView, QVBoxLayout, QWidget,
+    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from . import formatting
+from .tables import read_only_table
 from .jobs import LibraryRow
 
 Index = QModelIndex | QPersistentModelIndex
@@ -108,21 +108,9 @@ class LibraryPanel(QWidget):
         top.addWidget(self.search, 1)
         top.addWidget(self.add_button)
 
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
+        self.table = read_only_table(self.proxy, sort_column=0, stretch_column=0)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.ResizeMode.Interactive)
-        header.setHighlightSections(False)
 
         self.empty = QLabel("Your library is empty.\n\nAdd a folder of music with “Add Folder…” "
                             "(or Library ▸ Add Folder…).\nEach file is analysed once — tempo, beats, "

@@ -11,14 +11,14 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget, QTableView,
-    QVBoxLayout, QWidget,
+    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from bgmatch.engine.library import Suggestion
 from bgmatch.engine.trackfilter import TrackFilter
 
 from . import formatting
+from .tables import read_only_table
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
@@ -235,21 +235,8 @@ class SuggestionsPanel(QWidget):
         filters.addStretch(1)
         filters.addWidget(self.filter_note)
 
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table = read_only_table(self.proxy, sort_column=COL["#"], stretch_column=COL["Title"])
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL["Title"], QHeaderView.ResizeMode.Stretch)
-        header.setHighlightSections(False)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.setColumnHidden(COL["Like"], True)
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from bgmatch.engine import media
 from bgmatch.engine.device import (ENV_VAR, default_batch_size, describe_device, encode_in_batches,
                                    faiss_use_gpu, pick_device)
 from bgmatch.engine.errors import ConfigError
@@ -61,8 +60,12 @@ def test_override_environment_and_unknown_names(monkeypatch):
 
 @pytest.fixture(scope="module")
 def speech_like_audio(demo_music) -> np.ndarray:
-    """Five seconds of a real track at 16 kHz."""
-    return media.decode_audio(demo_music[0], sr_hz=16000, offset_s=10.0, max_duration_s=5.0)
+    """Five seconds of a real track at 16 kHz (read with soundfile: the GPU machine has no PyAV)."""
+    import soundfile
+
+    y, sr = soundfile.read(demo_music[0], dtype="float32", always_2d=True, start=0, stop=None)
+    y = y.mean(axis=1)[10 * sr: 15 * sr]
+    return librosa.resample(y, orig_sr=sr, target_sr=16000).astype(np.float32)
 
 
 @pytest.mark.parametrize("device", DEVICES)

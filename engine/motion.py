@@ -54,7 +54,7 @@ def flow_magnitudes(frames: np.ndarray, *, method: str = "dis-ultrafast") -> np.
     out = np.zeros(len(frames), np.float32)
     for t in range(1, len(frames)):
         f = flow(frames[t - 1], frames[t])
-        out[t] = float(np.sqrt((f * f).sum(axis=2)).mean())
+        out[t] = cv2.mean(cv2.magnitude(f[..., 0], f[..., 1]))[0]
     return out
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import correlate, find_peaks
 
 from .motion import VideoAnalysis
 from .rhythm import MusicAnalysis
@@ -115,10 +114,20 @@ def video_curves(video: VideoAnalysis, *, config: SyncConfig = SyncConfig()) -> 
     cut_idx = np.clip(np.round(video.cut_times_s * GRID_HZ).astype(int), 0, n - 1)
     np.add.at(events, cut_idx, 1.0)
     if config.motion_peak_weight > 0 and motion.max() > 0:
+        from scipy.signal import find_peaks
+
         peaks, _ = find_peaks(motion, prominence=0.5 * motion.std(), distance=int(0.3 * GRID_HZ))
         far = [p for p in peaks if len(cut_idx) == 0 or np.abs(cut_idx - p).min() > 2]
         np.add.at(events, np.asarray(far, int), config.motion_peak_weight)
     return VideoCurves(events, motion)
+
+
+def correlate(a: np.ndarray, b: np.ndarray, **kwargs):
+    """``scipy.signal.correlate``, imported on first use (the import costs over a second of
+    every start-up otherwise)."""
+    from scipy.signal import correlate as scipy_correlate
+
+    return scipy_correlate(a, b, **kwargs)
 
 
 def _sliding_corr(motion: np.ndarray, energy: np.ndarray) -> np.ndarray:

@@ -349,7 +349,7 @@ class Library:
             raise LibraryError(f"{self.folder}: the library has no tracks (run `bgmatch index FOLDER`)")
         rc = self.config.retrieval
         if n_tracks <= rc.exact_below_tracks:
-            ids = [rec.track_id for rec in self.store.tracks()]
+            ids = self.store.track_ids()
         else:
             ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
                          want=max(rc.candidate_tracks, top))

@@ -164,6 +164,11 @@ class FeatureStore:
         arrays, meta = _unpack(track_id, raw, self.path)
         return TrackRecord(track_id, meta, arrays)
 
+    def track_ids(self) -> list[str]:
+        """Every stored track's content hash, in key order, without reading the records."""
+        with self.env.begin(db=self._tracks) as txn:
+            return [key.decode() for key in txn.cursor().iternext(keys=True, values=False)]
+
     def tracks(self) -> Iterator[TrackRecord]:
         """Every stored track, in key order."""
         with self.env.begin(db=self._tracks) as txn:

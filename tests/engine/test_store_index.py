@@ -38,6 +38,7 @@ def test_store_round_trip_generation_and_reopen(tmp_path, music_files):
     store.close()
     again = FeatureStore(tmp_path / "s", readonly=True)
     assert again.get(h).meta == {"title": "x", "beat_shift_s": 0.1}
+    assert again.track_ids() == [h]
     assert set(again.paths()) == {"/music/x.ogg", "/music/copy.ogg"}
     assert again.path_record("/music/copy.ogg") == PathRecord(h, 10, 21)
     with pytest.raises(LibraryError, match="no track"):

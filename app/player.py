@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 
@@ -172,6 +172,11 @@ class PreviewPlayer(QObject):
     def stop(self) -> None:
         """Stop and release both sources (before the window closes)."""
         self._timer.stop()
+        # Qt's FFmpeg backend can deadlock when a playing player is stopped while its decoder
+        # thread waits to hand the GUI thread a frame: pause, let those queued calls run, then stop.
+        self.video.pause()
+        self.track.pause()
+        QCoreApplication.processEvents()
         self.video.stop()
         self.track.stop()
         self.video.setSource(QUrl())

@@ -95,30 +95,10 @@ def read_tags(path: Path) -> dict[str, str]:
 
 def decode_stereo(path: Path, *, start_s: float, duration_s: float) -> np.ndarray:
     """``duration_s`` of stereo float32 audio at 48 kHz from ``start_s``, shape ``[2, n]``."""
-    want = int(round(duration_s * _OPUS_RATE_HZ))
-    first = int(round(start_s * _OPUS_RATE_HZ))
-    chunks: list[np.ndarray] = []
-    have = 0
-    with av.open(str(path), metadata_errors="ignore") as c:
-        stream = c.streams.audio[0]
-        c.seek(int(start_s / stream.time_base), stream=stream, backward=True)
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=_OPUS_RATE_HZ)
-        cursor: int | None = None
-        for frame in c.decode(stream):
-            if cursor is None:
-                cursor = int(round((frame.time or 0.0) * _OPUS_RATE_HZ))
-            for out in resampler.resample(frame):
-                arr = out.to_ndarray()
-                skip = max(0, first - cursor)
-                cursor += arr.shape[1]
-                if skip < arr.shape[1]:
-                    chunks.append(arr[:, skip:])
-                    have += arr.shape[1] - skip
-            if have >= want:
-                break
-    if have < want:
+    y = decode_audio(path, sr_hz=_OPUS_RATE_HZ, offset_s=start_s, max_duration_s=duration_s, stereo=True)
+    if y.shape[1] < int(round(duration_s * _OPUS_RATE_HZ)):
         raise MediaError(path, f"ends before {start_s + duration_s:.1f} s")
-    return np.concatenate(chunks, axis=1)[:, :want].astype(np.float32)
+    return y
 
 
 def encode_opus(y: np.ndarray, out: Path, *, bitrate_bps: int, tags: dict[str, str]) -> None:

@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--library", type=Path, default=None, metavar="PATH",
                         help="library folder (default: bgmatch's folder in your user data dir)")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    common.add_argument("--model", default=None, metavar="FOLDER|default|none",
+                        help="trained model fused with the analysis-only score: a bundle folder written by "
+                             "`bgmatch train`, 'default' (the shipped one) or 'none' (default: $BGMATCH_MODEL "
+                             "or 'default')")
+    common.add_argument("--device", default=None, metavar="DEV",
+                        help="where the model runs: cpu, cuda, cuda:1 (default: CUDA when present, or "
+                             "$BGMATCH_DEVICE)")
 
     p = argparse.ArgumentParser(
         prog="bgmatch",
@@ -118,14 +125,29 @@ def cmd_index(args: argparse.Namespace, lib) -> int:
             report = lib.add(args.paths, progress=update)
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
+    _embed_missing(args, lib)
     print(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "
           f"{len(lib)} tracks in {lib.folder}")
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
+def _embed_missing(args: argparse.Namespace, lib) -> None:
+    """Embed the tracks the current model has not seen yet, with a progress bar."""
+    if lib.model is None or not lib.missing_embeddings():
+        return
+    if not args.quiet:
+        print(f"Embedding the library with model {lib.model.version} …", file=sys.stderr)
+    bar, update = _progress_bar(args.quiet, "track")
+    with bar:
+        report = lib.embed(progress=update)
+    for track_id, message in report.failed:
+        print(f"error: {message} (ranked without the model's score)", file=sys.stderr)
+
+
 def cmd_suggest(args: argparse.Namespace, lib) -> int:
     from .output import suggestion_table, suggestions_json
 
+    _embed_missing(args, lib)
     suggestions = lib.suggest(args.video, top=args.top)
     print(suggestions_json(suggestions) if args.json else suggestion_table(suggestions))
     return EXIT_OK
@@ -209,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":  # needs no library
             return cmd_export(args, None)
         with Library.open(folder, create=args.command in {"index", "demo"}) as lib:
+            if args.command in {"index", "suggest", "demo"}:
+                from bgmatch.engine.modelchoice import load_model_choice
+
+                lib.set_model(load_model_choice(args.model, device=args.device))
             return COMMANDS[args.command](args, lib)
     except BgmatchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -103,6 +103,9 @@ class ScoreConfig:
     pooled_weight: float = 0.6
     text_weight: float = 0.4
     aligned_weight: float = 0.0
+    fusion_weight: float = 0.0
+    """Weight of this score, standardised over the candidates, when fused with the analysis-only
+    synchrony score (``engine.fusion``); chosen on a validation split by ``bgmatch train``."""
 
 
 # -- feature extraction ------------------------------------------------------------------------
@@ -167,6 +170,18 @@ def video_inputs_from_frames(frames: np.ndarray, times_s: np.ndarray, *, duratio
     tokens = flow_tokens(motion, clip_s=config.clip_s, n_clips=clips.shape[0])
     pixels = torch.round(clips * 255.0).to(torch.uint8).numpy()
     return VideoInputs(pixels, tokens, duration_s)
+
+
+def subsample_frames(frames: np.ndarray, times_s: np.ndarray, *, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The frames [T, H, W] at ``times_s`` [T] that ``media.decode_frames`` keeps at ``fps``: the
+    first frame in each slot of the ``1/fps`` grid (so analysis-rate frames serve the model too)."""
+    period = 1.0 / fps
+    keep, next_t = [], 0.0
+    for i, t in enumerate(np.asarray(times_s, np.float64)):
+        if t + 1e-3 >= next_t:
+            keep.append(i)
+            next_t = (np.floor(t / period + 1e-3) + 1) * period
+    return frames[keep], np.asarray(times_s)[keep]
 
 
 def video_inputs(path: str | os.PathLike[str], *, config: FeatureConfig = FeatureConfig(),

@@ -14,7 +14,7 @@ import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -23,10 +23,13 @@ from .beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
 from .errors import BgmatchError, LibraryError, MediaError
 from .index import IndexConfig, WindowIndex
 from .motion import MotionConfig, VideoAnalysis, analyze_frames
-from .retrieval import RetrievalConfig, recall, rerank
+from .retrieval import FusionConfig, Ranked, RetrievalConfig, recall, rerank
 from .rhythm import MusicAnalysis, RhythmConfig, analyze_music
 from .store import FeatureStore, PathRecord, StoreWriteError, TrackRecord, content_hash
 from .sync import TrackCurves, track_curves, video_curves
+
+if TYPE_CHECKING:  # torch is imported only once a model is used (keeps `bgmatch tracks` quick)
+    from .embed import ModelBundle, MusicEmbedding, VideoEmbedding
 
 #: Bumped when the analysis changes, so stored tracks are analysed again.
 ANALYSIS_VERSION = 1
@@ -44,6 +47,7 @@ class LibraryConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
     max_track_s: float = 20 * 60.0
     max_video_s: float = 20 * 60.0
     min_video_s: float = 1.0
@@ -57,6 +61,26 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line message)
     cancelled: bool = False
+
+
+@dataclass
+class EmbedReport:
+    """What :meth:`Library.embed` did: track ids embedded, failures (id, one-line message)."""
+
+    embedded: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class VideoQuery:
+    """A decoded query video (:meth:`Library.query`): its analysis and, when a model was set,
+    its learned embedding and that model's version."""
+
+    path: str
+    analysis: VideoAnalysis
+    embedding: VideoEmbedding | None = None
+    model_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,7 @@ class Library:
         self._index: WindowIndex | None = None
         self._curves: dict[str, TrackCurves] = {}
         self._curves_generation = -1
+        self._model: ModelBundle | None = None
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], *, create: bool = True, config: LibraryConfig | None = None) -> "Library":
@@ -241,11 +266,93 @@ class Library:
             return
         self.store.put(key, record, _analysis_record(path, track_id, self.config))
         report.added.append(key)
+        if self._model is not None:
+            self._embed_one(track_id, self._model)
 
     def _current(self, track_id: str) -> bool:
         if not self.store.has_track(track_id):
             return False
         return self.store.get(track_id).meta.get("analysis_version") == ANALYSIS_VERSION
+
+    # -- learned model ---------------------------------------------------------------------
+    @property
+    def model(self) -> ModelBundle | None:
+        """The trained model fused into ranking (None: the analysis-only score)."""
+        return self._model
+
+    def set_model(self, bundle: ModelBundle | None) -> None:
+        """Rank with ``bundle`` fused into the score from now on (None: analysis only).
+
+        Tracks need its embeddings (:meth:`embed`, or :meth:`add` while it is set); they are
+        stored per model version, so switching back to an earlier model re-embeds nothing.
+        """
+        self._model = bundle
+
+    def missing_embeddings(self, bundle: ModelBundle | None = None) -> list[str]:
+        """Ids of the tracks without an embedding for ``bundle`` (default: the current model)."""
+        bundle = bundle or self._model
+        if bundle is None:
+            return []
+        have = self.store.embedded_ids(bundle.version)
+        return [t for t in self.store.track_ids() if t not in have]
+
+    def embed(self, *, bundle: ModelBundle | None = None, progress: ProgressFn | None = None,
+              cancel: CancelFn | None = None) -> EmbedReport:
+        """Store the music embeddings of ``bundle`` (default: the current model) for every track
+        that lacks them. Resumable: each track is stored as soon as it is done."""
+        bundle = bundle or self._model
+        report = EmbedReport()
+        if bundle is None:
+            return report
+        todo = self.missing_embeddings(bundle)
+        for i, track_id in enumerate(todo):
+            if cancel is not None and cancel():
+                report.cancelled = True
+                break
+            if progress is not None:
+                progress(i, len(todo), self.store.get(track_id).meta["path"])
+            try:
+                self._embed_one(track_id, bundle)
+                report.embedded.append(track_id)
+            except StoreWriteError:
+                raise
+            except (BgmatchError, OSError) as exc:
+                report.failed.append((track_id, str(exc)))
+        if progress is not None and not report.cancelled:
+            progress(len(todo), len(todo), "")
+        return report
+
+    def _embed_one(self, track_id: str, bundle: ModelBundle) -> MusicEmbedding:
+        from .embed import MusicInputs, music_inputs
+        from .features import log_mel
+
+        rec = self.store.get(track_id)
+        features = bundle.features
+        path = Path(rec.meta["path"])
+        try:
+            mel_y = media.decode_audio(path, sr_hz=features.sr_hz, max_duration_s=self.config.max_track_s)
+        except MediaError as exc:
+            if not path.exists():
+                raise MediaError(path, "file is gone (moved or deleted); add it again") from None
+            raise exc
+        if features.rhythm() == self.config.rhythm:
+            analysis = MusicAnalysis.from_arrays(rec.arrays)  # the stored one: no second beat tracking
+            inputs = MusicInputs(log_mel(mel_y, config=features.mel()).numpy(), analysis, len(mel_y) / features.sr_hz)
+        else:  # other rhythm settings: analyse again as the model expects
+            inputs = music_inputs(path, config=features, max_duration_s=self.config.max_track_s)
+        embedding = bundle.embed_music(inputs)
+        self.store.put_embedding(bundle.version, track_id, embedding.arrays())
+        return embedding
+
+    def _music_embeddings(self, track_ids: list[str], bundle: ModelBundle) -> dict[str, MusicEmbedding]:
+        from .embed import MusicEmbedding
+
+        out = {}
+        for t in track_ids:
+            arrays = self.store.get_embedding(bundle.version, t)
+            if arrays is not None:
+                out[t] = MusicEmbedding.from_arrays(arrays)
+        return out
 
     # -- reading ---------------------------------------------------------------------------
     def tracks(self) -> list[TrackInfo]:
@@ -330,8 +437,7 @@ class Library:
         return {t: self._curves[t] for t in track_ids}
 
     # -- suggesting ------------------------------------------------------------------------
-    def analyze_video(self, path: str | os.PathLike[str]) -> VideoAnalysis:
-        """Decode a video at the analysis rate and measure its motion and cuts."""
+    def _decode_video(self, path: str | os.PathLike[str]) -> media.Frames:
         cfg = self.config.motion
         frames = media.decode_frames(path, fps=cfg.fps, width_px=cfg.width_px, max_duration_s=self.config.max_video_s)
         if len(frames.frames) < 2:
@@ -339,11 +445,43 @@ class Library:
         if frames.duration_s < self.config.min_video_s:
             raise MediaError(path, f"video is too short ({frames.duration_s:.2f} s; at least "
                                    f"{self.config.min_video_s:g} s needed)")
-        return analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=cfg)
+        return frames
 
-    def suggest(self, video: str | os.PathLike[str] | VideoAnalysis, *, top: int = 10) -> list[Suggestion]:
-        """Tracks ranked by how well they fit ``video``, each with its best start offset."""
-        analysis = video if isinstance(video, VideoAnalysis) else self.analyze_video(video)
+    def analyze_video(self, path: str | os.PathLike[str]) -> VideoAnalysis:
+        """Decode a video at the analysis rate and measure its motion and cuts."""
+        frames = self._decode_video(path)
+        return analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=self.config.motion)
+
+    def query(self, path: str | os.PathLike[str]) -> VideoQuery:
+        """Decode a video once: its analysis and, with a model set, its learned embedding."""
+        frames = self._decode_video(path)
+        analysis = analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=self.config.motion)
+        bundle = self._model
+        if bundle is None:
+            return VideoQuery(str(path), analysis)
+        from .embed import subsample_frames, video_inputs_from_frames
+
+        sub, times = subsample_frames(frames.frames, frames.times_s, fps=bundle.features.video_fps)
+        embedding = bundle.embed_video(video_inputs_from_frames(sub, times, duration_s=frames.duration_s,
+                                                                config=bundle.features))
+        return VideoQuery(str(path), analysis, embedding, bundle.version)
+
+    def suggest(self, video: str | os.PathLike[str] | VideoQuery | VideoAnalysis, *, top: int = 10
+                ) -> list[Suggestion]:
+        """Tracks ranked by how well they fit ``video``, each with its best start offset.
+
+        With a model set (:meth:`set_model`), the best synchrony candidates are re-ordered by the
+        fused score (``engine.fusion``) when ``video`` is a path or a :class:`VideoQuery` made
+        with that model; candidates not yet embedded for it are embedded first (:meth:`embed`
+        does them all with progress). A bare ``VideoAnalysis`` is ranked by synchrony alone.
+        """
+        if isinstance(video, VideoAnalysis):
+            video = VideoQuery("", video)
+        elif not isinstance(video, VideoQuery):
+            video = self.query(video)
+        analysis = video.analysis
+        bundle = self._model
+        fused = bundle is not None and video.embedding is not None and video.model_version == bundle.version
         n_tracks = len(self.store)
         if n_tracks == 0:
             raise LibraryError(f"{self.folder}: the library has no tracks (run `bgmatch index FOLDER`)")
@@ -354,6 +492,8 @@ class Library:
             ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
                          want=max(rc.candidate_tracks, top))
         ranked = rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
+        if fused:
+            ranked = self._fused(ranked, video.embedding, bundle)
         out = []
         for i, r in enumerate(ranked[:top]):
             rec = self.store.get(r.track_id)
@@ -361,3 +501,20 @@ class Library:
             out.append(Suggestion(i + 1, r.track_id, rec.meta["path"], rec.meta["title"], r.score, r.offset_s,
                                   r.parts, music.tempo_bpm, music.duration_s))
         return out
+
+    def _fused(self, ranked: list[Ranked], video: VideoEmbedding, bundle: ModelBundle) -> list[Ranked]:
+        from .fusion import fuse, learned_scores
+
+        fc = self.config.fusion
+        candidates = [r.track_id for r in ranked[:fc.candidates]]
+        tracks = self._music_embeddings(candidates, bundle)
+        for t in candidates:
+            if t not in tracks:
+                try:
+                    tracks[t] = self._embed_one(t, bundle)
+                except (MediaError, OSError):
+                    pass  # its file is gone or broken: ranked on the worst learned score below
+        scores = learned_scores(bundle, video, tracks)
+        worst = min(scores.values(), default=0.0)
+        weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
+        return fuse(ranked, {t: scores.get(t, worst) for t in candidates}, weight=weight)

@@ -20,6 +20,15 @@ class RetrievalConfig:
 
 
 @dataclass(frozen=True)
+class FusionConfig:
+    """How many sync-ranked tracks get a learned score, and its weight (None: the bundle's
+    ``score.fusion_weight``, chosen on a validation split when it was trained)."""
+
+    candidates: int = 100
+    weight: float | None = None
+
+
+@dataclass(frozen=True)
 class Ranked:
     """One re-ranked track: its best offset, score and score parts."""
 

@@ -1,4 +1,5 @@
-"""lmdb feature store: per track (keyed by content hash) its analysis; per path its hash.
+"""lmdb feature store: per track (keyed by content hash) its analysis; per path its hash; per
+model version and track the learned music embeddings.
 
 Writes are lmdb transactions, so a crash never leaves a half-written record, and several
 processes may read while one writes.
@@ -78,6 +79,10 @@ class FeatureStore:
         self._tracks = self.env.open_db(b"tracks", create=not readonly)
         self._paths = self.env.open_db(b"paths", create=not readonly)
         self._meta = self.env.open_db(b"meta", create=not readonly)
+        try:
+            self._embeddings = self.env.open_db(b"embeddings", create=not readonly)
+        except lmdb.NotFoundError:  # a read-only store written before embeddings existed
+            self._embeddings = None
         version = self.get_meta("format_version")
         if version is None and not readonly:
             self.set_meta("format_version", STORE_FORMAT_VERSION)
@@ -183,6 +188,40 @@ class FeatureStore:
             for key, raw in txn.cursor():
                 d = json.loads(raw)
                 out[key.decode("utf-8", "surrogateescape")] = PathRecord(d["track_id"], d["size"], d["mtime_ns"])
+        return out
+
+    # -- learned embeddings (per model version; never bump the generation) -----------------
+    @staticmethod
+    def _embedding_key(version: str, track_id: str) -> bytes:
+        return f"{version}/{track_id}".encode()
+
+    def put_embedding(self, version: str, track_id: str, arrays: dict[str, np.ndarray]) -> None:
+        """Store the arrays of a track's embedding under a model version."""
+        with self._write() as txn:
+            txn.put(self._embedding_key(version, track_id), pack(arrays, {}), db=self._embeddings)
+
+    def get_embedding(self, version: str, track_id: str) -> dict[str, np.ndarray] | None:
+        """A track's embedding arrays under a model version, or None."""
+        if self._embeddings is None:
+            return None
+        key = self._embedding_key(version, track_id)
+        with self.env.begin(db=self._embeddings) as txn:
+            raw = txn.get(key)
+        return None if raw is None else _unpack(key.decode(), raw, self.path)[0]
+
+    def embedded_ids(self, version: str) -> set[str]:
+        """Ids of the tracks that have an embedding under a model version (keys only)."""
+        prefix = f"{version}/".encode()
+        out: set[str] = set()
+        if self._embeddings is None:
+            return out
+        with self.env.begin(db=self._embeddings) as txn:
+            cursor = txn.cursor()
+            if cursor.set_range(prefix):
+                for key in cursor.iternext(keys=True, values=False):
+                    if not key.startswith(prefix):
+                        break
+                    out.add(key[len(prefix):].decode())
         return out
 
     def __len__(self) -> int:

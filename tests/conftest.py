@@ -42,3 +42,28 @@ def demo_music() -> list[Path]:
     if not files:
         pytest.fail("assets/demo/music is empty")
     return files
+
+
+def make_tiny_bundle(folder: Path, *, aligned_weight: float = 0.2, fusion_weight: float = 1.0, seed: int = 0) -> Path:
+    """A randomly initialised, very small model bundle (real networks, real checkpoints)."""
+    import torch
+
+    from bgmatch.engine.embed import FeatureConfig, ScoreConfig, save_bundle
+    from bgmatch.engine.models import (MatchingConfig, MatchingModel, MusicEncoder, MusicEncoderConfig,
+                                       VideoEncoder, VideoEncoderConfig)
+
+    torch.manual_seed(seed)
+    music = MusicEncoder(MusicEncoderConfig(d_model=32, n_layers=1, n_heads=4, subsample_channels=8, conv_kernel=7,
+                                            n_targets=5, conv_norm="layer", dropout=0.0))
+    video = VideoEncoder(VideoEncoderConfig(frame_px=64, d_model=32, n_layers=1, n_heads=4, stem_channels=8,
+                                            conv_kernel=7, n_targets=5, conv_norm="layer", dropout=0.0))
+    matching = MatchingModel(MatchingConfig(music_dim=32, video_dim=32, dim=16, n_heads=4, text_dim=12, dropout=0.0))
+    return save_bundle(folder, music=music, video=video, matching=matching, features=FeatureConfig(frame_px=64),
+                       score=ScoreConfig(pooled_weight=0.6, text_weight=0.4, aligned_weight=aligned_weight,
+                                         fusion_weight=fusion_weight), extra={"note": "test"})
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_dir(tmp_path_factory) -> Path:
+    """Folder of a tiny random model bundle (see :func:`make_tiny_bundle`)."""
+    return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "model")

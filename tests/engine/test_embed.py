@@ -14,34 +14,17 @@ from bgmatch.engine.embed import (
     music_clip_inputs,
     music_inputs_from_wave,
     rhythm_tokens_at,
-    save_bundle,
 )
 from bgmatch.engine.errors import ConfigError, ModelError
 from bgmatch.engine.features import mel_clips
-from bgmatch.engine.models import (
-    MatchingConfig,
-    MatchingModel,
-    MusicEncoder,
-    MusicEncoderConfig,
-    VideoEncoder,
-    VideoEncoderConfig,
-)
 from bgmatch.engine.rhythm import rhythm_tokens
 
 FEATURES = FeatureConfig(frame_px=64)
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    music = MusicEncoder(MusicEncoderConfig(d_model=32, n_layers=1, n_heads=4, subsample_channels=8, conv_kernel=7,
-                                            n_targets=5, conv_norm="layer", dropout=0.0))
-    video = VideoEncoder(VideoEncoderConfig(frame_px=64, d_model=32, n_layers=1, n_heads=4, stem_channels=8,
-                                            conv_kernel=7, n_targets=5, conv_norm="layer", dropout=0.0))
-    matching = MatchingModel(MatchingConfig(music_dim=32, video_dim=32, dim=16, n_heads=4, text_dim=12, dropout=0.0))
-    folder = tmp_path_factory.mktemp("bundle") / "model"
-    return save_bundle(folder, music=music, video=video, matching=matching, features=FEATURES,
-                       score=ScoreConfig(pooled_weight=0.6, text_weight=0.4, aligned_weight=0.2), extra={"note": "test"})
+def bundle_dir(tiny_bundle_dir):
+    return tiny_bundle_dir
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,53 @@
+"""The full score: the analysis-only synchrony score fused with a trained model's learned score.
+
+Re-ranking by synchrony (``retrieval.rerank``) orders every candidate track; the best
+``retrieval.FusionConfig.candidates`` of them also get the learned similarity of the video to the
+track (its best window, as ``ModelBundle.score_offsets``), standardised over those candidates, and are re-ordered by
+``sync total + weight · z(learned)``. Standardising makes the weight independent of the model's
+score scale, so one weight chosen on a validation split carries over to any library size. The
+start offset stays the synchrony one: it is placed to the beat, the learned windows only to a
+clip hop.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .embed import ModelBundle, MusicEmbedding, VideoEmbedding
+from .retrieval import Ranked
+
+
+def learned_scores(bundle: ModelBundle, video: VideoEmbedding, tracks: dict[str, MusicEmbedding]
+                   ) -> dict[str, float]:
+    """Best learned score over every window of each track (windows from which the video fits)."""
+    encoded = bundle.encode_video(video)
+    n_clips = len(video.clip_features)
+    out = {}
+    for track_id, music in tracks.items():
+        offsets = bundle.window_offsets(music, span_s=video.duration_s)
+        windows = bundle.encode_windows(music, n_clips=n_clips, offsets_s=offsets)
+        out[track_id] = float(np.max(bundle.score_windows(encoded, windows)))
+    return out
+
+
+def standardized(scores: dict[str, float]) -> dict[str, float]:
+    """(score − mean) / std over the given tracks (0 for all when they are all equal)."""
+    if not scores:
+        return {}
+    values = np.array(list(scores.values()), np.float64)
+    spread = float(values.std())
+    if spread < 1e-9:
+        return {t: 0.0 for t in scores}
+    mean = float(values.mean())
+    return {t: (v - mean) / spread for t, v in scores.items()}
+
+
+def fuse(ranked: list[Ranked], learned: dict[str, float], *, weight: float) -> list[Ranked]:
+    """Re-order the tracks of ``ranked`` that have a ``learned`` score by sync + weight·z(learned);
+    the others keep their order after them. Each fused track's parts gain ``learned`` (its z)."""
+    z = standardized({r.track_id: learned[r.track_id] for r in ranked if r.track_id in learned})
+    fused = [dataclasses.replace(r, score=r.score + weight * z[r.track_id], parts={**r.parts, "learned": z[r.track_id]})
+             for r in ranked if r.track_id in z]
+    fused.sort(key=lambda r: -r.score)
+    return fused + [r for r in ranked if r.track_id not in z]

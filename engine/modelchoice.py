@@ -1,0 +1,39 @@
+"""Which trained model ranks with the analysis-only score: a bundle folder, the shipped default
+(``assets/model``), or none. The CLI's ``--model`` and the app's setting both resolve here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from bgmatch.assets import asset_path
+
+from .embed import BUNDLE_MANIFEST, ModelBundle
+
+DEFAULT = "default"
+NONE = "none"
+MODEL_ENV = "BGMATCH_MODEL"
+"""Environment variable with the model choice when none is given (a folder, ``default``, ``none``)."""
+
+
+def default_bundle_path() -> Path | None:
+    """The shipped model bundle folder, or None when this installation has none."""
+    folder = asset_path("model")
+    return folder if (folder / BUNDLE_MANIFEST).is_file() else None
+
+
+def resolve_model_choice(choice: str | None) -> Path | None:
+    """The bundle folder a choice names (None for ``none``, or ``default`` without shipped weights)."""
+    choice = choice or os.environ.get(MODEL_ENV) or DEFAULT
+    if choice == NONE:
+        return None
+    if choice == DEFAULT:
+        return default_bundle_path()
+    return Path(choice).expanduser()
+
+
+def load_model_choice(choice: str | None, *, device: str | torch.device | None = None) -> ModelBundle | None:
+    """Load the bundle a choice names (``ModelError`` names the file and the problem)."""
+    folder = resolve_model_choice(choice)
+    return None if folder is None else ModelBundle.load(folder, device=device)

@@ -40,6 +40,10 @@ class MatchingConfig:
     text_dim: int = 384
     use_rhythm_tokens: bool = True
     use_flow_tokens: bool = True
+    clip_level: bool = True
+    """False (an ablation): every clip is replaced by the mean of the item's clips (tokens
+    included) before matching, i.e. one vector per file as in extractors that mean-pool, so no
+    temporal correspondence between picture and music survives."""
     beat_count_classes: int = 18
     onset_strength_bins: int = 49
     beat_interval_classes: int = 65
@@ -161,7 +165,7 @@ class MatchingModel(nn.Module):
             _check_tokens(rhythm_tokens, (*clips.shape[:2], 3), self.config.rhythm_classes, "rhythm_tokens")
             for field, embedding in enumerate(self.rhythm_embeddings):
                 clips = clips + embedding(rhythm_tokens[..., field])
-        return self.music_encoder(clips, mask)
+        return self.music_encoder(self._file_level(clips, mask), mask)
 
     def encode_video(
         self, clips: Tensor, flow_tokens: Tensor | None = None, mask: Tensor | None = None
@@ -172,7 +176,13 @@ class MatchingModel(nn.Module):
         if self.flow_embedding is not None and flow_tokens is not None:
             _check_tokens(flow_tokens, clips.shape[:2], (self.config.flow_classes,), "flow_tokens")
             clips = clips + self.flow_embedding(flow_tokens)
-        return self.video_encoder(clips, mask)
+        return self.video_encoder(self._file_level(clips, mask), mask)
+
+    def _file_level(self, clips: Tensor, mask: Tensor | None) -> Tensor:
+        """``clips`` unchanged, or (``clip_level`` off) each item's clip mean on every clip."""
+        if self.config.clip_level:
+            return clips
+        return masked_mean(clips, mask).unsqueeze(1).expand_as(clips)
 
     @staticmethod
     def pooled(x: Tensor, mask: Tensor | None = None) -> Tensor:

@@ -282,6 +282,20 @@ def test_matching_tokens_switch_off_and_validate():
         with_tokens.encode_video(clip_features(16))
 
 
+def test_matching_without_clip_level_sees_only_the_file_mean():
+    video, music, rhythm, flow = matching_inputs()
+    config = dataclasses.replace(TINY_MATCHING, clip_level=False)
+    model = seeded(MatchingModel, config).eval()
+    clip_model = seeded(MatchingModel, TINY_MATCHING).eval()
+    reversed_music, reversed_rhythm = music.flip(1), rhythm.flip(1)
+    # Reordering the clips changes nothing without clip level (one mean per file) ...
+    torch.testing.assert_close(model.encode_music(music, rhythm), model.encode_music(reversed_music, reversed_rhythm))
+    torch.testing.assert_close(model.encode_video(video, flow), model.encode_video(video.flip(1), flow.flip(1)))
+    # ... and does with it.
+    assert not torch.allclose(clip_model.encode_music(music, rhythm),
+                              clip_model.encode_music(reversed_music, reversed_rhythm))
+
+
 def test_matching_is_deterministic_and_gradients_flow():
     video, music, rhythm, flow = matching_inputs()
     first = seeded(MatchingModel, TINY_MATCHING).eval()

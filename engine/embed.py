@@ -251,6 +251,19 @@ def save_bundle(folder: str | os.PathLike[str], *, music: MusicEncoder, video: V
     return folder
 
 
+def set_fusion_weight(folder: str | os.PathLike[str], weight: float) -> None:
+    """Record the fusion weight chosen for a bundle in its manifest (atomically)."""
+    manifest_path = Path(folder) / BUNDLE_MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{manifest_path}: unreadable bundle manifest ({error})") from None
+    manifest.setdefault("score", {})["fusion_weight"] = float(weight)
+    temporary = manifest_path.with_name(f".{BUNDLE_MANIFEST}.tmp")
+    temporary.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    os.replace(temporary, manifest_path)
+
+
 @dataclass
 class MusicEmbedding:
     """Encoder features of a whole track's clips, starting every ``hop_s`` seconds."""
@@ -337,7 +350,9 @@ class ModelBundle:
             raise ModelError(f"{manifest_path}: {error}") from None
         target = pick_device(device)
         models = {}
-        digest = hashlib.blake2b(manifest_path.read_bytes(), digest_size=8)
+        # The version names what embeddings depend on (features, weights), not the score settings,
+        # so tuning the fusion weight keeps a library's stored embeddings.
+        digest = hashlib.blake2b(json.dumps(manifest.get("features", {}), sort_keys=True).encode(), digest_size=8)
         for kind in ("music", "video", "matching"):
             path = folder / manifest.get("models", {}).get(kind, _MODEL_FILES[kind])
             models[kind] = load_model(path, kind=kind, map_location=target).model

@@ -19,15 +19,18 @@ from .retrieval import Ranked
 
 
 def learned_scores(bundle: ModelBundle, video: VideoEmbedding, tracks: dict[str, MusicEmbedding]
-                   ) -> dict[str, float]:
-    """Best learned score over every window of each track (windows from which the video fits)."""
+                   ) -> dict[str, tuple[float, float]]:
+    """(best learned score, its window's offset s) of each track, over every window from which
+    the video fits."""
     encoded = bundle.encode_video(video)
     n_clips = len(video.clip_features)
     out = {}
     for track_id, music in tracks.items():
         offsets = bundle.window_offsets(music, span_s=video.duration_s)
         windows = bundle.encode_windows(music, n_clips=n_clips, offsets_s=offsets)
-        out[track_id] = float(np.max(bundle.score_windows(encoded, windows)))
+        scores = bundle.score_windows(encoded, windows)
+        best = int(np.argmax(scores))
+        out[track_id] = (float(scores[best]), float(windows.offsets_s[best]))
     return out
 
 

@@ -452,11 +452,17 @@ class Library:
         frames = self._decode_video(path)
         return analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=self.config.motion)
 
-    def query(self, path: str | os.PathLike[str]) -> VideoQuery:
-        """Decode a video once: its analysis and, with a model set, its learned embedding."""
-        frames = self._decode_video(path)
+    def decode_video(self, path: str | os.PathLike[str]) -> media.Frames:
+        """The video's frames at the analysis rate (``MediaError`` for bad or too short videos)."""
+        return self._decode_video(path)
+
+    def query(self, path: str | os.PathLike[str], *, bundle: ModelBundle | None = None,
+              frames: media.Frames | None = None) -> VideoQuery:
+        """Decode a video once (or take its ``frames`` from :meth:`decode_video`): its analysis
+        and, with a model (``bundle``, default the current one), its learned embedding."""
+        frames = self._decode_video(path) if frames is None else frames
         analysis = analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=self.config.motion)
-        bundle = self._model
+        bundle = bundle or self._model
         if bundle is None:
             return VideoQuery(str(path), analysis)
         from .embed import subsample_frames, video_inputs_from_frames
@@ -479,21 +485,15 @@ class Library:
             video = VideoQuery("", video)
         elif not isinstance(video, VideoQuery):
             video = self.query(video)
-        analysis = video.analysis
+        ranked = self.sync_ranking(video.analysis, want=top)
         bundle = self._model
-        fused = bundle is not None and video.embedding is not None and video.model_version == bundle.version
-        n_tracks = len(self.store)
-        if n_tracks == 0:
-            raise LibraryError(f"{self.folder}: the library has no tracks (run `bgmatch index FOLDER`)")
-        rc = self.config.retrieval
-        if n_tracks <= rc.exact_below_tracks:
-            ids = self.store.track_ids()
-        else:
-            ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
-                         want=max(rc.candidate_tracks, top))
-        ranked = rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
-        if fused:
-            ranked = self._fused(ranked, video.embedding, bundle)
+        if bundle is not None and video.embedding is not None and video.model_version == bundle.version:
+            from .fusion import fuse
+
+            fc = self.config.fusion
+            weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
+            learned = self.learned_scores(video, [r.track_id for r in ranked[:fc.candidates]])
+            ranked = fuse(ranked, {t: score for t, (score, _) in learned.items()}, weight=weight)
         out = []
         for i, r in enumerate(ranked[:top]):
             rec = self.store.get(r.track_id)
@@ -502,19 +502,37 @@ class Library:
                                   r.parts, music.tempo_bpm, music.duration_s))
         return out
 
-    def _fused(self, ranked: list[Ranked], video: VideoEmbedding, bundle: ModelBundle) -> list[Ranked]:
-        from .fusion import fuse, learned_scores
+    def sync_ranking(self, analysis: VideoAnalysis, *, want: int = 10) -> list[Ranked]:
+        """Tracks by the analysis-only synchrony score at their best offsets, best first (every
+        track in small libraries, else at least ``want`` recalled from the window index)."""
+        n_tracks = len(self.store)
+        if n_tracks == 0:
+            raise LibraryError(f"{self.folder}: the library has no tracks (run `bgmatch index FOLDER`)")
+        rc = self.config.retrieval
+        if n_tracks <= rc.exact_below_tracks:
+            ids = self.store.track_ids()
+        else:
+            ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
+                         want=max(rc.candidate_tracks, want))
+        return rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
 
-        fc = self.config.fusion
-        candidates = [r.track_id for r in ranked[:fc.candidates]]
-        tracks = self._music_embeddings(candidates, bundle)
-        for t in candidates:
+    def learned_scores(self, video: VideoQuery, track_ids: list[str], *, bundle: ModelBundle | None = None
+                       ) -> dict[str, tuple[float, float]]:
+        """(best-window learned score, its offset s) of ``video`` against each track, with
+        ``bundle`` (default: the current model), embedding the tracks it lacks. A track whose
+        file is gone gets the worst score of the others (at offset 0)."""
+        from .fusion import learned_scores
+
+        bundle = bundle or self._model
+        if bundle is None or video.embedding is None or video.model_version != bundle.version:
+            raise LibraryError("learned scores need a model and a query made with it (Library.query)")
+        tracks = self._music_embeddings(track_ids, bundle)
+        for t in track_ids:
             if t not in tracks:
                 try:
                     tracks[t] = self._embed_one(t, bundle)
                 except (MediaError, OSError):
-                    pass  # its file is gone or broken: ranked on the worst learned score below
-        scores = learned_scores(bundle, video, tracks)
-        worst = min(scores.values(), default=0.0)
-        weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
-        return fuse(ranked, {t: scores.get(t, worst) for t in candidates}, weight=weight)
+                    pass
+        scores = learned_scores(bundle, video.embedding, tracks)
+        worst = min((s for s, _ in scores.values()), default=0.0)
+        return {t: scores.get(t, (worst, 0.0)) for t in track_ids}

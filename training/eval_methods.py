@@ -19,12 +19,16 @@ from typing import Protocol
 import numpy as np
 from scipy.signal import correlate
 
+from bgmatch.engine.embed import ModelBundle
 from bgmatch.engine.errors import ConfigError
+from bgmatch.engine.fusion import fuse
 from bgmatch.engine.library import Library
 from bgmatch.engine.media import probe
-from bgmatch.engine.motion import VideoAnalysis
+from bgmatch.engine.media import Frames
+from bgmatch.engine.motion import VideoAnalysis, analyze_frames
 
 from .eval_metrics import distance_to_beats
+from .fusion_tuning import FusionSample
 
 Ranking = list[tuple[str, float]]
 
@@ -48,6 +52,7 @@ class SharedVideoAnalysis:
         self.library = library
         self._path: Path | None = None
         self._analysis: VideoAnalysis | None = None
+        self._frames: Frames | None = None
         self.cost_s = 0.0  # analysis time of the current query
         self.asked = False  # whether the method now running asked for it
         self.computed_s = 0.0  # time spent computing inside the method now running
@@ -57,14 +62,26 @@ class SharedVideoAnalysis:
         self.asked, self.computed_s = False, 0.0
 
     def get(self, path: Path) -> VideoAnalysis:
+        self._compute(path)
+        assert self._analysis is not None
+        return self._analysis
+
+    def frames(self, path: Path) -> Frames:
+        """The decoded analysis-rate frames of the query (for methods that embed it too)."""
+        self._compute(path)
+        assert self._frames is not None
+        return self._frames
+
+    def _compute(self, path: Path) -> None:
         self.asked = True
         if self._path != path:
             t0 = time.perf_counter()
-            self._analysis = self.library.analyze_video(path)
+            self._frames = self.library.decode_video(path)
+            f = self._frames
+            self._analysis = analyze_frames(f.frames, f.times_s, duration_s=f.duration_s,
+                                            config=self.library.config.motion)
             self._path = path
             self.cost_s = self.computed_s = time.perf_counter() - t0
-        assert self._analysis is not None
-        return self._analysis
 
 
 @dataclass
@@ -201,6 +218,31 @@ class SyncScorer:
     def rank(self, video_path: Path) -> Ranking:
         video = self.ctx.analyses.get(video_path)
         return [(s.track_id, s.offset_s) for s in self.ctx.library.suggest(video, top=self.n_tracks)]
+
+
+class ModelScorer:
+    """A trained model bundle over the gallery: its learned score alone (every track at its best
+    window), or fused with the analysis-only score as the library ranks (``fused``). Fused
+    rankings keep :class:`~.fusion_tuning.FusionSample` s for choosing the fusion weight."""
+
+    def __init__(self, ctx: MethodContext, name: str, bundle: ModelBundle, *, fused: bool) -> None:
+        self.ctx, self.bundle, self.fused = ctx, bundle, fused
+        self.name = name if fused else f"{name} (learned only)"
+        self.samples: list[FusionSample] = []
+
+    def rank(self, video_path: Path) -> Ranking:
+        library = self.ctx.library
+        query = library.query(video_path, bundle=self.bundle, frames=self.ctx.analyses.frames(video_path))
+        if not self.fused:
+            learned = library.learned_scores(query, library.store.track_ids(), bundle=self.bundle)
+            return [(t, offset) for t, (_, offset) in sorted(learned.items(), key=lambda kv: -kv[1][0])]
+        ranked = library.sync_ranking(query.analysis, want=len(library))
+        candidates = [r.track_id for r in ranked[:library.config.fusion.candidates]]
+        learned = library.learned_scores(query, candidates, bundle=self.bundle)
+        sample = FusionSample(ranked, {t: score for t, (score, _) in learned.items()})
+        self.samples.append(sample)
+        fused = fuse(ranked, sample.learned, weight=self.bundle.score_config.fusion_weight)
+        return [(r.track_id, r.offset_s) for r in fused]
 
 
 MethodFactory = Callable[[MethodContext], Scorer]

@@ -1,7 +1,7 @@
 """``bgmatch eval``: rank a BeatCut split's gallery for each query with several methods and score them.
 
     bgmatch eval [BENCH] --split valid [--methods random,tempo,cut-on-beat,sync] [--method pkg.mod:factory]
-                 [--library DIR] [--out DIR]
+                 [--model NAME=BUNDLE …] [--tune-fusion] [--library DIR] [--out DIR]
     bgmatch eval build [OUT] …        build the benchmark (see bgmatch.training.beatcut.build)
     bgmatch eval plot RESULTS.json … -o recall_at_k.png
 
@@ -25,11 +25,13 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bgmatch.engine.embed import ModelBundle, set_fusion_weight
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library import Library, LibraryConfig
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
-from .eval_methods import METHODS, MethodContext, MethodFactory, SharedVideoAnalysis, load_method
+from .eval_methods import METHODS, MethodContext, MethodFactory, ModelScorer, Scorer, SharedVideoAnalysis, load_method
+from .fusion_tuning import choose_weight
 from .eval_metrics import median_finite, rank_of, summarize, sync_error_s
 
 KS = (1, 5, 10)
@@ -140,13 +142,14 @@ def open_split_library(layout: BenchLayout, split: str, *, show_bar: bool = True
 
 def format_table(result: EvalResult) -> str:
     """The results as a fixed-width text table."""
-    head = (f"{'method':<14}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'med.rank':>10}{'sync ms':>9}"
+    width = max([14, *(len(name) + 2 for name in result.methods)])
+    head = (f"{'method':<{width}}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'med.rank':>10}{'sync ms':>9}"
             f"{'offset s (n)':>15}{'q/s':>8}")
     lines = [head]
     for res in result.methods.values():
         s = res.summary
         offset = f"{s['offset_error_s']:.2f} ({int(s['offset_error_n'])})" if s["offset_error_n"] else "- (0)"
-        lines.append(f"{res.name:<14}{s['recall@1']:>7.3f}{s['recall@5']:>7.3f}{s['recall@10']:>7.3f}"
+        lines.append(f"{res.name:<{width}}{s['recall@1']:>7.3f}{s['recall@5']:>7.3f}{s['recall@10']:>7.3f}"
                      f"{s['median_rank']:>10.1f}{s['sync_error_ms']:>9.0f}{offset:>15}{s['queries_per_s']:>8.2f}")
     lines.append(f"{len(result.queries)} queries, gallery of {result.gallery_size} tracks; sync error of the true "
                  f"track at the true offset: {result.sync_error_floor_ms:.0f} ms")
@@ -193,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated built-in methods (default %(default)s)")
     p.add_argument("--method", action="append", default=[], metavar="MODULE:FACTORY",
                    help="also run a method from a factory taking a MethodContext (repeatable)")
+    p.add_argument("--model", action="append", default=[], metavar="NAME=BUNDLE",
+                   help="also rank with a trained model bundle (a `bgmatch train` run's model/ folder), as "
+                        "two methods: NAME (fused with the analysis-only score, as `bgmatch suggest` ranks) "
+                        "and 'NAME (learned only)' (repeatable)")
+    p.add_argument("--tune-fusion", action="store_true",
+                   help="choose each --model's fusion weight on this split (not test) and record it in its bundle")
+    p.add_argument("--device", default=None, help="where models run: cpu, cuda, cuda:N (default: CUDA when present)")
     p.add_argument("--library", type=Path, default=None,
                    help="use this library as the gallery (default BENCH/libraries/SPLIT, built from the split)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
@@ -205,6 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     layout = BenchLayout(args.bench)
     factories = [load_method(m) for m in filter(None, args.methods.split(","))] + [load_method(m) for m in args.method]
+    if args.tune_fusion and (args.split == "test" or not args.model):
+        raise ConfigError("--tune-fusion needs --model and a split other than test (choose on valid, report on test)")
+    fused_scorers: list[tuple[Path, ModelScorer]] = []
+    for spec in args.model:
+        name, sep, folder = spec.partition("=")
+        if not sep or not name or not folder:
+            raise ConfigError(f"--model {spec!r}: use NAME=BUNDLE_FOLDER")
+        bundle = ModelBundle.load(folder, device=args.device)
+
+        def fused(ctx: MethodContext, name: str = name, bundle: ModelBundle = bundle, folder: str = folder) -> Scorer:
+            scorer = ModelScorer(ctx, name, bundle, fused=True)
+            fused_scorers.append((Path(folder), scorer))
+            return scorer
+
+        def learned(ctx: MethodContext, name: str = name, bundle: ModelBundle = bundle) -> Scorer:
+            return ModelScorer(ctx, name, bundle, fused=False)
+
+        factories += [fused, learned]
     if not factories:
         raise ConfigError("no methods to evaluate")
     queries = layout.query_videos(args.split)[: args.limit]
@@ -222,6 +250,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         library.close()
     print(format_table(result))
+    truth = layout.truth(args.split)
+    for folder, scorer in fused_scorers if args.tune_fusion else []:
+        tuning = choose_weight(scorer.samples, [truth[q.stem].content_hash for q in queries])
+        print(f"\nfusion weight of {scorer.name} on {args.split} ({folder}):")
+        print("\n".join(tuning.lines()))
+        set_fusion_weight(folder, tuning.weight)
+        print(f"recorded fusion_weight = {tuning.weight:g} in {folder / 'bundle.json'}")
     meta = {"bench": str(layout.root), "library": str(library.folder), "index_s": round(index_s, 1),
             "eval_s": round(eval_s, 1)}
     paths = write_results(result, args.out or layout.root / "results", args.split, meta)

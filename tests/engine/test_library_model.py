@@ -63,10 +63,12 @@ def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks
         sync_by_id = {s.track_id: s for s in sync_only}
         # Each track's learned part is its best window's score from the bundle itself, standardised.
         learned = {}
+        through_library = lib.learned_scores(query, [s.track_id for s in fused])
         for s in fused:
             music = lib._music_embeddings([s.track_id], bundle)[s.track_id]
             offsets, scores = bundle.score_offsets(query.embedding, music)
             learned[s.track_id] = float(scores.max())
+            assert through_library[s.track_id] == pytest.approx((scores.max(), offsets[scores.argmax()]), abs=1e-5)
         z = standardized(learned)
         for s in fused:
             assert s.parts["learned"] == pytest.approx(z[s.track_id], abs=1e-4)

@@ -172,3 +172,46 @@ def test_harness_refuses_a_library_without_the_queries_tracks(small_bench: Path,
 def test_plot_draws_recall_at_k(eval_results: dict, tmp_path: Path) -> None:
     png = plot_recall([eval_results["out"] / "test.json"], tmp_path / "r.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+# -- trained models in the harness, and the fusion weight ----------------------------------------
+def test_choose_weight_on_hand_made_samples() -> None:
+    from bgmatch.engine.retrieval import Ranked
+    from bgmatch.training.fusion_tuning import FusionSample, choose_weight
+
+    ranked = [Ranked(t, s, 0.0, {}) for t, s in (("a", 3.0), ("b", 2.9), ("c", 2.0))]
+    # The learned score knows "b" is right; sync alone ranks it 2nd.
+    samples = [FusionSample(ranked, {"a": 0.0, "b": 1.0, "c": 0.5})] * 3
+    tuning = choose_weight(samples, ["b"] * 3, weights=(0.0, 1.0), k=1)
+    assert tuning.table == {0.0: (0.0, 0.5), 1.0: (1.0, 1.0)} and tuning.weight == 1.0
+    assert choose_weight(samples, ["a"] * 3, weights=(0.0, 1.0), k=1).weight == 0.0
+    with pytest.raises(ConfigError, match="no validation queries"):
+        choose_weight([], [])
+
+
+def test_model_methods_fuse_as_the_library_does_and_tune_the_weight(small_bench: Path, tiny_bundle_dir: Path,
+                                                                     tmp_path: Path, capsys) -> None:
+    import shutil
+
+    from bgmatch.engine.embed import ModelBundle, set_fusion_weight
+
+    bundle_dir = tmp_path / "model"
+    shutil.copytree(tiny_bundle_dir, bundle_dir)
+    version = ModelBundle.load(bundle_dir, device="cpu").version
+    set_fusion_weight(bundle_dir, 0.0)
+    assert ModelBundle.load(bundle_dir, device="cpu").version == version  # stored embeddings stay valid
+    out = tmp_path / "eval"
+    args = ["eval", str(small_bench), "--split", "test", "--limit", "4", "--methods", "sync", "--device", "cpu",
+            "--model", f"tiny={bundle_dir}", "--out", str(out), "--quiet"]
+    assert cli_main(args) == 0
+    doc = json.loads((out / "test.json").read_text())["methods"]
+    assert list(doc) == ["sync", "tiny", "tiny (learned only)"]
+    assert doc["tiny"]["ranks"] == doc["sync"]["ranks"]  # weight 0: the fused ranking is the sync one
+    assert cli_main([*args, "--tune-fusion"]) == 1
+    assert "choose on valid" in capsys.readouterr().err
+    valid = ["eval", str(small_bench), "--split", "valid", "--methods", "sync", "--device", "cpu",
+             "--model", f"tiny={bundle_dir}", "--tune-fusion", "--out", str(out), "--quiet"]
+    assert cli_main(valid) == 0
+    printed = capsys.readouterr().out
+    chosen = json.loads((bundle_dir / "bundle.json").read_text())["score"]["fusion_weight"]
+    assert f"recorded fusion_weight = {chosen:g}" in printed and "← chosen" in printed

@@ -22,6 +22,8 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -232,6 +234,15 @@ def rhythm_tokens_at(analysis: MusicAnalysis, starts_s: np.ndarray, *, clip_s: f
 
 
 # -- bundle ------------------------------------------------------------------------------------
+WINDOW_CACHE_ENTRIES = 4096
+"""(track, clip count) window sets a bundle keeps encoded (a few hundred kB each)."""
+
+
+def _select(windows: "EncodedWindows", rows: np.ndarray) -> "EncodedWindows":
+    index = torch.from_numpy(rows).to(windows.pooled.device)
+    return EncodedWindows(windows.offsets_s[rows], windows.pooled[index], windows.text[index],
+                          windows.clips[index], windows.mask[index])
+
 def save_bundle(folder: str | os.PathLike[str], *, music: MusicEncoder, video: VideoEncoder,
                 matching: MatchingModel, features: FeatureConfig, score: ScoreConfig = ScoreConfig(),
                 extra: dict[str, Any] | None = None) -> Path:
@@ -327,6 +338,7 @@ class ModelBundle:
         self.score_config = score
         self.version = version
         self.extra = extra or {}
+        self._windows: OrderedDict[tuple[str, int], tuple[EncodedWindows, float, float]] = OrderedDict()
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], *, device: str | torch.device | None = None) -> "ModelBundle":
@@ -452,6 +464,36 @@ class ModelBundle:
         offsets, scores = self.score_offsets(video, music)
         best = int(np.argmax(scores))
         return float(offsets[best]), float(scores[best])
+
+    def track_windows(self, key: str, n_clips: int, music: Callable[[], MusicEmbedding | None], *,
+                      duration_s: float) -> EncodedWindows | None:
+        """The windows of ``n_clips`` clips of a track at every offset from which a video of
+        ``duration_s`` fits, in the shared space. Encoded once per (``key``, ``n_clips``) and kept
+        in a bounded LRU cache (``music`` is called only on a miss), since they do not depend on
+        the query: ranking many videos then costs one matrix product per track. None when
+        ``music`` returns None."""
+        cache_key = (key, n_clips)
+        entry = self._windows.get(cache_key)
+        if entry is None:
+            embedding = music()
+            if embedding is None:
+                return None
+            all_offsets = self.window_offsets(embedding, span_s=(n_clips - 1) * self.features.clip_s)
+            windows = self.encode_windows(embedding, n_clips=n_clips, offsets_s=all_offsets)
+            if not self.score_config.aligned_weight:  # the clips are only needed for the aligned term
+                windows = dataclasses.replace(windows, clips=windows.clips[:, :0], mask=windows.mask[:, :0])
+            hop = float(embedding.starts_s[1] - embedding.starts_s[0]) if len(embedding.starts_s) > 1 else 1.0
+            entry = (windows, embedding.duration_s, hop)
+            self._windows[cache_key] = entry
+            while len(self._windows) > WINDOW_CACHE_ENTRIES:
+                self._windows.popitem(last=False)
+        else:
+            self._windows.move_to_end(cache_key)
+        windows, track_s, hop = entry
+        fits = np.flatnonzero(windows.offsets_s + duration_s <= track_s + 0.5 * hop)
+        if len(fits) in (0, len(windows.offsets_s)):
+            return windows if len(fits) else _select(windows, np.array([0]))
+        return _select(windows, fits)
 
     def music_window_embeddings(self, music: MusicEmbedding, *, n_clips: int, offsets_s: np.ndarray | None = None
                                 ) -> tuple[np.ndarray, np.ndarray]:

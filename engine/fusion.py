@@ -11,6 +11,7 @@ clip hop.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,16 +19,18 @@ from .embed import ModelBundle, MusicEmbedding, VideoEmbedding
 from .retrieval import Ranked
 
 
-def learned_scores(bundle: ModelBundle, video: VideoEmbedding, tracks: dict[str, MusicEmbedding]
-                   ) -> dict[str, tuple[float, float]]:
+def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequence[str],
+                   music: Callable[[str], MusicEmbedding | None]) -> dict[str, tuple[float, float]]:
     """(best learned score, its window's offset s) of each track, over every window from which
-    the video fits."""
+    the video fits. ``music(track_id)`` gives a track's embedding (None: skip the track); it is
+    only called when the bundle has not cached the track's windows yet."""
     encoded = bundle.encode_video(video)
     n_clips = len(video.clip_features)
     out = {}
-    for track_id, music in tracks.items():
-        offsets = bundle.window_offsets(music, span_s=video.duration_s)
-        windows = bundle.encode_windows(music, n_clips=n_clips, offsets_s=offsets)
+    for track_id in track_ids:
+        windows = bundle.track_windows(track_id, n_clips, lambda t=track_id: music(t), duration_s=video.duration_s)
+        if windows is None:
+            continue
         scores = bundle.score_windows(encoded, windows)
         best = int(np.argmax(scores))
         out[track_id] = (float(scores[best]), float(windows.offsets_s[best]))

@@ -526,13 +526,16 @@ class Library:
         bundle = bundle or self._model
         if bundle is None or video.embedding is None or video.model_version != bundle.version:
             raise LibraryError("learned scores need a model and a query made with it (Library.query)")
-        tracks = self._music_embeddings(track_ids, bundle)
-        for t in track_ids:
-            if t not in tracks:
+
+        def music(track_id: str) -> MusicEmbedding | None:
+            embedding = self._music_embeddings([track_id], bundle).get(track_id)
+            if embedding is None:
                 try:
-                    tracks[t] = self._embed_one(t, bundle)
+                    embedding = self._embed_one(track_id, bundle)
                 except (MediaError, OSError):
-                    pass
-        scores = learned_scores(bundle, video.embedding, tracks)
+                    return None
+            return embedding
+
+        scores = learned_scores(bundle, video.embedding, track_ids, music)
         worst = min((s for s, _ in scores.values()), default=0.0)
         return {t: scores.get(t, (worst, 0.0)) for t in track_ids}

@@ -108,6 +108,7 @@ def run_pretrain(config: TrainConfig, data: PreparedData, targets: TargetSet, co
 
 def pretrain_fingerprint(config: TrainConfig) -> str:
     """What a pretraining state depends on (not the device, the data paths or later stages)."""
-    return fingerprint({k: config_to_dict(getattr(config, k)) for k in ("features", "targets", "model", "pretrain")}
-                       | {"seed": config.run.seed, "max_clips": config.match.max_clips})
+    encoders = {k: v for k, v in config_to_dict(config.model).items() if k != "matching"}  # not a matching setting
+    return fingerprint({k: config_to_dict(getattr(config, k)) for k in ("features", "targets", "pretrain")}
+                       | {"model": encoders, "seed": config.run.seed, "max_clips": config.match.max_clips})
 

@@ -69,6 +69,11 @@ def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks
             offsets, scores = bundle.score_offsets(query.embedding, music)
             learned[s.track_id] = float(scores.max())
             assert through_library[s.track_id] == pytest.approx((scores.max(), offsets[scores.argmax()]), abs=1e-5)
+        # The windows are cached on the bundle: scoring again reads no embedding from the store.
+        stored = lib._music_embeddings
+        lib._music_embeddings = lambda *a: pytest.fail("read the store again")
+        assert lib.learned_scores(query, [s.track_id for s in fused]) == through_library
+        lib._music_embeddings = stored
         z = standardized(learned)
         for s in fused:
             assert s.parts["learned"] == pytest.approx(z[s.track_id], abs=1e-4)

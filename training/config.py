@@ -221,6 +221,9 @@ class EvalConfig:
     splits: tuple[str, ...] = ("valid", "test")
     ks: tuple[int, ...] = (1, 5, 10, 25)
     score: ScoreConfig = field(default_factory=ScoreConfig)
+    tune_fusion: bool = True
+    """Choose the weight of the learned score in the full score (sync + weight·learned) on the
+    valid split's videos against its music, and record it in the model bundle."""
 
     def __post_init__(self) -> None:
         bad = [s for s in self.splits if s not in SPLITS]

@@ -7,7 +7,8 @@ Run folder (``run.out_dir``)::
     state/{pretrain,match}.pt   training states (resume after a kill)
     pretrain/{music,video}.pt   pretrained encoders
     match/matching.pt      matching model
-    model/                 the bundle engine.embed.ModelBundle loads
+    model/                 the bundle engine.embed.ModelBundle loads (its fusion weight chosen on valid)
+    fusion-library/        the valid split's music as a library (for choosing the fusion weight)
     metrics.jsonl, pretrain.csv, match.csv, eval.json
 """
 from __future__ import annotations
@@ -38,8 +39,10 @@ from .match import effective_score, run_match
 from .metrics_log import MetricsLog
 from .models import model_configs
 from .prepare import prepare
+from .fusion_tuning import tune_on_pairs
 from .pretrain import run_pretrain
 from .recall import evaluate_items
+from .sources import read_sources
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 CancelFlag = threading.Event | Callable[[], bool] | None
@@ -165,11 +168,36 @@ def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback |
         barrier(context)
         if "eval" in stages and context.is_main:
             result.evaluation = _evaluate(config, data, table, matching, context, log, report)
+            if config.eval.tune_fusion and result.bundle_dir is not None:
+                fusion = _tune_fusion(config, result.bundle_dir, report)
+                if fusion:
+                    result.evaluation["fusion"] = fusion
+                    (config.out_dir / "eval.json").write_text(json.dumps(result.evaluation, indent=2))
             result.stages_done.append("eval")
         barrier(context)
         return result
     finally:
         data.close()
+
+
+def _tune_fusion(config: TrainConfig, bundle_dir: Path, report: ProgressCallback | None) -> dict[str, float]:
+    """Choose the bundle's fusion weight on the valid split's (video, music) pairs (empty if none)."""
+    sources = read_sources(config.data)
+    queries = [(p.video_path, p.music_path) for p in sources.pairs if p.split == "valid"]
+    if not queries:
+        return {}
+    gallery = [sources.music_paths[m] for m in sources.galleries.get("valid", []) if m in sources.music_paths]
+
+    def progress(done: int, total: int, path: str) -> None:
+        if report is not None:
+            report({"stage": "fusion", "step": done, "total": total, "fraction": done / max(total, 1),
+                    "message": f"choosing the fusion weight: {Path(path).name}"})
+
+    tuning = tune_on_pairs(bundle_dir, queries, gallery, config.out_dir / "fusion-library",
+                           max_track_s=config.data.max_music_s, progress=progress)
+    if report is not None:
+        report({"stage": "fusion", "message": f"fusion weight {tuning.weight:g}", "fusion_weight": tuning.weight})
+    return {"weight": tuning.weight, **{f"recall@{tuning.k}_w{w:g}": r for w, (r, _) in tuning.table.items()}}
 
 
 def _evaluate(config: TrainConfig, data: PreparedData, table: ClipFeatureTable, matching: MatchingModel,

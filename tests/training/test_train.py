@@ -42,10 +42,13 @@ def test_training_lowers_the_loss_and_raises_recall_on_train_pairs(reference_run
     assert recall[-1][1] >= recall[0][1] + 0.3, recall
     assert recall[-1][1] >= 0.6
     stages = {e["stage"] for e in events}
-    assert {"pretrain", "match", "eval"} <= stages
+    assert {"pretrain", "match", "eval", "fusion"} <= stages
     assert any("val_recall@10" in e for e in events if e["stage"] == "match")
-    assert set(result.evaluation) == {"valid"} and result.evaluation["valid"]["gallery_size"] == 2
+    assert set(result.evaluation) == {"valid", "fusion"} and result.evaluation["valid"]["gallery_size"] == 2
     bundle = ModelBundle.load(result.bundle_dir, device="cpu")
+    # The fusion weight was chosen on the valid pairs (the edited videos' own soundtracks) and recorded.
+    assert bundle.score_config.fusion_weight == result.evaluation["fusion"]["weight"]
+    assert (Path(data["run"]["out_dir"]) / "fusion-library" / "store.lmdb").is_dir()
     assert bundle.extra["target_kind"] == "pseudo" and len(bundle.extra["targets"]) == 27
 
 
@@ -166,3 +169,24 @@ def test_run_training_for_the_gui(edits_root, prepared_dir, tmp_path):
     assert (config.match.epochs, config.match.batch_size, config.match.lr) == (3, 16, 0.001)
     assert (config.run.seed, config.run.device, config.model.name) == (7, "cpu", "small")
     assert config.out_dir == tmp_path / "out"
+
+
+def test_ablations_share_the_prepared_data_and_the_pretrained_encoders(edits_root, prepared_dir, tmp_path):
+    from bgmatch.training.ablations import main as ablations_main
+
+    toml = tmp_path / "tiny.toml"
+    toml.write_text(_to_toml(tiny_config(tmp_path / "unused", root=edits_root, prepared_dir=prepared_dir,
+                                         pretrain={"steps": 3}, match={"steps": 6, "valid_every": 0})))
+    out = tmp_path / "ablations"
+    assert ablations_main([str(toml), "--out-dir", str(out), "--only", "no-rhythm,ours,no-pretraining"]) == 0
+    ours = ModelBundle.load(out / "ours" / "model", device="cpu")
+    no_rhythm = ModelBundle.load(out / "no-rhythm" / "model", device="cpu")
+    assert ours.matching.config.use_rhythm_tokens and not no_rhythm.matching.config.use_rhythm_tokens
+    # no-rhythm pretrains like ours: it starts from the same encoders (copied, not trained again).
+    for name in ("music.pt", "video.pt"):
+        assert (out / "no-rhythm" / "pretrain" / name).read_bytes() == (out / "ours" / "pretrain" / name).read_bytes()
+    assert not (out / "no-rhythm" / "state" / "pretrain.pt").exists()
+    assert (out / "no-pretraining" / "model" / "bundle.json").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["no-pretraining", "no-pretraining.log", "no-rhythm", "no-rhythm.log",
+                                                      "ours", "ours.log", "prepared"]
+    assert ablations_main([str(toml), "--out-dir", str(out), "--only", "nope"]) == 1

@@ -55,13 +55,14 @@ def suggest_job(library: Library, video: Path, info: MediaInfo) -> JobFn:
 
     def run(progress: ProgressFn, cancel: CancelToken) -> SuggestResult:
         progress(BUSY, f"Analysing motion and cuts of {video.name}…")
-        analysis = library.analyze_video(video)
+        query = library.query(video)  # with a model set, also the video's learned embedding
+        analysis = query.analysis
         cancel.raise_if_cancelled()
         n = len(library)
         suggestions: list[Suggestion] = []
         if n:
             progress(BUSY, f"Ranking {n} track{'s' if n != 1 else ''}…")
-            suggestions = library.suggest(analysis, top=min(n, MAX_SUGGESTIONS))
+            suggestions = library.suggest(query, top=min(n, MAX_SUGGESTIONS))
         tempi = {}
         for s in suggestions:
             correction = BeatGridCorrection.from_meta(library.store.get(s.track_id).meta)

@@ -1,20 +1,14 @@
 """The library view: every indexed track with its analysis, and indexing with progress/cancel."""
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from . import formatting
-from .tables import read_only_table
 from .jobs import LibraryRow
-
-Index = QModelIndex | QPersistentModelIndex
-HEADERS = ("Title", "BPM", "Length", "Beats", "Grid", "File")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+from .tables import SORT_ROLE, Column, ColumnTableModel, read_only_table
 
 
 def _grid_text(row: LibraryRow) -> str:
@@ -29,55 +23,33 @@ def _grid_text(row: LibraryRow) -> str:
     return " ".join(parts)
 
 
-class LibraryModel(QAbstractTableModel):
+COLUMNS = (
+    Column("Title", lambda m, r: r.info.title),
+    Column("BPM", lambda m, r: r.tempo_bpm, formatting.bpm, right=True),
+    Column("Length", lambda m, r: r.info.duration_s, formatting.clock, right=True),
+    Column("Beats", lambda m, r: r.n_beats, right=True),
+    Column("Grid", lambda m, r: _grid_text(r)),
+    Column("File", lambda m, r: r.info.path),
+)
+HEADERS = tuple(c.header for c in COLUMNS)
+
+
+class LibraryModel(ColumnTableModel):
     """Rows of :class:`LibraryRow`."""
 
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._rows: list[LibraryRow] = []
+    columns = COLUMNS
 
     def set_rows(self, rows: list[LibraryRow]) -> None:
         """Replace the rows."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        self._replace_rows(rows)
 
     def rows(self) -> list[LibraryRow]:
         """Every row."""
         return list(self._rows)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self._rows[index.row()]
-        col = HEADERS[index.column()]
-        values = {"Title": row.info.title, "BPM": row.tempo_bpm, "Length": row.info.duration_s,
-                  "Beats": row.n_beats, "Grid": _grid_text(row), "File": row.info.path}
-        value = values[col]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == "BPM":
-                return formatting.bpm(value)
-            if col == "Length":
-                return formatting.clock(value)
-            return str(value)
-        if role == SORT_ROLE:
-            return value.lower() if isinstance(value, str) else value
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in {"BPM", "Length", "Beats"}:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return row.info.path
-        return None
+    def row_tooltip(self, row: LibraryRow) -> str:
+        """The track's file."""
+        return row.info.path
 
 
 class LibraryPanel(QWidget):

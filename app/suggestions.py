@@ -6,10 +6,9 @@ sorting uses raw numbers (:data:`SORT_ROLE`), filtering uses the engine's :class
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
@@ -18,20 +17,7 @@ from bgmatch.engine.library import Suggestion
 from bgmatch.engine.trackfilter import TrackFilter
 
 from . import formatting
-from .tables import read_only_table
-
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-Index = QModelIndex | QPersistentModelIndex
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: header, tooltip, how to read its raw value and how to show it."""
-
-    header: str
-    tooltip: str
-    value: Callable[["SuggestionModel", Suggestion], Any]
-    text: Callable[[Any], str]
+from .tables import SORT_ROLE, Column, ColumnTableModel, Index, read_only_table
 
 
 def _part(name: str) -> Callable[["SuggestionModel", Suggestion], float]:
@@ -39,27 +25,31 @@ def _part(name: str) -> Callable[["SuggestionModel", Suggestion], float]:
 
 
 COLUMNS = (
-    Column("#", "Rank for this video (1 = best fit)", lambda m, s: s.rank, str),
-    Column("Title", "Track title (tags, else file name)", lambda m, s: s.title, str),
-    Column("Score", "Overall fit: sync + ¼ onset + ½ energy", lambda m, s: s.score, formatting.score),
-    Column("Sync", "How close the video's cuts and motion peaks fall to the beats", _part("beat"), formatting.score),
-    Column("Onset", "How strong the music's onsets are at the video's cuts", _part("onset"), formatting.score),
-    Column("Energy", "How the video's motion follows the music's loudness", _part("energy"), formatting.score),
-    Column("BPM", "Tempo (after your beat-grid correction)", lambda m, s: m.tempo_bpm(s), formatting.bpm),
-    Column("Length", "Track duration", lambda m, s: s.duration_s, formatting.clock),
-    Column("Offset", "Suggested start in the track", lambda m, s: m.offset_s(s), formatting.clock_ms),
-    Column("Like", "Likeness to the track chosen with “More like this”", lambda m, s: m.similarity(s),
-           lambda v: f"{v:.0%}" if math.isfinite(v) else ""),
+    Column("#", lambda m, s: s.rank, str, "Rank for this video (1 = best fit)", right=True),
+    Column("Title", lambda m, s: s.title, str, "Track title (tags, else file name)"),
+    Column("Score", lambda m, s: s.score, formatting.score, "Overall fit: sync + ¼ onset + ½ energy", right=True),
+    Column("Sync", _part("beat"), formatting.score, "How close the video's cuts and motion peaks fall to the beats",
+           right=True),
+    Column("Onset", _part("onset"), formatting.score, "How strong the music's onsets are at the video's cuts",
+           right=True),
+    Column("Energy", _part("energy"), formatting.score, "How the video's motion follows the music's loudness",
+           right=True),
+    Column("BPM", lambda m, s: m.tempo_bpm(s), formatting.bpm, "Tempo (after your beat-grid correction)", right=True),
+    Column("Length", lambda m, s: s.duration_s, formatting.clock, "Track duration", right=True),
+    Column("Offset", lambda m, s: m.offset_s(s), formatting.clock_ms, "Suggested start in the track", right=True),
+    Column("Like", lambda m, s: m.similarity(s), lambda v: f"{v:.0%}" if math.isfinite(v) else "",
+           "Likeness to the track chosen with “More like this”", right=True),
 )
 COL = {c.header: i for i, c in enumerate(COLUMNS)}
 
 
-class SuggestionModel(QAbstractTableModel):
+class SuggestionModel(ColumnTableModel):
     """Ranked suggestions for the current video."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[Suggestion] = []
         self._tempo: dict[str, float] = {}
         self._offset: dict[str, float] = {}
         self._similarity: dict[str, float] = {}
@@ -67,10 +57,8 @@ class SuggestionModel(QAbstractTableModel):
     # -- content -----------------------------------------------------------------------------
     def set_suggestions(self, suggestions: list[Suggestion]) -> None:
         """Replace the list (user offsets and likeness are forgotten)."""
-        self.beginResetModel()
-        self._rows = list(suggestions)
         self._offset, self._similarity = {}, {}
-        self.endResetModel()
+        self._replace_rows(suggestions)
 
     def suggestion(self, row: int) -> Suggestion:
         """The suggestion in ``row`` (model order)."""
@@ -125,40 +113,10 @@ class SuggestionModel(QAbstractTableModel):
         """Likeness to the "more like this" track (NaN when not set)."""
         return self._similarity.get(s.track_id, math.nan)
 
-    # -- Qt model ----------------------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].header
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section].tooltip
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        s = self._rows[index.row()]
-        col = COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.text(col.value(self, s))
-        if role == SORT_ROLE:
-            value = col.value(self, s)
-            return value.lower() if isinstance(value, str) else (value if math.isfinite(value) else -math.inf)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            left = col.header == "Title"
-            side = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
-            return int(side | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            parts = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(s.parts.items()))
-            return f"{s.title}\n{s.path}\nscore {s.score:+.3f} ({parts})"
-        return None
+    def row_tooltip(self, s: Suggestion) -> str:
+        """Title, file and every part of the score."""
+        parts = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(s.parts.items()))
+        return f"{s.title}\n{s.path}\nscore {s.score:+.3f} ({parts})"
 
 
 class SuggestionFilterProxy(QSortFilterProxyModel):

@@ -1,8 +1,90 @@
-"""The read-only, row-selecting, sortable table both the suggestions and the library use."""
+"""Read-only tables of rows described by columns: the model both lists use, and their view.
+
+A :class:`Column` says how to read a row's raw value (used for sorting, :data:`SORT_ROLE`) and
+how to show it; :class:`ColumnTableModel` answers Qt's questions from its columns, so the
+suggestions and the library models only declare their columns and keep their rows.
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, Qt
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+#: The role proxies sort by: the raw value (lower-cased text; NaN sorts first).
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+Index = QModelIndex | QPersistentModelIndex
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: header, how to read its raw value (``value(model, row)``) and how to show it."""
+
+    header: str
+    value: Callable[[Any, Any], Any]
+    text: Callable[[Any], str] = str
+    tooltip: str = ""
+    right: bool = False  # right-aligned (numbers)
+
+
+def sort_key(value: Any) -> Any:
+    """What :data:`SORT_ROLE` returns for a raw value."""
+    if isinstance(value, str):
+        return value.lower()
+    return value if math.isfinite(value) else -math.inf
+
+
+class ColumnTableModel(QAbstractTableModel, Generic[Row]):
+    """Rows shown through :attr:`columns`; subclasses set the columns and :meth:`row_tooltip`."""
+
+    columns: tuple[Column, ...] = ()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+
+    def _replace_rows(self, rows: list[Row]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_tooltip(self, row: Row) -> str:
+        """The tooltip of every cell of ``row``."""
+        return ""
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.columns[section].tooltip or None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        col = self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.text(col.value(self, row))
+        if role == SORT_ROLE:
+            return sort_key(col.value(self, row))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            side = Qt.AlignmentFlag.AlignRight if col.right else Qt.AlignmentFlag.AlignLeft
+            return int(side | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.row_tooltip(row)
+        return None
 
 
 def read_only_table(model: QAbstractItemModel, *, sort_column: int, stretch_column: int) -> QTableView:

@@ -40,7 +40,7 @@ def create_window(argv: list[str] | None = None):
     window.show()
     if args.video is not None:
         video = args.video.expanduser().absolute()
-        QTimer.singleShot(0, lambda: window.open_video(video))
+        QTimer.singleShot(0, lambda: window.suggest_flow.open_video(video))
     return window
 
 

@@ -1,6 +1,7 @@
-"""The main window's menus: one QAction per command, with its keyboard shortcuts."""
+"""The main window's commands: one QAction each, shared by the menus and the alignment bar's buttons."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtGui import QAction, QKeySequence
@@ -8,47 +9,118 @@ from PySide6.QtWidgets import QMenu, QMenuBar
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+    from .preview_flow import PreviewFlow
 
 #: J jumps back this far (s).
 JUMP_BACK_S = 2.0
 
 
-def add_action(window: "MainWindow", menu: QMenu, text: str, slot: Callable[[], object],
-               shortcuts: tuple[str, ...] = (), tip: str = "") -> QAction:
-    """Add a command to ``menu``."""
+def keys_text(action: QAction) -> str:
+    """The action's shortcuts as the platform writes them ("Ctrl+O, F1")."""
+    return ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+
+
+def make_action(window: "MainWindow", text: str, slot: Callable[[], object], shortcuts: tuple[str, ...] = (),
+                tip: str = "", *, button_text: str = "") -> QAction:
+    """A command: menu ``text``, ``button_text`` on a tool button, and a tooltip naming its shortcuts."""
     action = QAction(text, window)
     if shortcuts:
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
+    if button_text:
+        action.setIconText(button_text)
     if tip:
         action.setStatusTip(tip)
-        action.setToolTip(tip)
+        keys = keys_text(action)
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)
     action.triggered.connect(slot)
+    return action
+
+
+def add_action(window: "MainWindow", menu: QMenu, text: str, slot: Callable[[], object],
+               shortcuts: tuple[str, ...] = (), tip: str = "") -> QAction:
+    """Add a command to ``menu``."""
+    action = make_action(window, text, slot, shortcuts, tip)
     menu.addAction(action)
     return action
 
 
-def build_menus(w: "MainWindow") -> None:
+@dataclass(frozen=True)
+class AlignmentActions:
+    """The chosen track's offset and beat-grid commands (menu entries and alignment-bar buttons)."""
+
+    earlier_beat: QAction
+    later_beat: QAction
+    earlier_tenth: QAction
+    later_tenth: QAction
+    snap: QAction
+    grid: tuple[QAction, ...]
+
+    @property
+    def nudges(self) -> tuple[QAction, ...]:
+        """Offset commands in the order of the bar's buttons."""
+        return self.earlier_beat, self.earlier_tenth, self.later_tenth, self.later_beat, self.snap
+
+
+def alignment_actions(w: "MainWindow") -> AlignmentActions:
+    """Offset nudges, snap and beat-grid corrections of the preview's track.
+
+    Made before the flows (the alignment bar is built with them), so each finds ``w.preview_flow`` when run.
+    """
+    def preview() -> "PreviewFlow":
+        return w.preview_flow
+
+    grid = (
+        make_action(w, "Halve Tempo", lambda: preview().halve_tempo(), (),
+                    "The beat tracker found double the real tempo: halve it", button_text="½×"),
+        make_action(w, "Double Tempo", lambda: preview().double_tempo(), (),
+                    "The beat tracker found half the real tempo: double it", button_text="2×"),
+        make_action(w, "Beat Grid 10 ms Earlier", lambda: preview().shift_grid(-0.01), (),
+                    "Move the beat grid 10 ms earlier", button_text="◀ 10 ms"),
+        make_action(w, "Beat Grid 10 ms Later", lambda: preview().shift_grid(0.01), (),
+                    "Move the beat grid 10 ms later", button_text="10 ms ▶"),
+        make_action(w, "Beat Grid Half a Beat", lambda: preview().shift_half_beat(), (),
+                    "Move the beat grid by half a beat (on the off-beat)", button_text="½ beat"),
+        make_action(w, "Reset Beat Grid", lambda: preview().reset_grid(), (),
+                    "Forget the correction of this track", button_text="Reset"),
+    )
+    return AlignmentActions(
+        earlier_beat=make_action(w, "Track Earlier by a Beat", lambda: preview().nudge_beats(-1), ("Ctrl+Left",),
+                                 "Start the track one beat earlier", button_text="−1 beat"),
+        later_beat=make_action(w, "Track Later by a Beat", lambda: preview().nudge_beats(1), ("Ctrl+Right",),
+                               "Start the track one beat later", button_text="+1 beat"),
+        earlier_tenth=make_action(w, "Track Earlier by 0.1 s", lambda: preview().nudge_seconds(-0.1), ("Alt+Left",),
+                                  "Start the track 0.1 s earlier", button_text="−0.1 s"),
+        later_tenth=make_action(w, "Track Later by 0.1 s", lambda: preview().nudge_seconds(0.1), ("Alt+Right",),
+                                "Start the track 0.1 s later", button_text="+0.1 s"),
+        snap=make_action(w, "Snap Offset to Beat", lambda: preview().snap_to_beat(), ("B",),
+                         "Snap the offset to the nearest beat, so the video starts on a beat", button_text="Snap"),
+        grid=grid,
+    )
+
+
+def build_menus(w: "MainWindow", alignment: AlignmentActions) -> None:
     """File, Library, Playback, Training and Help; keeps the actions other code enables on ``w``."""
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
-    w.open_action = add_action(w, file_menu, "&Open Video…", w.open_video_dialog, ("Ctrl+O",))
-    w.export_action = add_action(w, file_menu, "&Export With Track…", lambda: w.export_current(), ("Ctrl+E",),
+    w.open_action = add_action(w, file_menu, "&Open Video…", w.suggest_flow.open_video_dialog, ("Ctrl+O",))
+    w.export_action = add_action(w, file_menu, "&Export With Track…", lambda: w.export_flow.export(), ("Ctrl+E",),
                                  "Write the video with the chosen track, trimmed and faded")
     w.export_action.setEnabled(False)
     file_menu.addSeparator()
     add_action(w, file_menu, "&Quit", w.close, ("Ctrl+Q",))
 
     library = bar.addMenu("&Library")
-    w.add_folder_action = add_action(w, library, "&Add Folder…", w.add_folder_dialog, ("Ctrl+Shift+A",),
+    w.add_folder_action = add_action(w, library, "&Add Folder…", w.library_flow.add_folder_dialog, ("Ctrl+Shift+A",),
                                      "Index a folder of music")
-    add_action(w, library, "&Use Library Folder…", w.choose_library_dialog, (),
+    add_action(w, library, "&Use Library Folder…", w.library_flow.choose_dialog, (),
                "Switch to another library folder (created if new)")
     add_action(w, library, "Show &Library", lambda: w.tabs.setCurrentWidget(w.library_panel), ("Ctrl+L",))
 
+    preview = w.preview_flow
     play = bar.addMenu("&Playback")
     add_action(w, play, "Play / Pause", w.player.toggle, ("Space",))
-    add_action(w, play, "Play (again: faster)", w.play_forward, ("L",))
-    add_action(w, play, "Pause", w.pause, ("K",))
+    add_action(w, play, "Play (again: faster)", preview.play_forward, ("L",))
+    add_action(w, play, "Pause", preview.pause, ("K",))
     add_action(w, play, f"Jump Back {JUMP_BACK_S:g} s", lambda: w.player.step(-JUMP_BACK_S), ("J",))
     play.addSeparator()
     for text, delta, key in (("Back 1 s", -1.0, "Left"), ("Forward 1 s", 1.0, "Right"),
@@ -56,19 +128,16 @@ def build_menus(w: "MainWindow") -> None:
         add_action(w, play, text, lambda _checked=False, d=delta: w.player.step(d), (key,))
     add_action(w, play, "To Start", lambda: w.player.seek(0.0), ("Home",))
     play.addSeparator()
-    add_action(w, play, "Track Earlier by a Beat", lambda: w.nudge_beats(-1), ("Ctrl+Left",))
-    add_action(w, play, "Track Later by a Beat", lambda: w.nudge_beats(1), ("Ctrl+Right",))
-    add_action(w, play, "Track Earlier by 0.1 s", lambda: w.nudge_seconds(-0.1), ("Alt+Left",))
-    add_action(w, play, "Track Later by 0.1 s", lambda: w.nudge_seconds(0.1), ("Alt+Right",))
-    add_action(w, play, "Snap Offset to Beat", w.snap_to_beat, ("B",))
+    play.addActions([alignment.earlier_beat, alignment.later_beat, alignment.earlier_tenth, alignment.later_tenth,
+                     alignment.snap])
     play.addSeparator()
     add_action(w, play, "Next Suggestion", lambda: w.suggestions.select_next(1), ("N",))
     add_action(w, play, "Previous Suggestion", lambda: w.suggestions.select_next(-1), ("Shift+N",))
 
     training = bar.addMenu("&Training")
-    add_action(w, training, "&Retrain…", w.open_training, (), "Train the matching model on your past edits")
+    add_action(w, training, "&Retrain…", w.training_flow.open, (), "Train the matching model on your past edits")
     w.model_menu = training.addMenu("&Model")
-    w.model_menu.aboutToShow.connect(w.fill_model_menu)
+    w.model_menu.aboutToShow.connect(w.model_flow.fill_menu)
 
     help_menu = bar.addMenu("&Help")
     add_action(w, help_menu, "&Keyboard Shortcuts", w.show_shortcuts, ("F1",))
@@ -80,7 +149,7 @@ def shortcuts_html(bar: QMenuBar) -> str:
     for menu_action in bar.actions():
         menu = menu_action.menu()
         for action in menu.actions() if menu is not None else []:
-            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            keys = keys_text(action)
             if keys:
                 rows.append(f"<tr><td><b>{keys}</b></td><td>{action.text().replace('&', '')}</td></tr>")
     return f"<table cellpadding=3>{''.join(rows)}</table>"

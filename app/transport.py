@@ -1,18 +1,16 @@
-"""Transport (play/pause, seek) and alignment controls (offset nudges, snap, beat-grid correction)."""
+"""Transport (play/pause, seek) and alignment controls (offset nudges, snap, beat-grid correction).
+
+The alignment bar shows the menus' own actions as buttons (:func:`bgmatch.app.menus.alignment_actions`).
+"""
 from __future__ import annotations
 
+from typing import Sequence
+
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractSlider, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from . import formatting
-
-
-def _button(text: str, tooltip: str) -> QToolButton:
-    b = QToolButton()
-    b.setText(text)
-    b.setToolTip(tooltip)
-    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-    return b
 
 
 class TransportBar(QWidget):
@@ -78,65 +76,40 @@ class TransportBar(QWidget):
 
 
 class AlignmentBar(QWidget):
-    """Offset nudges, snap and beat-grid correction of the chosen track."""
+    """Offset and beat-grid of the chosen track: labels, and a button for each command it is given."""
 
-    nudge_beats = Signal(int)
-    nudge_seconds = Signal(float)
-    snap_requested = Signal()
-    halve_tempo = Signal()
-    double_tempo = Signal()
-    shift_grid = Signal(float)  # seconds
-    shift_half_beat = Signal()
-    reset_grid = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, nudges: Sequence[QAction], grid: Sequence[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.offset_label = QLabel("Offset –")
         self.offset_label.setObjectName("offset")
         self.offset_label.setToolTip("Where in the track the video's first frame falls")
-        nudges = [
-            ("−1 beat", "Start the track one beat earlier (Ctrl+←)", lambda: self.nudge_beats.emit(-1)),
-            ("−0.1 s", "Start the track 0.1 s earlier (Alt+←)", lambda: self.nudge_seconds.emit(-0.1)),
-            ("+0.1 s", "Start the track 0.1 s later (Alt+→)", lambda: self.nudge_seconds.emit(0.1)),
-            ("+1 beat", "Start the track one beat later (Ctrl+→)", lambda: self.nudge_beats.emit(1)),
-            ("Snap", "Snap the offset to the nearest beat, so the video starts on a beat (B)",
-             self.snap_requested.emit),
-        ]
         self.tempo_label = QLabel("– BPM")
         self.tempo_label.setObjectName("offset")
         self.tempo_label.setToolTip("The track's tempo after your beat-grid correction (saved in the library)")
-        grid = [
-            ("½×", "The beat tracker found double the real tempo: halve it", self.halve_tempo.emit),
-            ("2×", "The beat tracker found half the real tempo: double it", self.double_tempo.emit),
-            ("◀ 10 ms", "Move the beat grid 10 ms earlier", lambda: self.shift_grid.emit(-0.01)),
-            ("10 ms ▶", "Move the beat grid 10 ms later", lambda: self.shift_grid.emit(0.01)),
-            ("½ beat", "Move the beat grid by half a beat (on the off-beat)", self.shift_half_beat.emit),
-            ("Reset", "Forget the correction of this track", self.reset_grid.emit),
-        ]
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.offset_label)
         self.alignment_buttons: list[QToolButton] = []
-        for text, tip, slot in nudges:
-            b = _button(text, tip)
-            b.clicked.connect(slot)
-            row.addWidget(b)
-            self.alignment_buttons.append(b)
-        row.addSpacing(24)
-        row.addWidget(QLabel("Beat grid"))
-        row.addWidget(self.tempo_label)
-        for text, tip, slot in grid:
-            b = _button(text, tip)
-            b.clicked.connect(slot)
-            row.addWidget(b)
-            self.alignment_buttons.append(b)
-        row.addStretch(1)
+        self._row = QHBoxLayout(self)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.addWidget(self.offset_label)
+        self._add_buttons(nudges)
+        self._row.addSpacing(24)
+        self._row.addWidget(QLabel("Beat grid"))
+        self._row.addWidget(self.tempo_label)
+        self._add_buttons(grid)
+        self._row.addStretch(1)
         self.set_track_controls_enabled(False)
 
+    def _add_buttons(self, actions: Sequence[QAction]) -> None:
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            self._row.addWidget(button)
+            self.alignment_buttons.append(button)
+
     def set_track_controls_enabled(self, enabled: bool) -> None:
-        """Offset and grid controls need a chosen track."""
+        """Offset and grid commands need a chosen track (their menu entries follow)."""
         for b in self.alignment_buttons:
-            b.setEnabled(enabled)
+            b.defaultAction().setEnabled(enabled)
         if not enabled:
             self.offset_label.setText("Offset –")
             self.tempo_label.setText("– BPM")

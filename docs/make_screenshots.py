@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance()
     window.resize(1560, 940)
     window.move(20, 20)
-    window.add_folder(asset_path("demo", "music"))
-    wait(app, lambda: window._add_job is None and window.library_panel.model.rowCount() > 0)
-    window.open_video(asset_path("demo", "video.mp4"))
-    wait(app, lambda: window.result is not None and window.suggestion is not None)
+    window.library_flow.add_folder(asset_path("demo", "music"))
+    wait(app, lambda: window.library_flow.add_job is None and window.library_panel.model.rowCount() > 0)
+    window.suggest_flow.open_video(asset_path("demo", "video.mp4"))
+    wait(app, lambda: window.suggest_flow.result is not None and window.preview_flow.suggestion is not None)
     window.player.seek(9.0)
     window.player.play()
     pause(app, 2.5)
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from bgmatch.app import jobs
 
     run_training = jobs.find_training()
-    dialog = window.show_training_dialog(run_training)
+    dialog = window.training_flow.show_dialog(run_training)
     dialog.resize(1000, 720)
     dialog.move(120, 80)
     if run_training is not None:

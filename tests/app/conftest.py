@@ -125,7 +125,8 @@ def window(qtbot, settings):
 @pytest.fixture()
 def analysed(qtbot, window, video):
     """The main window after the test video was analysed and ranked."""
-    assert window.open_video(video)
-    qtbot.waitUntil(lambda: window.result is not None and window.suggestion is not None, timeout=60_000)
+    assert window.suggest_flow.open_video(video)
+    qtbot.waitUntil(lambda: window.suggest_flow.result is not None and window.preview_flow.suggestion is not None,
+                    timeout=60_000)
     qtbot.waitUntil(lambda: window.player.loaded, timeout=10_000)
     return window

@@ -24,3 +24,8 @@ def test_app_uses_only_public_engine_names():
     offenders = [f"{p.name}:{i + 1}" for p in APP.glob("*.py") for i, line in enumerate(p.read_text().splitlines())
                  if private.search(line)]
     assert offenders == []
+
+
+def test_app_modules_stay_short():
+    long = {p.name: n for p in APP.glob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

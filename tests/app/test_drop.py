@@ -24,13 +24,13 @@ def test_drop_video_ranks_library_without_freezing(qtbot, window, video):
     timer.start(10)
     drop_files(window.video_pane, video)
     assert window.analysis_task.isVisible() and window.analysis_task.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: window.result is not None and window._analysis_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.suggest_flow.result is not None and window.suggest_flow.job is None, timeout=60_000)
     timer.stop()
     # The GUI thread kept running its timer while the video was analysed and ranked.
     assert max(gaps) < 0.5, f"the GUI froze for {max(gaps):.2f} s"
     assert not window.analysis_task.isVisible()
-    assert window.video_path == video
-    result = window.result
+    assert window.suggest_flow.video_path == video
+    result = window.suggest_flow.result
     assert len(result.suggestions) == result.library_size == 6
     assert window.suggestions.model.rowCount() == 6
     assert window.suggestions.current() is not None and window.suggestions.current().rank == 1
@@ -59,30 +59,32 @@ def test_drop_non_video_changes_nothing(qtbot, tmp_path, window, gallery, kind):
     assert "\n" not in text and len(text) < 300  # … in one line
     expected = {"audio": "audio file", "folder": "folder", "missing": "no such file"}.get(kind, "")
     assert expected in text
-    assert window.result is None and window.video_path is None and window._analysis_job is None
+    flow = window.suggest_flow
+    assert flow.result is None and flow.video_path is None and flow.job is None
     assert window.windowTitle() == title and not window.analysis_task.isVisible()
     assert window.status_label.objectName() == "error"
 
 
 def test_second_drop_replaces_the_running_analysis(qtbot, window, video, short_video):
     drop_files(window, video)
-    first = window._analysis_job
+    first = window.suggest_flow.job
     drop_files(window, short_video)
-    assert first.token.cancelled and window._analysis_job is not first
-    qtbot.waitUntil(lambda: window.result is not None and not window.runner.active("suggest"), timeout=60_000)
-    assert window.video_path == short_video  # the first video's result never replaced it
-    assert window.result.video_path == short_video
+    assert first.token.cancelled and window.suggest_flow.job is not first
+    qtbot.waitUntil(lambda: window.suggest_flow.result is not None and not window.runner.active("suggest"),
+                    timeout=60_000)
+    assert window.suggest_flow.video_path == short_video  # the first video's result never replaced it
+    assert window.suggest_flow.result.video_path == short_video
 
 
 def test_cancel_keeps_the_current_video(qtbot, analysed, short_video):
     window = analysed
-    before = window.result
-    window.open_video(short_video)
+    before = window.suggest_flow.result
+    window.suggest_flow.open_video(short_video)
     qtbot.mouseClick(window.analysis_task.cancel_button, Qt.MouseButton.LeftButton)
     assert not window.analysis_task.isVisible() and "cancelled" in window.status_label.text()
     qtbot.waitUntil(lambda: not window.runner.active("suggest"), timeout=60_000)
     qtbot.wait(50)
-    assert window.result is before and window.video_path == before.video_path
+    assert window.suggest_flow.result is before and window.suggest_flow.video_path == before.video_path
 
 
 def test_open_video_from_file_menu(qtbot, window, video, monkeypatch):
@@ -90,6 +92,6 @@ def test_open_video_from_file_menu(qtbot, window, video, monkeypatch):
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(video), ""))
     window.open_action.trigger()
-    qtbot.waitUntil(lambda: window.result is not None, timeout=60_000)
-    assert window.video_path == Path(video)
+    qtbot.waitUntil(lambda: window.suggest_flow.result is not None, timeout=60_000)
+    assert window.suggest_flow.video_path == Path(video)
     assert window.settings.last_folder("video") == Path(video).parent

@@ -11,27 +11,27 @@ from bgmatch.engine.media import decode_audio, probe
 
 def test_export_from_menu_writes_video_with_track_and_offers_reveal(qtbot, analysed, tmp_path, monkeypatch):
     window = analysed
-    window.nudge_seconds(0.5)
-    offset = window.offset_s
+    window.preview_flow.nudge_seconds(0.5)
+    offset = window.preview_flow.offset_s
     out = tmp_path / "exports" / "result"  # no suffix: .mp4 is added
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
     fractions: list[float] = []
     window.export_action.trigger()
-    window._export_job.signals.progress.connect(lambda f, _t: fractions.append(f))
+    window.export_flow.job.signals.progress.connect(lambda f, _t: fractions.append(f))
     assert window.export_task.isVisible()
-    qtbot.waitUntil(lambda: window._export_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.export_flow.job is None, timeout=60_000)
     written = out.with_suffix(".mp4")
-    assert window.exported_path == written and written.exists()
+    assert window.export_flow.exported_path == written and written.exists()
     assert fractions == sorted(fractions)
-    info, source = probe(written), probe(window.video_path)
+    info, source = probe(written), probe(window.suggest_flow.video_path)
     assert info.has_video and info.has_audio
     assert info.duration_s == pytest.approx(source.duration_s, abs=0.1)
     # The soundtrack is the chosen track from the chosen offset (compare a second in the middle).
     sr = 16000
     ours = decode_audio(written, sr_hz=sr, offset_s=5.0, max_duration_s=1.0)
-    track = decode_audio(window.suggestion.path, sr_hz=sr, offset_s=offset + 5.0, max_duration_s=1.0)
+    track = decode_audio(window.preview_flow.suggestion.path, sr_hz=sr, offset_s=offset + 5.0, max_duration_s=1.0)
     corr = np.corrcoef(ours[: len(track)], track[: len(ours)])[0, 1]
     assert corr > 0.9
     # Trimmed and faded: silent at the very end.
@@ -48,15 +48,15 @@ def test_export_from_menu_writes_video_with_track_and_offers_reveal(qtbot, analy
 def test_cancelled_export_leaves_no_file(qtbot, analysed, tmp_path):
     window = analysed
     out = tmp_path / "cancelled.mp4"
-    job = window.export_current(out)
+    job = window.export_flow.export(out)
     job.cancel()
-    qtbot.waitUntil(lambda: window._export_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.export_flow.job is None, timeout=60_000)
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
     assert "cancelled" in window.status_label.text()
 
 
 def test_export_needs_a_chosen_track(qtbot, window, tmp_path):
     assert not window.export_action.isEnabled()
-    assert window.export_current(tmp_path / "x.mp4") is None
+    assert window.export_flow.export(tmp_path / "x.mp4") is None
     assert "choose a track" in window.last_message.text()
     window.last_message.done(QMessageBox.StandardButton.Ok)

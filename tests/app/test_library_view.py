@@ -49,10 +49,10 @@ def test_add_folder_from_menu_with_progress_and_report(qtbot, window, music_fold
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(music_folder))
     fractions: list[float] = []
     window.add_folder_action.trigger()
-    job = window._add_job
+    job = window.library_flow.add_job
     job.signals.progress.connect(lambda f, _t: fractions.append(f))
     assert window.library_panel.progress_row.isVisible() and not window.library_panel.add_button.isEnabled()
-    qtbot.waitUntil(lambda: window._add_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.library_flow.add_job is None, timeout=60_000)
     qtbot.waitUntil(lambda: window.library_panel.model.rowCount() == LIBRARY_TRACKS + 4, timeout=10_000)
     assert fractions and fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert not window.library_panel.progress_row.isVisible()
@@ -62,7 +62,7 @@ def test_add_folder_from_menu_with_progress_and_report(qtbot, window, music_fold
 
 
 def test_cancel_stops_indexing_after_the_current_file(qtbot, window, music_folder):
-    job = window.add_folder(music_folder)
+    job = window.library_flow.add_folder(music_folder)
     reports = []
     job.signals.succeeded.connect(reports.append)
 
@@ -71,7 +71,7 @@ def test_cancel_stops_indexing_after_the_current_file(qtbot, window, music_folde
             qtbot.mouseClick(window.library_panel.cancel_button, Qt.MouseButton.LeftButton)
 
     job.signals.progress.connect(cancel_after_first)
-    qtbot.waitUntil(lambda: window._add_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.library_flow.add_job is None, timeout=60_000)
     assert reports and reports[0].cancelled
     assert 1 <= len(reports[0].added) < 4
     assert "cancelled" in window.status_label.text()
@@ -80,8 +80,8 @@ def test_cancel_stops_indexing_after_the_current_file(qtbot, window, music_folde
 
 
 def test_library_survives_a_restart(qtbot, window, settings, music_folder):
-    window.add_folder(music_folder)
-    qtbot.waitUntil(lambda: window._add_job is None, timeout=60_000)
+    window.library_flow.add_folder(music_folder)
+    qtbot.waitUntil(lambda: window.library_flow.add_job is None, timeout=60_000)
     qtbot.waitUntil(lambda: window.library_panel.model.rowCount() == LIBRARY_TRACKS + 4, timeout=10_000)
     titles = sorted(_titles(window))
     window.close()
@@ -108,9 +108,9 @@ def test_empty_library_shows_hints(qtbot, tmp_path, temp_settings, video):
     qtbot.waitUntil(lambda: "library is empty" in w.suggestions.empty.text(), timeout=10_000)
     assert w.library_panel.stack.currentWidget() is w.library_panel.empty
     assert "Add Folder" in w.library_panel.empty.text()
-    w.open_video(video)
-    qtbot.waitUntil(lambda: w.result is not None, timeout=60_000)
-    assert w.result.suggestions == [] and w.suggestions.stack.currentWidget() is w.suggestions.empty
+    w.suggest_flow.open_video(video)
+    qtbot.waitUntil(lambda: w.suggest_flow.result is not None, timeout=60_000)
+    assert w.suggest_flow.result.suggestions == [] and w.suggestions.stack.currentWidget() is w.suggestions.empty
     assert w.timeline.plot.overlay is not None  # the video's motion is shown anyway
     w.close()
 
@@ -131,8 +131,8 @@ def test_second_writer_is_refused_with_a_clear_message(qtbot, window, music_fold
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(library_dir)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        window.add_folder(music_folder)
-        qtbot.waitUntil(lambda: window._add_job is None, timeout=60_000)
+        window.library_flow.add_folder(music_folder)
+        qtbot.waitUntil(lambda: window.library_flow.add_job is None, timeout=60_000)
         shown = window.last_message.text() + " " + window.status_label.text()
         assert f"another process (pid {holder.pid}) is adding to this library" in shown
         assert window.library_panel.model.rowCount() == LIBRARY_TRACKS  # nothing changed

@@ -43,9 +43,9 @@ def fake_training(steps: int = 30, *, wait_for_cancel: bool = False):
 
 def test_menu_says_training_is_not_installed(qtbot, window, monkeypatch):
     monkeypatch.setattr(jobs, "find_training", lambda: None)
-    window.open_training()
+    window.training_flow.open()
     assert "Training is not installed in this build" in window.last_message.text()
-    assert window.training_dialog is None
+    assert window.training_flow.dialog is None
 
 
 def test_find_training_looks_up_run_training(monkeypatch):
@@ -62,14 +62,14 @@ def test_find_training_looks_up_run_training(monkeypatch):
 
 
 def test_dialog_without_training_explains_and_cannot_start(qtbot, window):
-    dialog = window.show_training_dialog(None)
+    dialog = window.training_flow.show_dialog(None)
     assert not dialog.start_button.isEnabled()
     assert "not installed" in dialog.status.text()
 
 
 def test_run_plots_live_and_offers_the_new_model(qtbot, window, tmp_path):
     run_training, seen = fake_training()
-    dialog = window.show_training_dialog(run_training)
+    dialog = window.training_flow.show_dialog(run_training)
     assert Path(dialog.output_dir.text()) == window.library.folder / "models" / "latest"
     dialog.start()
     assert "Choose the folder" in dialog.status.text() and not dialog.running  # data folder is required
@@ -96,12 +96,12 @@ def test_run_plots_live_and_offers_the_new_model(qtbot, window, tmp_path):
     bundle = window.library.folder / "models" / "latest" / "model"
     assert window.settings.model_choice == str(bundle)
     assert window.model_label.text() == "Model: latest"
-    assert window.model_bundles() == [bundle]
+    assert window.model_flow.bundles() == [bundle]
 
 
 def test_cancel_stops_the_run(qtbot, window, tmp_path):
     run_training, _ = fake_training(steps=10, wait_for_cancel=True)
-    dialog = window.show_training_dialog(run_training)
+    dialog = window.training_flow.show_dialog(run_training)
     dialog.data_folder.setText(str(tmp_path))
     dialog.start()
     qtbot.waitUntil(lambda: len(dialog.loss_plot.points.get("match train", ([], []))[0]) == 10, timeout=10_000)
@@ -114,7 +114,7 @@ def test_cancel_stops_the_run(qtbot, window, tmp_path):
 
 
 def test_bundle_marker_matches_the_engine():
-    from bgmatch.app.main_window import BUNDLE_MANIFEST
+    from bgmatch.app.model_flow import BUNDLE_MANIFEST
     from bgmatch.engine.embed import BUNDLE_MANIFEST as ENGINE_MANIFEST
 
     assert BUNDLE_MANIFEST == ENGINE_MANIFEST
@@ -126,7 +126,7 @@ def test_training_errors_are_one_line(qtbot, window, tmp_path):
     def broken(config, progress_callback, cancel_flag):
         raise ConfigError(f"{config['data']['folder']}: no videos with music found")
 
-    dialog = window.show_training_dialog(broken)
+    dialog = window.training_flow.show_dialog(broken)
     dialog.data_folder.setText(str(tmp_path))
     dialog.start()
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
@@ -136,8 +136,8 @@ def test_training_errors_are_one_line(qtbot, window, tmp_path):
 
 def test_menu_opens_the_dialog_with_the_installed_training(qtbot, window):
     cli = pytest.importorskip("bgmatch.training.cli")
-    window.open_training()
-    dialog = window.training_dialog
+    window.training_flow.open()
+    dialog = window.training_flow.dialog
     assert dialog is not None and dialog.isVisible()
     assert dialog.run_training is cli.run_training and dialog.start_button.isEnabled()
     dialog.close()

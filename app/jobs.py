@@ -8,19 +8,22 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from bgmatch.engine import media
 from bgmatch.engine.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
 from bgmatch.engine.errors import MediaError
 from bgmatch.engine.export import ExportConfig, export
-from bgmatch.engine.library import AddReport, Library, Suggestion, TrackInfo
+from bgmatch.engine.library import AddReport, EmbedReport, Library, Suggestion, TrackInfo
 from bgmatch.engine.media import MediaInfo
 from bgmatch.engine.motion import VideoAnalysis
 from bgmatch.engine.rhythm import MusicAnalysis
 from bgmatch.engine.similar import similar_tracks, track_profile
 
-from .workers import CancelToken, JobFn, ProgressFn
+from .workers import CancelToken, JobCancelled, JobFn, ProgressFn
+
+if TYPE_CHECKING:  # torch is imported only when a model is loaded
+    from bgmatch.engine.embed import ModelBundle
 
 #: Most suggestions fetched for one video (the list is filtered and sorted in the app).
 MAX_SUGGESTIONS = 200
@@ -180,6 +183,40 @@ def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
             progress(fraction, f"Exporting {out_path.name}… {fraction:.0%}")
 
         return export(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
+
+    return run
+
+
+@dataclass(frozen=True)
+class ModelSwap:
+    """A loaded model choice whose embeddings the library now has (``bundle`` None: analysis only)."""
+
+    choice: str
+    bundle: "ModelBundle | None"
+    report: EmbedReport = field(default_factory=EmbedReport)
+
+
+def model_job(library: Library, choice: str, name: str) -> JobFn:
+    """Load the model ``choice`` names (``engine.modelchoice``) and embed every track that lacks its
+    embeddings; the library's active model is not changed. Cancelling keeps what was embedded."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> ModelSwap:
+        progress(BUSY, f"Loading model {name}…")
+        from bgmatch.engine.modelchoice import load_model_choice
+
+        bundle = load_model_choice(choice)
+        cancel.raise_if_cancelled()
+        if bundle is None:
+            return ModelSwap(choice, None)
+
+        def report(done: int, total: int, path: str) -> None:
+            progress(done / total if total else 1.0, f"Embedding for {name}: {done}/{total}"
+                     + (f" · {Path(path).name}" if path else ""))
+
+        embedded = library.embed(bundle=bundle, progress=report, cancel=cancel)
+        if embedded.cancelled:
+            raise JobCancelled()
+        return ModelSwap(choice, bundle, embedded)
 
     return run
 

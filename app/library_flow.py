@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from bgmatch.engine.errors import BgmatchError
@@ -22,6 +22,8 @@ NO_LIBRARY = "No library is open — choose one with Library ▸ Use Library Fol
 class LibraryFlow(QObject):
     """Opens :attr:`MainWindow.library` and keeps the library view and its indexing job."""
 
+    opened = Signal()  # a library was opened (the model flow sets its model)
+
     def __init__(self, window: "MainWindow") -> None:
         super().__init__(window)
         self.window = window
@@ -31,6 +33,17 @@ class LibraryFlow(QObject):
         window.library_task.cancel_requested.connect(self.cancel_indexing)
 
     # -- which library -----------------------------------------------------------------------
+    def start(self) -> None:
+        """Open the saved library, or show the one the window was given."""
+        if self.window.library is None:
+            self.open(self.window.settings.library_path)
+        else:
+            self._opened()
+
+    def _opened(self) -> None:
+        self.refresh()
+        self.opened.emit()
+
     def open(self, folder: Path) -> bool:
         """Open (or create) the library in ``folder`` and remember it."""
         w = self.window
@@ -41,7 +54,7 @@ class LibraryFlow(QObject):
             w.show_error(f"{exc} — choose another folder with Library ▸ Use Library Folder…")
             return False
         w.settings.library_path = folder
-        self.refresh()
+        self._opened()
         return True
 
     def choose_dialog(self) -> None:

@@ -59,11 +59,8 @@ class MainWindow(QMainWindow):
         self.model_flow = ModelFlow(self)
         build_menus(self, alignment)
         self._restore_layout()
-        if self.library is None:
-            self.library_flow.open(self.settings.library_path)
-        else:
-            self.library_flow.refresh()
         self.model_flow.update_label()
+        self.library_flow.start()
 
     def _build_widgets(self, alignment: AlignmentActions) -> None:
         self.video_pane = VideoPane()
@@ -110,7 +107,8 @@ class MainWindow(QMainWindow):
         self.analysis_task = TaskIndicator()
         self.library_task = TaskIndicator()
         self.export_task = TaskIndicator()
-        for task in (self.analysis_task, self.library_task, self.export_task):
+        self.model_task = TaskIndicator()
+        for task in (self.analysis_task, self.library_task, self.export_task, self.model_task):
             status.addPermanentWidget(task)
         self.model_label = QLabel()
         self.model_label.setObjectName("hint")

@@ -138,6 +138,14 @@ def build_menus(w: "MainWindow", alignment: AlignmentActions) -> None:
     add_action(w, training, "&Retrain…", w.training_flow.open, (), "Train the matching model on your past edits")
     w.model_menu = training.addMenu("&Model")
     w.model_menu.aboutToShow.connect(w.model_flow.fill_menu)
+    add_action(w, training, "&Use Model…", w.model_flow.use_dialog, (),
+               "Rank with a trained model bundle folder (the library is embedded for it first)")
+    add_action(w, training, "Use &Analysis Only", w.model_flow.use_analysis_only, (),
+               "Rank by beats, onsets and energy alone, without a trained model")
+    training.addSeparator()
+    w.undo_model_action = add_action(w, training, "&Undo Model Change", w.model_flow.undo, (),
+                                     "Go back to the model used before the last change")
+    w.undo_model_action.setEnabled(False)
 
     help_menu = bar.addMenu("&Help")
     add_action(w, help_menu, "&Keyboard Shortcuts", w.show_shortcuts, ("F1",))

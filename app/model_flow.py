@@ -1,13 +1,24 @@
-"""Training ▸ Model: which model ranks the suggestions, the bundles to choose from, the status-bar name."""
+"""Which model ranks the suggestions: choose, load and embed in a worker, undo, and name it in the status bar.
+
+A model choice is a bundle folder, ``default`` (the shipped model, when there is one) or ``none``
+(the analysis-only score), as :mod:`bgmatch.engine.modelchoice` resolves them. A new choice is
+loaded and the library embedded for it on the library lane (progress and Cancel in the status
+bar); only then does the library rank with it, so cancelling keeps the old model. The models
+used before stay loaded for Training ▸ Undo Model Change, which is instant: the store keeps the
+embeddings of every model version.
+"""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QFileDialog
 
-from .settings import ANALYSIS_ONLY
+from . import jobs
+from .settings import MODEL_DEFAULT, MODEL_NONE
+from .workers import Job
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -21,13 +32,33 @@ def model_name(bundle: Path) -> str:
     return bundle.parent.name if bundle.name == "model" else bundle.name
 
 
+def choice_name(choice: str) -> str:
+    """How a model choice is named to the user."""
+    if choice == MODEL_NONE:
+        return "analysis score"
+    if choice == MODEL_DEFAULT:
+        return "default model"
+    return model_name(Path(choice))
+
+
+def _version(bundle: Any) -> str | None:
+    return None if bundle is None else bundle.version
+
+
 class ModelFlow(QObject):
-    """The model choice (kept in the settings) and the menu and label that show it."""
+    """The library's active model (:attr:`active_choice`), the job loading the next, the undo history."""
 
     def __init__(self, window: "MainWindow") -> None:
         super().__init__(window)
         self.window = window
+        self.active_choice = MODEL_NONE  # what the open library ranks with
+        self.undo_stack: list[tuple[str, Any]] = []  # (choice, ModelBundle | None) used before
+        self.job: Job | None = None
+        self._undoable = False
+        window.model_task.cancel_requested.connect(self.cancel)
+        window.library_flow.opened.connect(self.restore)
 
+    # -- where bundles are -------------------------------------------------------------------
     def models_folder(self) -> Path:
         """Where trained models of this library live (``<library>/models``)."""
         w = self.window
@@ -41,31 +72,152 @@ class ModelFlow(QObject):
         manifests = [*folder.glob(f"*/{BUNDLE_MANIFEST}"), *folder.glob(f"*/model/{BUNDLE_MANIFEST}")]
         return sorted(m.parent for m in manifests)
 
+    # -- choosing ----------------------------------------------------------------------------
     def fill_menu(self) -> None:
         """Training ▸ Model: the analysis score and every trained bundle of this library."""
         menu = self.window.model_menu
         menu.clear()
         group = QActionGroup(menu)
-        choices = [(ANALYSIS_ONLY, "Analysis Score (beats, onsets, energy)")]
+        choices = [(MODEL_NONE, "Analysis Score (beats, onsets, energy)")]
         choices += [(str(p), model_name(p)) for p in self.bundles()]
-        current = self.window.settings.model_choice
+        library = self.window.library
+        current = self.active_choice if library is not None and library.model is not None else MODEL_NONE
+        if current not in dict(choices):
+            choices.append((current, choice_name(current)))
         for value, text in choices:
             action = QAction(text, menu, checkable=True)
             action.setChecked(value == current)
-            action.triggered.connect(lambda _checked=False, v=value: self.choose(v))
+            action.triggered.connect(lambda _checked=False, v=value: self.use(v))
             group.addAction(action)
             menu.addAction(action)
         if len(choices) == 1:
             hint = menu.addAction("No trained models yet (Training ▸ Retrain…)")
             hint.setEnabled(False)
 
-    def choose(self, value: str) -> None:
-        """Remember the model choice."""
-        self.window.settings.model_choice = value
+    def use_dialog(self) -> None:
+        """Training ▸ Use Model…: ask for a bundle folder and switch to it."""
+        folder = QFileDialog.getExistingDirectory(self.window, "Choose a model bundle folder", str(self.models_folder()))
+        if folder:
+            self.use(folder)
+
+    def use_analysis_only(self) -> None:
+        """Training ▸ Use Analysis Only."""
+        self.use(MODEL_NONE)
+
+    def use(self, choice: str) -> Job | None:
+        """Switch to ``choice`` (undoable): at once for the analysis score, else after embedding."""
+        return self._change(str(choice), undoable=True)
+
+    def restore(self) -> Job | None:
+        """Rank the newly opened library with the saved choice (no undo across libraries)."""
+        self.undo_stack.clear()
+        self.active_choice = MODEL_NONE
+        self._update_actions()
+        return self._change(self.window.settings.model_choice, undoable=False)
+
+    def _change(self, choice: str, *, undoable: bool) -> Job | None:
+        w = self.window
+        if self.job is not None:
+            self.job.cancel()  # the newer choice replaces one still loading
+            self.job = None
+            w.model_task.finish()
+        if w.library is None:
+            return None
+        if choice == MODEL_NONE:
+            self._activate(choice, None, undoable=undoable)
+            return None
+        name = choice_name(choice)
+        self._undoable = undoable
+        self.job = w.runner.start("library", "model", jobs.model_job(w.library, choice, name),
+                                  progress=self._progress, succeeded=self._loaded, failed=self._failed,
+                                  cancelled=self._cancelled, done=self._done)
+        w.model_task.start(f"Loading model {name}…")
+        self._update_actions()
+        return self.job
+
+    def cancel(self) -> None:
+        """Stop loading or embedding a model; the active one stays."""
+        if self.job is not None:
+            self.job.cancel()
+
+    def _is_current(self) -> bool:
+        return self.job is not None and self.sender() is self.job.signals
+
+    def _progress(self, fraction: float, text: str) -> None:
+        if self._is_current():
+            self.window.model_task.progress(fraction, text)
+
+    def _loaded(self, swap: jobs.ModelSwap) -> None:
+        if not self._is_current():
+            return
+        self._activate(swap.choice, swap.bundle, undoable=self._undoable)
+        if swap.report.failed:
+            first = swap.report.failed[0][1]
+            self.window.set_status(f"Model {choice_name(swap.choice)}: {len(swap.report.failed)} track(s) could "
+                                   f"not be embedded (they are ranked without it), e.g. {first}", error=True)
+
+    def _failed(self, message: str) -> None:
+        if self._is_current():
+            self.window.show_error(f"{message} — still using the {self.describe()}")
+
+    def _cancelled(self) -> None:
+        if self._is_current():
+            self.window.set_status(f"Model change cancelled; still using the {self.describe()} "
+                                   "(the tracks embedded so far are kept).")
+
+    def _done(self) -> None:
+        if self._is_current():
+            self.job = None
+            self.window.model_task.finish()
+            self._update_actions()
+
+    # -- the active model --------------------------------------------------------------------
+    def _activate(self, choice: str, bundle: Any, *, undoable: bool) -> None:
+        w = self.window
+        if w.library is None:
+            return
+        before = w.library.model
+        if undoable and (choice, _version(bundle)) != (self.active_choice, _version(before)):
+            self.undo_stack.append((self.active_choice, before))
+        self._set_active(choice, bundle)
+        if bundle is not before:
+            w.set_status(f"Suggestions now use the {self.describe()}.")
+
+    def undo(self) -> None:
+        """Training ▸ Undo Model Change: back to the model used before (instant)."""
+        if not self.undo_stack or self.job is not None or self.window.library is None:
+            return
+        choice, bundle = self.undo_stack.pop()
+        self._set_active(choice, bundle)
+        self.window.set_status(f"Model change undone: suggestions use the {self.describe()} again.")
+
+    def _set_active(self, choice: str, bundle: Any) -> None:
+        w = self.window
+        changed = bundle is not w.library.model
+        w.library.set_model(bundle)
+        self.active_choice = choice
+        w.settings.model_choice = choice
         self.update_label()
+        self._update_actions()
+        if changed:
+            w.suggest_flow.rerank()
+
+    def describe(self) -> str:
+        """The active model in words ("analysis score", "model latest")."""
+        model = self.window.library.model if self.window.library is not None else None
+        if model is None:
+            return "analysis score"
+        return "default model" if self.active_choice == MODEL_DEFAULT else f"model {choice_name(self.active_choice)}"
 
     def update_label(self) -> None:
-        """Name the chosen model in the status bar."""
-        choice = self.window.settings.model_choice
-        name = "analysis score" if choice == ANALYSIS_ONLY else model_name(Path(choice))
-        self.window.model_label.setText(f"Model: {name}")
+        """Name the active model in the status bar."""
+        self.window.model_label.setText(f"Model: {self.describe().removeprefix('model ')}")
+
+    def _update_actions(self) -> None:
+        action = self.window.undo_model_action
+        action.setEnabled(bool(self.undo_stack) and self.job is None)
+        back = ""
+        if self.undo_stack:
+            choice, bundle = self.undo_stack[-1]
+            back = f" (back to {choice_name(choice) if bundle is not None else 'analysis score'})"
+        action.setText(f"&Undo Model Change{back}")

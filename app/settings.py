@@ -11,8 +11,12 @@ from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
 
 ORGANIZATION = "bgmatch"
 APPLICATION = "bgmatch"
-#: Model choice meaning "rank by the analysis-only score (no trained model)".
-ANALYSIS_ONLY = "analysis"
+#: Model choices besides a bundle folder (``engine.modelchoice.DEFAULT`` / ``NONE``; not imported,
+#: as that loads torch): the shipped model when there is one, and the analysis-only score.
+MODEL_DEFAULT = "default"
+MODEL_NONE = "none"
+#: What older versions saved for the analysis-only score.
+_OLD_ANALYSIS_ONLY = "analysis"
 
 
 def default_library_path() -> Path:
@@ -67,8 +71,9 @@ class AppSettings:
     # -- model -------------------------------------------------------------------------------
     @property
     def model_choice(self) -> str:
-        """:data:`ANALYSIS_ONLY` or the path of a trained model checkpoint."""
-        return self.qsettings.value("model/choice", ANALYSIS_ONLY, str) or ANALYSIS_ONLY
+        """A model bundle folder, :data:`MODEL_DEFAULT` (when not set) or :data:`MODEL_NONE`."""
+        value = self.qsettings.value("model/choice", MODEL_DEFAULT, str) or MODEL_DEFAULT
+        return MODEL_NONE if value == _OLD_ANALYSIS_ONLY else value
 
     @model_choice.setter
     def model_choice(self, value: str) -> None:

@@ -28,6 +28,7 @@ class SuggestFlow(QObject):
         self.window = window
         self.result: jobs.SuggestResult | None = None
         self.job: Job | None = None
+        self._job_video: Path | None = None
         self._started = 0.0
         self._likeness_title = ""
         window.analysis_task.cancel_requested.connect(self.cancel)
@@ -67,10 +68,17 @@ class SuggestFlow(QObject):
         self.job = w.runner.start(
             "analysis", "suggest", jobs.suggest_job(w.library, path, info), progress=self._progress,
             succeeded=self._ready, failed=self._failed, done=self._done)
+        self._job_video = path
         self._started = time.monotonic()
         w.analysis_task.start(f"Analysing {path.name}…")
         w.set_status(f"Analysing {path.name}…")
         return True
+
+    def rerank(self) -> None:
+        """Rank the current video again (the model changed); an analysis under way starts over."""
+        video = self._job_video if self.job is not None else self.video_path
+        if video is not None:
+            self.open_video(video)
 
     def cancel(self) -> None:
         """Cancel the running analysis (the current video and suggestions stay)."""

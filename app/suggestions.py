@@ -27,13 +27,16 @@ def _part(name: str) -> Callable[["SuggestionModel", Suggestion], float]:
 COLUMNS = (
     Column("#", lambda m, s: s.rank, str, "Rank for this video (1 = best fit)", right=True),
     Column("Title", lambda m, s: s.title, str, "Track title (tags, else file name)"),
-    Column("Score", lambda m, s: s.score, formatting.score, "Overall fit: sync + ¼ onset + ½ energy", right=True),
+    Column("Score", lambda m, s: s.score, formatting.score,
+           "Overall fit: sync + ¼ onset + ½ energy (+ the weighted learned score, with a trained model)", right=True),
     Column("Sync", _part("beat"), formatting.score, "How close the video's cuts and motion peaks fall to the beats",
            right=True),
     Column("Onset", _part("onset"), formatting.score, "How strong the music's onsets are at the video's cuts",
            right=True),
     Column("Energy", _part("energy"), formatting.score, "How the video's motion follows the music's loudness",
            right=True),
+    Column("Learned", _part("learned"), formatting.score, "How well the trained model finds the music fits the "
+           "video, in standard deviations over the ranked tracks (shown while a model is used)", right=True),
     Column("BPM", lambda m, s: m.tempo_bpm(s), formatting.bpm, "Tempo (after your beat-grid correction)", right=True),
     Column("Length", lambda m, s: s.duration_s, formatting.clock, "Track duration", right=True),
     Column("Offset", lambda m, s: m.offset_s(s), formatting.clock_ms, "Suggested start in the track", right=True),
@@ -197,6 +200,7 @@ class SuggestionsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.setColumnHidden(COL["Like"], True)
+        self.table.setColumnHidden(COL["Learned"], True)
 
         self.empty = QLabel()
         self.empty.setObjectName("emptyState")
@@ -240,6 +244,7 @@ class SuggestionsPanel(QWidget):
         if empty_text is not None:
             self.set_empty_text(empty_text)
         self.stack.setCurrentWidget(self.table if suggestions else self.empty)
+        self.table.setColumnHidden(COL["Learned"], not any("learned" in s.parts for s in suggestions))
         self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
         self._update_filter_note()
         if suggestions:

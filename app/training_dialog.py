@@ -10,6 +10,9 @@ The dialog talks to the training package through one function, looked up lazily 
 - ``cancel_flag``: a :class:`threading.Event` the training polls; it stops with its state saved;
 - returns a dict with ``model_path`` (the new model bundle folder, or None) and ``cancelled``.
 
+A run that writes a model emits :attr:`TrainingDialog.model_trained` with its folder; the main
+window then embeds the library for it and switches to it (Training ▸ Undo Model Change goes back).
+
 Curves are plotted against the step of each stage (pretrain, match), one curve per stage.
 """
 from __future__ import annotations
@@ -184,14 +187,10 @@ class TrainingDialog(QDialog):
         self.cancel_button = QPushButton("Cancel Run")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        self.use_button = QPushButton("Use This Model")
-        self.use_button.setVisible(False)
-        self.use_button.clicked.connect(self._use_model)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
-        buttons.addWidget(self.use_button)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.close_button)
@@ -269,7 +268,6 @@ class TrainingDialog(QDialog):
         self.log.clear()
         self._step = 0
         self.model_path = None
-        self.use_button.setVisible(False)
         self.progress.setRange(0, 0)
         self._set_status("Training…")
         self.start_button.setEnabled(False)
@@ -326,9 +324,12 @@ class TrainingDialog(QDialog):
             self.model_path = str(path)
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
-        self._set_status(f"Done. New model: {self.model_path}" if self.model_path else
-                         "Done, but the run wrote no model.", error=not self.model_path)
-        self.use_button.setVisible(bool(self.model_path))
+        if not self.model_path:
+            self._set_status("Done, but the run wrote no model.", error=True)
+            return
+        self._set_status(f"Done. New model: {self.model_path} — the library is embedded for it, then it ranks "
+                         "the suggestions (Training ▸ Undo Model Change goes back).")
+        self.model_trained.emit(self.model_path)
 
     def _done(self) -> None:
         self.job = None
@@ -337,12 +338,6 @@ class TrainingDialog(QDialog):
             self.progress.setValue(0)
         self.start_button.setEnabled(self.run_training is not None)
         self.cancel_button.setEnabled(False)
-
-    def _use_model(self) -> None:
-        if self.model_path:
-            self.settings.model_choice = self.model_path
-            self.model_trained.emit(self.model_path)
-            self._set_status(f"Using {Path(self.model_path).name} for suggestions.")
 
     def closeEvent(self, event: Any) -> None:
         """Closing during a run cancels it."""

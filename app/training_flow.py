@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 class TrainingFlow(QObject):
-    """Keeps the one Retrain dialog; a model it trains is handed to the model flow."""
+    """Keeps the one Retrain dialog; a model it trains replaces the active one (through the model flow)."""
 
     def __init__(self, window: "MainWindow") -> None:
         super().__init__(window)
@@ -37,7 +37,7 @@ class TrainingFlow(QObject):
         if self.dialog is None:
             folder = w.model_flow.models_folder() / "latest"
             self.dialog = TrainingDialog(w.settings, w.runner, run_training, default_output=folder, parent=w)
-            self.dialog.model_trained.connect(lambda _path: w.model_flow.update_label())
+            self.dialog.model_trained.connect(w.model_flow.use)
         self.dialog.run_training = run_training
         self.dialog.show()
         self.dialog.raise_()

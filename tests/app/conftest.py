@@ -130,3 +130,21 @@ def analysed(qtbot, window, video):
                     timeout=60_000)
     qtbot.waitUntil(lambda: window.player.loaded, timeout=10_000)
     return window
+
+
+#: Footage of the "past edits" a user retrains on (real clips, 5–80 s).
+EDIT_FOOTAGE = ("box.mp4", "cup.mp4", "bikes.mp4", "Megamind.avi", "tree.avi", "vtest.avi")
+
+
+@pytest.fixture(scope="session")
+def past_edits(tmp_path_factory: pytest.TempPathFactory, footage_dir: Path, music_files: list[Path]) -> Path:
+    """A folder of six real edits: real footage, each exported with a different real track (the Retrain input)."""
+    from bgmatch.engine.export import ExportConfig, export
+
+    tracks = [p for p in music_files if _duration(p) > 60]
+    folder = tmp_path_factory.mktemp("past-edits") / "edits"
+    folder.mkdir()
+    for i, name in enumerate(EDIT_FOOTAGE):
+        export(footage_dir / name, tracks[(i * 5) % len(tracks)], offset_s=5.0 + 2 * i,
+               out_path=folder / f"edit{i:02d}.mp4", config=ExportConfig(sr_hz=22050, bitrate=64_000))
+    return folder

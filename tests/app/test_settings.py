@@ -1,12 +1,13 @@
 """Settings persist in the temporary QSettings location: library, layout, folders, model choice."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
 from bgmatch.app.main_window import MainWindow
-from bgmatch.app.settings import ANALYSIS_ONLY, AppSettings, default_library_path
+from bgmatch.app.settings import MODEL_DEFAULT, AppSettings, default_library_path
 
 
 def test_settings_live_in_the_temporary_folder(temp_settings):
@@ -20,7 +21,7 @@ def test_settings_live_in_the_temporary_folder(temp_settings):
 def test_defaults(temp_settings):
     s = AppSettings()
     assert s.library_path == default_library_path()
-    assert s.model_choice == ANALYSIS_ONLY
+    assert s.model_choice == MODEL_DEFAULT
     assert s.last_folder("video") == Path.home()
     assert 0 <= s.volume <= 1
 
@@ -42,14 +43,15 @@ def test_window_layout_and_folders_survive_a_restart(qtbot, window, tmp_path):
     again.close()
 
 
-def test_model_choice_from_the_menu_persists(qtbot, window):
+def test_model_choice_from_the_menu_persists(qtbot, window, tiny_bundle_dir):
     bundle = window.library.folder / "models" / "mine" / "model"
-    bundle.mkdir(parents=True)
-    (bundle / "bundle.json").write_text("{}")
+    shutil.copytree(tiny_bundle_dir, bundle)
+    qtbot.waitUntil(lambda: window.model_flow.job is None, timeout=120_000)  # the saved choice is applied
     window.model_menu.aboutToShow.emit()
     actions = {a.text(): a for a in window.model_menu.actions()}
-    assert actions["Analysis Score (beats, onsets, energy)"].isChecked()
+    assert actions["Analysis Score (beats, onsets, energy)"].isChecked() and len(actions) == 2
     actions["mine"].trigger()
+    qtbot.waitUntil(lambda: window.model_flow.job is None, timeout=120_000)  # loaded and embedded
     assert window.model_label.text() == "Model: mine"
     window.close()
     assert QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,

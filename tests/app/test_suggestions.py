@@ -22,7 +22,7 @@ def _click_header(qtbot, window, header: str) -> None:
 def test_columns_show_rank_score_parts_tempo_length_offset(analysed):
     window = analysed
     headers = [window.suggestions.proxy.headerData(i, Qt.Orientation.Horizontal) for i in range(len(COLUMNS))]
-    assert headers[:9] == ["#", "Title", "Score", "Sync", "Onset", "Energy", "BPM", "Length", "Offset"]
+    assert headers == ["#", "Title", "Score", "Sync", "Onset", "Energy", "Learned", "BPM", "Length", "Offset", "Like"]
     best = window.suggest_flow.result.suggestions[0]
     assert _column(window, "#")[0] == "1"
     assert _column(window, "Title")[0] == best.title
@@ -32,6 +32,7 @@ def test_columns_show_rank_score_parts_tempo_length_offset(analysed):
     m, s = divmod(round(best.offset_s, 2), 60)
     assert _column(window, "Offset")[0] == f"{int(m)}:{s:05.2f}"
     assert window.suggestions.table.isColumnHidden(COL["Like"])
+    assert window.suggestions.table.isColumnHidden(COL["Learned"])  # no model: no learned part
 
 
 def test_header_clicks_sort_numerically(qtbot, analysed):

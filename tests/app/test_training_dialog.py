@@ -1,6 +1,7 @@
 """Training ▸ Retrain: the missing-package message, and the dialog driving a training function."""
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -11,8 +12,9 @@ from PySide6.QtCore import Qt
 from bgmatch.app import jobs
 
 
-def fake_training(steps: int = 30, *, wait_for_cancel: bool = False):
-    """A stand-in for ``bgmatch.training.cli.run_training`` with its signature and event protocol."""
+def fake_training(steps: int = 30, *, wait_for_cancel: bool = False, bundle: Path | None = None):
+    """A stand-in for ``bgmatch.training.cli.run_training`` with its signature and event protocol
+    (its "trained" model is a copy of ``bundle``)."""
     seen: dict = {}
 
     def run_training(config, progress_callback, cancel_flag: threading.Event):
@@ -33,8 +35,7 @@ def fake_training(steps: int = 30, *, wait_for_cancel: bool = False):
                 pass
             return {"model_path": None, "cancelled": True}
         out = Path(config["output_dir"]) / "model"
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bundle.json").write_text("{}")
+        shutil.copytree(bundle, out)
         progress_callback({"stage": "match", "message": "model saved", "model_path": str(out)})
         return {"model_path": str(out), "cancelled": False}
 
@@ -67,8 +68,8 @@ def test_dialog_without_training_explains_and_cannot_start(qtbot, window):
     assert "not installed" in dialog.status.text()
 
 
-def test_run_plots_live_and_offers_the_new_model(qtbot, window, tmp_path):
-    run_training, seen = fake_training()
+def test_run_plots_live_and_switches_to_the_new_model(qtbot, window, tmp_path, tiny_bundle_dir):
+    run_training, seen = fake_training(bundle=tiny_bundle_dir)
     dialog = window.training_flow.show_dialog(run_training)
     assert Path(dialog.output_dir.text()) == window.library.folder / "models" / "latest"
     dialog.start()
@@ -91,10 +92,12 @@ def test_run_plots_live_and_offers_the_new_model(qtbot, window, tmp_path):
     assert set(dialog.recall_plot.points) == {"match R@1", "match R@5", "match R@10"}  # no val_ duplicates
     assert dialog.recall_plot.points["match R@10"][1] == pytest.approx([0.25, 0.5, 0.75])
     assert "[prepare] 3 videos prepared" in dialog.log.toPlainText()
-    assert dialog.use_button.isVisible() and "latest/model" in dialog.status.text()
-    qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
+    assert "latest/model" in dialog.status.text() and "embedded" in dialog.status.text()
+    # The new model replaces the active one once the library is embedded for it.
+    assert window.model_flow.job is not None and window.model_task.isVisible()
+    qtbot.waitUntil(lambda: window.model_flow.job is None, timeout=120_000)
     bundle = window.library.folder / "models" / "latest" / "model"
-    assert window.settings.model_choice == str(bundle)
+    assert window.settings.model_choice == str(bundle) and window.library.model is not None
     assert window.model_label.text() == "Model: latest"
     assert window.model_flow.bundles() == [bundle]
 
@@ -110,7 +113,7 @@ def test_cancel_stops_the_run(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert time.monotonic() - start < 2.0
     assert "resume" in dialog.status.text()
-    assert not dialog.use_button.isVisible() and dialog.start_button.isEnabled()
+    assert dialog.start_button.isEnabled() and window.library.model is None
 
 
 def test_bundle_marker_matches_the_engine():

@@ -19,7 +19,9 @@ _PAPER_FRAME_PX = 224.0
 class MotionConfig:
     """Parameters of the video analysis."""
 
-    fps: float = 25.0
+    # 12.5 fps: every cut of the BeatCut valid queries is found (10 fps misses 3 %, cuts closer
+    # than its neighbourhood), and a 25 fps source can skip its non-reference frames.
+    fps: float = 12.5
     width_px: int = 160
     flow: Literal["dis-ultrafast", "dis-fast", "farneback"] = "dis-ultrafast"
     cut_threshold: float = 0.35  # histogram distance that counts as a cut

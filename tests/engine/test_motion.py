@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from bgmatch.engine import media
-from bgmatch.engine.motion import FLOW_TOKEN_CLASSES, VideoAnalysis, analyze_frames, detect_cuts, flow_magnitudes, flow_tokens
+from bgmatch.engine.motion import (FLOW_TOKEN_CLASSES, MotionConfig, VideoAnalysis, analyze_frames, detect_cuts,
+                                   flow_magnitudes, flow_tokens)
 
 
 def _pan(photo: np.ndarray, shift_px: int, n: int, size=(96, 160)) -> np.ndarray:
@@ -53,3 +54,27 @@ def test_still_and_moving_video_motion_and_tokens(photo):
     assert tok.shape == (1,) and tok[0] == pytest.approx(int(56 / 320 * 64), abs=2)
     fast = VideoAnalysis(4.0, times, np.full(40, 1000.0, np.float32), np.zeros(0), 160)
     assert flow_tokens(fast)[0] == FLOW_TOKEN_CLASSES - 1
+
+
+def _first_per_slot(times_s: np.ndarray, fps: float) -> np.ndarray:
+    """Indices of the frames ``media.decode_frames`` keeps at ``fps``: the first in each slot."""
+    slots = np.floor(times_s * fps + 1e-3)
+    return np.flatnonzero(np.diff(slots, prepend=-1) > 0)
+
+
+@pytest.mark.parametrize("shot_frames", [10, 11, 12])
+def test_default_rate_finds_cuts_four_tenths_of_a_second_apart(media_root, shot_frames):
+    # Shots of three real photos, each panning, 0.40–0.48 s long in a 25 fps video (one cut on
+    # every beat at 125–150 BPM). At 10 fps the cut detector's ±4-frame neighbourhood spans
+    # two cuts and drops most of them; the default rate keeps them all.
+    names = ("astronaut.png", "grass.png", "hubble_deep_field.jpg")
+    photos = [cv2.imread(str(media_root / "photos" / n), cv2.IMREAD_GRAYSCALE) for n in names]
+    frames = np.stack([photos[k % 3][40:130, 20 + 2 * i: 180 + 2 * i] for k in range(12) for i in range(shot_frames)])
+    times = np.arange(len(frames)) / 25.0
+    true_cuts = np.arange(1, 12) * shot_frames / 25.0
+    config = MotionConfig()
+    keep = _first_per_slot(times, config.fps)
+    cuts = analyze_frames(frames[keep], times[keep], duration_s=len(frames) / 25.0, config=config).cut_times_s
+    assert len(cuts) == len(true_cuts)
+    assert np.abs(cuts - true_cuts).max() <= 1 / config.fps + 1e-6
+

@@ -1,8 +1,8 @@
 """Benchmark inputs made from the real media, cached so later runs reuse them.
 
 - Videos of a given length and size: shots of 1–4 s from the real footage, upscaled and
-  looped, encoded with libx264 (``veryfast``, CRF 21, B-frames and CABAC as a camera or an
-  editor would write them).
+  looped, encoded with libx264 (``veryfast``, CRF 21, CABAC), with the B-frames x264 chooses
+  (as an editor exports) or none (as most phones and cameras record).
 - A music library of N tracks: 30 s excerpts of the real tracks at different offsets and
   speeds (written as Ogg Vorbis), analysed into a bgmatch library.
 """
@@ -66,8 +66,12 @@ def _shot(path: Path, start: int, n: int):
 
 
 def make_video(path: Path, footage: list[Path], *, duration_s: float, width: int, height: int,
-               fps: int = 25, seed: int = 0) -> Path:
-    """Write (once) an H.264 MP4 of ``duration_s`` at ``width``×``height`` cut from ``footage``."""
+               fps: int = 25, seed: int = 0, b_frames: bool = True) -> Path:
+    """Write (once) an H.264 MP4 of ``duration_s`` at ``width``×``height`` cut from ``footage``.
+
+    The encoder picks every frame's type (the footage's own types are cleared, else x264 would
+    copy them); ``b_frames=False`` allows it none.
+    """
     if path.exists():
         return path
     rng = np.random.default_rng(seed)
@@ -77,7 +81,7 @@ def make_video(path: Path, footage: list[Path], *, duration_s: float, width: int
     with av.open(str(tmp), "w") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "veryfast", "crf": "21"}
+        stream.options = {"preset": "veryfast", "crf": "21", **({} if b_frames else {"x264-params": "bframes=0"})}
         written, previous = 0, -1
         while written < total:
             k = int(rng.choice([i for i in range(len(footage)) if i != previous] or [0]))
@@ -86,6 +90,7 @@ def make_video(path: Path, footage: list[Path], *, duration_s: float, width: int
             for frame in _shot(footage[k], int(rng.integers(0, max(1, counts[k] - n))), n):
                 big = frame.reformat(width=width, height=height, format="yuv420p", interpolation="BILINEAR")
                 big.pts, big.time_base = written, Fraction(1, fps)
+                big.pict_type = av.video.frame.PictureType.NONE
                 written += 1
                 out.mux(stream.encode(big))
         out.mux(stream.encode())

@@ -9,7 +9,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from bgmatch.engine.errors import BgmatchError
 
@@ -41,16 +41,6 @@ def measured() -> Iterator[Span]:
         yield span
     finally:
         span.wall_s, span.cpu_s = time.perf_counter() - w, cpu_seconds() - c
-
-
-def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """The smallest wall time of ``repeats`` calls of ``fn`` (least disturbed by other load), and its last result."""
-    best, result = float("inf"), None
-    for _ in range(max(1, repeats)):
-        with measured() as span:
-            result = fn()
-        best = min(best, span.wall_s)
-    return best, result
 
 
 def run_probe(args: list[str], *, env: dict[str, str] | None = None, timeout_s: float = 600.0,

@@ -28,6 +28,21 @@ def test_video_has_the_asked_length_size_and_cuts(small_video):
     assert small_video.stat().st_mtime_ns == mtime
 
 
+def _frame_types(path) -> str:
+    import av
+
+    with av.open(str(path)) as c:
+        return "".join(" IPBS"[int(f.pict_type)] for f in c.decode(c.streams.video[0]))
+
+
+def test_encoder_picks_frame_types(small_video, tmp_path, media_root):
+    # The footage's own frame types are not copied: x264 uses B-frames where it likes (most
+    # frames, like an editor's export) or none at all (like most cameras).
+    assert _frame_types(small_video).count("B") > 50
+    no_b = make_video(tmp_path / "p.mp4", footage_files(media_root), duration_s=2, width=320, height=180, b_frames=False)
+    assert "B" not in _frame_types(no_b) and len(_frame_types(no_b)) == 50
+
+
 def test_paper_reference_reads_every_frame_with_flow(small_video):
     features = paper_video_features(small_video)
     assert features.n_frames == 150 and features.flow_magnitude[0] == 0.0

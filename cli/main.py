@@ -149,6 +149,10 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
 
     _embed_missing(args, lib)
     suggestions = lib.suggest(args.video, top=args.top)
+    if lib.model is not None and not args.quiet:
+        weight = lib.model.score_config.fusion_weight
+        print(f"score = synchrony + {weight:g} × learned (model {lib.model.version}); --model none for synchrony "
+              "alone", file=sys.stderr)
     print(suggestions_json(suggestions) if args.json else suggestion_table(suggestions))
     return EXIT_OK
 

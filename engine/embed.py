@@ -329,7 +329,7 @@ class ModelBundle:
 
     def __init__(self, music: MusicEncoder, video: VideoEncoder, matching: MatchingModel, *,
                  features: FeatureConfig, score: ScoreConfig = ScoreConfig(), device: str | torch.device | None = None,
-                 version: str = "", extra: dict[str, Any] | None = None) -> None:
+                 version: str = "", music_version: str = "", extra: dict[str, Any] | None = None) -> None:
         self.device = pick_device(device)
         self.music = music.to(self.device).eval()
         self.video = video.to(self.device).eval()
@@ -337,6 +337,10 @@ class ModelBundle:
         self.features = features
         self.score_config = score
         self.version = version
+        """Identity of the features and all three networks (not the score settings)."""
+        self.music_version = music_version or version
+        """Identity of what stored music embeddings depend on: the features and the music encoder
+        (bundles trained from the same pretrained encoders share a library's embeddings)."""
         self.extra = extra or {}
         self._windows: OrderedDict[tuple[str, int], tuple[EncodedWindows, float, float]] = OrderedDict()
 
@@ -362,15 +366,19 @@ class ModelBundle:
             raise ModelError(f"{manifest_path}: {error}") from None
         target = pick_device(device)
         models = {}
-        # The version names what embeddings depend on (features, weights), not the score settings,
-        # so tuning the fusion weight keeps a library's stored embeddings.
+        # Versions name what embeddings depend on (features, weights), not the score settings, so
+        # tuning the fusion weight keeps a library's stored embeddings.
         digest = hashlib.blake2b(json.dumps(manifest.get("features", {}), sort_keys=True).encode(), digest_size=8)
+        music_version = ""
         for kind in ("music", "video", "matching"):
             path = folder / manifest.get("models", {}).get(kind, _MODEL_FILES[kind])
             models[kind] = load_model(path, kind=kind, map_location=target).model
             digest.update(path.read_bytes())
+            if kind == "music":
+                music_version = digest.hexdigest()
         return cls(models["music"], models["video"], models["matching"], features=features, score=score,
-                   device=target, version=digest.hexdigest(), extra=manifest.get("extra", {}))
+                   device=target, version=digest.hexdigest(), music_version=music_version,
+                   extra=manifest.get("extra", {}))
 
     # -- embeddings ----------------------------------------------------------------------------
     @torch.no_grad()

@@ -293,7 +293,7 @@ class Library:
         bundle = bundle or self._model
         if bundle is None:
             return []
-        have = self.store.embedded_ids(bundle.version)
+        have = self.store.embedded_ids(bundle.music_version)
         return [t for t in self.store.track_ids() if t not in have]
 
     def embed(self, *, bundle: ModelBundle | None = None, progress: ProgressFn | None = None,
@@ -341,7 +341,7 @@ class Library:
         else:  # other rhythm settings: analyse again as the model expects
             inputs = music_inputs(path, config=features, max_duration_s=self.config.max_track_s)
         embedding = bundle.embed_music(inputs)
-        self.store.put_embedding(bundle.version, track_id, embedding.arrays())
+        self.store.put_embedding(bundle.music_version, track_id, embedding.arrays())
         return embedding
 
     def _music_embeddings(self, track_ids: list[str], bundle: ModelBundle) -> dict[str, MusicEmbedding]:
@@ -349,7 +349,7 @@ class Library:
 
         out = {}
         for t in track_ids:
-            arrays = self.store.get_embedding(bundle.version, t)
+            arrays = self.store.get_embedding(bundle.music_version, t)
             if arrays is not None:
                 out[t] = MusicEmbedding.from_arrays(arrays)
         return out

@@ -67,3 +67,9 @@ def make_tiny_bundle(folder: Path, *, aligned_weight: float = 0.2, fusion_weight
 def tiny_bundle_dir(tmp_path_factory) -> Path:
     """Folder of a tiny random model bundle (see :func:`make_tiny_bundle`)."""
     return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_factory():
+    """:func:`make_tiny_bundle`, for tests that need bundles with other seeds or settings."""
+    return make_tiny_bundle

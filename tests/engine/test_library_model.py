@@ -40,9 +40,9 @@ def test_add_with_a_model_stores_embeddings_per_version(tmp_path, four_tracks, b
         lib.add([four_tracks])
         ids = set(lib.store.track_ids())
         assert len(ids) == 4 and lib.missing_embeddings() == []
-        assert lib.store.embedded_ids(bundle.version) == ids
+        assert lib.store.embedded_ids(bundle.music_version) == ids
         assert lib.store.embedded_ids("another-version") == set()
-        stored = lib.store.get_embedding(bundle.version, sorted(ids)[0])
+        stored = lib.store.get_embedding(bundle.music_version, sorted(ids)[0])
         assert stored["clip_features"].dtype == np.float16 and stored["clip_features"].shape[1] == 32
 
 
@@ -185,3 +185,19 @@ def test_engine_library_import_stays_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert dataclasses.is_dataclass(library_module.VideoQuery)
+
+
+def test_bundles_from_the_same_music_encoder_share_stored_embeddings(tmp_path, four_tracks, tiny_bundle_dir,
+                                                                     tiny_bundle_factory):
+    other = tiny_bundle_factory(tmp_path / "other", seed=1)
+    sibling = tmp_path / "sibling"
+    shutil.copytree(tiny_bundle_dir, sibling)
+    shutil.copy(other / "matching.pt", sibling / "matching.pt")  # same encoders, another matching model
+    first, second = ModelBundle.load(tiny_bundle_dir, device="cpu"), ModelBundle.load(sibling, device="cpu")
+    assert first.music_version == second.music_version and first.version != second.version
+    with Library.open(tmp_path / "lib") as lib:
+        lib.set_model(first)
+        lib.add([four_tracks])
+        lib.set_model(second)
+        assert lib.missing_embeddings() == []
+        assert lib.missing_embeddings(ModelBundle.load(other, device="cpu")) != []

@@ -175,8 +175,9 @@ def video_inputs_from_frames(frames: np.ndarray, times_s: np.ndarray, *, duratio
 
 
 def subsample_frames(frames: np.ndarray, times_s: np.ndarray, *, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """The frames [T, H, W] at ``times_s`` [T] that ``media.decode_frames`` keeps at ``fps``: the
-    first frame in each slot of the ``1/fps`` grid (so analysis-rate frames serve the model too)."""
+    """The first of the frames [T, H, W] at ``times_s`` [T] in each slot of the ``1/fps`` grid, so
+    the library's analysis-rate frames serve the model too (within one analysis frame of what
+    decoding at ``fps`` would give)."""
     period = 1.0 / fps
     keep, next_t = [], 0.0
     for i, t in enumerate(np.asarray(times_s, np.float64)):

@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
+from bgmatch.engine.modelchoice import BUNDLE_MANIFEST
+
 from . import jobs
 from .settings import MODEL_DEFAULT, MODEL_NONE
 from .workers import Job
@@ -23,8 +25,6 @@ from .workers import Job
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-#: File that marks a model bundle folder (``engine.embed.BUNDLE_MANIFEST``; not imported, as that loads torch).
-BUNDLE_MANIFEST = "bundle.json"
 
 
 def model_name(bundle: Path) -> str:

@@ -38,13 +38,13 @@ from . import media
 from .device import pick_device
 from .errors import ConfigError, MediaError, ModelError
 from .features import MelConfig, frame_clips, log_mel
+from .modelchoice import BUNDLE_MANIFEST
 from .models import MatchingModel, MusicEncoder, VideoEncoder, config_from_dict, load_model, save_model
 from .motion import MotionConfig, analyze_frames, flow_tokens
 from .rhythm import MusicAnalysis, RhythmConfig, analyze_music, rhythm_tokens
 
 BUNDLE_FORMAT = "bgmatch-bundle"
 BUNDLE_FORMAT_VERSION = 1
-BUNDLE_MANIFEST = "bundle.json"
 _MODEL_FILES = {"music": "music.pt", "video": "video.pt", "matching": "matching.pt"}
 _FLOOR = float(np.log(1e-6))  # log-mel value of silence / padding (as features.mel_clips)
 

@@ -309,10 +309,11 @@ class Library:
             if cancel is not None and cancel():
                 report.cancelled = True
                 break
+            record = self.store.get(track_id)
             if progress is not None:
-                progress(i, len(todo), self.store.get(track_id).meta["path"])
+                progress(i, len(todo), record.meta["path"])
             try:
-                self._embed_one(track_id, bundle)
+                self._embed_one(track_id, bundle, record)
                 report.embedded.append(track_id)
             except StoreWriteError:
                 raise
@@ -322,11 +323,11 @@ class Library:
             progress(len(todo), len(todo), "")
         return report
 
-    def _embed_one(self, track_id: str, bundle: ModelBundle) -> MusicEmbedding:
+    def _embed_one(self, track_id: str, bundle: ModelBundle, rec: TrackRecord | None = None) -> MusicEmbedding:
         from .embed import MusicInputs, music_inputs
         from .features import log_mel
 
-        rec = self.store.get(track_id)
+        rec = self.store.get(track_id) if rec is None else rec
         features = bundle.features
         path = Path(rec.meta["path"])
         try:
@@ -344,15 +345,11 @@ class Library:
         self.store.put_embedding(bundle.music_version, track_id, embedding.arrays())
         return embedding
 
-    def _music_embeddings(self, track_ids: list[str], bundle: ModelBundle) -> dict[str, MusicEmbedding]:
+    def _stored_embedding(self, track_id: str, bundle: ModelBundle) -> MusicEmbedding | None:
         from .embed import MusicEmbedding
 
-        out = {}
-        for t in track_ids:
-            arrays = self.store.get_embedding(bundle.music_version, t)
-            if arrays is not None:
-                out[t] = MusicEmbedding.from_arrays(arrays)
-        return out
+        arrays = self.store.get_embedding(bundle.music_version, track_id)
+        return None if arrays is None else MusicEmbedding.from_arrays(arrays)
 
     # -- reading ---------------------------------------------------------------------------
     def tracks(self) -> list[TrackInfo]:
@@ -437,7 +434,8 @@ class Library:
         return {t: self._curves[t] for t in track_ids}
 
     # -- suggesting ------------------------------------------------------------------------
-    def _decode_video(self, path: str | os.PathLike[str]) -> media.Frames:
+    def decode_video(self, path: str | os.PathLike[str]) -> media.Frames:
+        """The video's frames at the analysis rate (``MediaError`` for bad or too short videos)."""
         cfg = self.config.motion
         frames = media.decode_frames(path, fps=cfg.fps, width_px=cfg.width_px, max_duration_s=self.config.max_video_s)
         if len(frames.frames) < 2:
@@ -449,19 +447,18 @@ class Library:
 
     def analyze_video(self, path: str | os.PathLike[str]) -> VideoAnalysis:
         """Decode a video at the analysis rate and measure its motion and cuts."""
-        frames = self._decode_video(path)
+        frames = self.decode_video(path)
         return analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=self.config.motion)
 
-    def decode_video(self, path: str | os.PathLike[str]) -> media.Frames:
-        """The video's frames at the analysis rate (``MediaError`` for bad or too short videos)."""
-        return self._decode_video(path)
-
     def query(self, path: str | os.PathLike[str], *, bundle: ModelBundle | None = None,
-              frames: media.Frames | None = None) -> VideoQuery:
-        """Decode a video once (or take its ``frames`` from :meth:`decode_video`): its analysis
-        and, with a model (``bundle``, default the current one), its learned embedding."""
-        frames = self._decode_video(path) if frames is None else frames
-        analysis = analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s, config=self.config.motion)
+              frames: media.Frames | None = None, analysis: VideoAnalysis | None = None) -> VideoQuery:
+        """Decode a video once (or take its ``frames`` from :meth:`decode_video` and their
+        ``analysis``): its analysis and, with a model (``bundle``, default the current one), its
+        learned embedding."""
+        frames = self.decode_video(path) if frames is None else frames
+        if analysis is None:
+            analysis = analyze_frames(frames.frames, frames.times_s, duration_s=frames.duration_s,
+                                      config=self.config.motion)
         bundle = bundle or self._model
         if bundle is None:
             return VideoQuery(str(path), analysis)
@@ -528,7 +525,7 @@ class Library:
             raise LibraryError("learned scores need a model and a query made with it (Library.query)")
 
         def music(track_id: str) -> MusicEmbedding | None:
-            embedding = self._music_embeddings([track_id], bundle).get(track_id)
+            embedding = self._stored_embedding(track_id, bundle)
             if embedding is None:
                 try:
                     embedding = self._embed_one(track_id, bundle)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from bgmatch.assets import asset_path
 
-from .embed import BUNDLE_MANIFEST, ModelBundle
+if TYPE_CHECKING:  # torch is imported only when a model is loaded (keeps `--model none` quick)
+    import torch
+
+    from .embed import ModelBundle
+
+BUNDLE_MANIFEST = "bundle.json"
+"""The file that marks a model bundle folder (written last by ``embed.save_bundle``)."""
 
 DEFAULT = "default"
 NONE = "none"
@@ -33,7 +38,11 @@ def resolve_model_choice(choice: str | None) -> Path | None:
     return Path(choice).expanduser()
 
 
-def load_model_choice(choice: str | None, *, device: str | torch.device | None = None) -> ModelBundle | None:
+def load_model_choice(choice: str | None, *, device: "str | torch.device | None" = None) -> "ModelBundle | None":
     """Load the bundle a choice names (``ModelError`` names the file and the problem)."""
     folder = resolve_model_choice(choice)
-    return None if folder is None else ModelBundle.load(folder, device=device)
+    if folder is None:
+        return None
+    from .embed import ModelBundle
+
+    return ModelBundle.load(folder, device=device)

@@ -232,7 +232,8 @@ class ModelScorer:
 
     def rank(self, video_path: Path) -> Ranking:
         library = self.ctx.library
-        query = library.query(video_path, bundle=self.bundle, frames=self.ctx.analyses.frames(video_path))
+        query = library.query(video_path, bundle=self.bundle, frames=self.ctx.analyses.frames(video_path),
+                              analysis=self.ctx.analyses.get(video_path))
         if not self.fused:
             learned = library.learned_scores(query, library.store.track_ids(), bundle=self.bundle)
             return [(t, offset) for t, (_, offset) in sorted(learned.items(), key=lambda kv: -kv[1][0])]

@@ -117,7 +117,7 @@ def test_cancel_stops_the_run(qtbot, window, tmp_path):
 
 
 def test_bundle_marker_matches_the_engine():
-    from bgmatch.app.model_flow import BUNDLE_MANIFEST
+    from bgmatch.engine.modelchoice import BUNDLE_MANIFEST
     from bgmatch.engine.embed import BUNDLE_MANIFEST as ENGINE_MANIFEST
 
     assert BUNDLE_MANIFEST == ENGINE_MANIFEST

@@ -65,15 +65,15 @@ def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks
         learned = {}
         through_library = lib.learned_scores(query, [s.track_id for s in fused])
         for s in fused:
-            music = lib._music_embeddings([s.track_id], bundle)[s.track_id]
+            music = lib._stored_embedding(s.track_id, bundle)
             offsets, scores = bundle.score_offsets(query.embedding, music)
             learned[s.track_id] = float(scores.max())
             assert through_library[s.track_id] == pytest.approx((scores.max(), offsets[scores.argmax()]), abs=1e-5)
         # The windows are cached on the bundle: scoring again reads no embedding from the store.
-        stored = lib._music_embeddings
-        lib._music_embeddings = lambda *a: pytest.fail("read the store again")
+        stored = lib._stored_embedding
+        lib._stored_embedding = lambda *a: pytest.fail("read the store again")
         assert lib.learned_scores(query, [s.track_id for s in fused]) == through_library
-        lib._music_embeddings = stored
+        lib._stored_embedding = stored
         z = standardized(learned)
         for s in fused:
             assert s.parts["learned"] == pytest.approx(z[s.track_id], abs=1e-4)
@@ -181,7 +181,8 @@ def test_engine_library_import_stays_without_torch():
     import subprocess
     import sys
 
-    code = "import sys, bgmatch.engine.library; print('torch' in sys.modules)"
+    code = ("import sys, bgmatch.engine.library, bgmatch.engine.modelchoice as m; "
+            "assert m.load_model_choice('none') is None; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert dataclasses.is_dataclass(library_module.VideoQuery)

@@ -176,12 +176,21 @@ class PreviewPlayer(QObject):
         # thread waits to hand the GUI thread a frame: pause, let those queued calls run, then stop.
         self.video.pause()
         self.track.pause()
-        QCoreApplication.processEvents()
+        self._drain_events(0.25)  # one pass was seen to be too little: the decoder may queue again
         self.video.stop()
         self.track.stop()
         self.video.setSource(QUrl())
         self.track.setSource(QUrl())
         self._track_path = None
+
+    @staticmethod
+    def _drain_events(seconds: float) -> None:
+        """Run the GUI thread's queued calls for ``seconds`` (so a decoder thread waiting on one
+        can reach its paused state before the player is stopped)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            QCoreApplication.processEvents()
+            time.sleep(0.005)
 
     # -- sync --------------------------------------------------------------------------------
     def _align_track(self, video_s: float | None = None) -> None:

@@ -197,7 +197,9 @@ class PreviewPlayer(QObject):
         if self._track_path is None:
             return
         v = self.position_s if video_s is None else video_s
-        self.track.setPosition(int(round((v + self._offset_s) * 1000)))
+        # a playing track is aimed ahead by the tracker's learned seek latency; a paused one exactly
+        target = self.tracker.seek_target(v, self._offset_s) if self.is_playing else v + self._offset_s
+        self.track.setPosition(int(round(target * 1000)))
         self.tracker.reset(time.monotonic())  # let the jump settle before judging drift again
 
     def _keep_in_sync(self) -> None:

@@ -21,6 +21,7 @@ class DriftConfig:
     threshold_s: float = 0.030  # steady drift that triggers a re-alignment (under one 25-fps frame)
     hard_threshold_s: float = 0.250  # a single sample this far off re-aligns at once
     min_interval_s: float = 1.0  # at least this long between re-alignments (a seek needs time to settle)
+    max_lead_s: float = 0.25  # most a re-alignment aims ahead to make up for the player's seek latency
 
 
 def drift_s(video_s: float, track_s: float, offset_s: float) -> float:
@@ -33,6 +34,11 @@ class DriftTracker:
 
     A video player reports the time of the frame on screen, which lags the true playback time
     by half a frame on average; ``frame_s`` (the video's frame period) removes that bias.
+
+    A playing player's seek lands late: the track resumes from the asked position some tens of
+    ms after it was asked for, more on a loaded machine. The first full window after each
+    re-alignment measures where the seek really landed, and ``lead_s`` (how far ahead the next
+    re-alignment aims) absorbs that error, so the seeks converge instead of repeating.
     """
 
     def __init__(self, config: DriftConfig = DriftConfig(), *, frame_s: float = 0.04) -> None:
@@ -40,13 +46,20 @@ class DriftTracker:
         self.frame_s = frame_s
         self._samples: deque[float] = deque(maxlen=config.window)
         self._last_resync_s = -np.inf
+        self._judging_seek = False  # the samples since the last re-alignment measure its landing
+        self.lead_s = 0.0
         self.resyncs = 0
 
     def reset(self, now_s: float | None = None) -> None:
         """Forget the samples (after a seek, a new track or a new offset)."""
         self._samples.clear()
+        self._judging_seek = False
         if now_s is not None:
             self._last_resync_s = now_s
+
+    def seek_target(self, video_s: float, offset_s: float) -> float:
+        """Track position (s) to seek a playing track to, so that it lands in step with the video."""
+        return max(0.0, video_s + self.frame_s / 2 + offset_s + self.lead_s)
 
     @property
     def drift_s(self) -> float:
@@ -60,15 +73,21 @@ class DriftTracker:
         """
         d = drift_s(video_s, track_s, offset_s) - self.frame_s / 2
         self._samples.append(d)
+        full = len(self._samples) == self._samples.maxlen
+        if full and self._judging_seek:
+            self._judging_seek = False
+            limit = self.config.max_lead_s
+            self.lead_s = float(np.clip(self.lead_s - self.drift_s, -limit, limit))
         if now_s - self._last_resync_s < self.config.min_interval_s:
             return None
         hard = abs(d) > self.config.hard_threshold_s
-        steady = len(self._samples) == self._samples.maxlen and abs(self.drift_s) > self.config.threshold_s
+        steady = full and abs(self.drift_s) > self.config.threshold_s
         if not (hard or steady):
             return None
         self.resyncs += 1
         self.reset(now_s)
-        return max(0.0, video_s + offset_s)
+        self._judging_seek = True
+        return self.seek_target(video_s, offset_s)
 
 
 def drift_report(video_s: np.ndarray, track_s: np.ndarray, offset_s: float, *, window: int = 10) -> dict[str, float]:

@@ -49,9 +49,9 @@ def test_no_resync_when_in_step():
 
 def test_large_jump_resyncs_at_once_but_not_twice_in_a_row():
     tracker = DriftTracker(DriftConfig(min_interval_s=1.0))
-    assert tracker.add(video_s=10.0, track_s=15.0 + 0.5, offset_s=5.0, now_s=3.0) == pytest.approx(15.0)
+    assert tracker.add(video_s=10.0, track_s=15.0 + 0.5, offset_s=5.0, now_s=3.0) == pytest.approx(15.02)  # + half a frame
     assert tracker.add(video_s=10.1, track_s=15.1 + 0.5, offset_s=5.0, now_s=3.1) is None  # settling
-    assert tracker.add(video_s=11.0, track_s=16.0 + 0.5, offset_s=5.0, now_s=4.5) == pytest.approx(16.0)
+    assert tracker.add(video_s=11.0, track_s=16.0 + 0.5, offset_s=5.0, now_s=4.5) == pytest.approx(16.02)
 
 
 def test_drift_report_smooths_frame_quantisation():
@@ -60,3 +60,34 @@ def test_drift_report_smooths_frame_quantisation():
     report = drift_report(video, t + 2.0, 2.0)
     assert report["max_abs_s"] < 0.04 and report["max_smoothed_abs_s"] <= report["max_abs_s"]
     assert report["samples"] == len(t)
+
+
+def test_seek_latency_is_learned_so_realignments_converge():
+    """A playing track resumes 60 ms after each seek: without the learned lead every
+    re-alignment would land 60 ms behind and be repeated every second."""
+    latency_s, offset_s, frame_s, period_s = 0.060, 5.0, 0.04, 0.1
+    tracker = DriftTracker(frame_s=frame_s)
+    track_start, t0 = offset_s + 0.15, 0.0  # the track starts 150 ms ahead
+    drifts = []
+    for i in range(int(20 / period_s)):
+        now = i * period_s + 0.013
+        track = track_start + max(0.0, now - t0 - latency_s)
+        seek = tracker.add(video_s=np.floor(now / frame_s) * frame_s, track_s=track, offset_s=offset_s, now_s=now)
+        if seek is not None:
+            track_start, t0 = seek, now
+        drifts.append(drift_s(now, track, offset_s))
+    assert tracker.lead_s == pytest.approx(latency_s, abs=0.02)
+    assert tracker.resyncs <= 3  # the slip, then at most two to learn the latency
+    assert np.abs(drifts[-100:]).max() < frame_s / 2  # the last 10 s in step
+
+
+def test_lead_is_bounded_and_forgotten_by_nothing_but_a_new_measure():
+    tracker = DriftTracker(DriftConfig(max_lead_s=0.1))
+    assert tracker.add(video_s=10.0, track_s=20.0, offset_s=5.0, now_s=0.0) is not None  # 5 s off: hard
+    for k in range(10):  # the seek "landed" 3 s behind
+        tracker.add(video_s=10.0 + k / 10, track_s=12.0 + k / 10, offset_s=5.0, now_s=0.1 * (k + 1))
+    assert tracker.lead_s == pytest.approx(0.1)
+    tracker.reset(5.0)  # a user seek: its landing is not judged
+    for k in range(10):
+        tracker.add(video_s=20.0 + k / 10, track_s=25.5 + k / 10, offset_s=5.0, now_s=5.1 + 0.1 * k)
+    assert tracker.lead_s == pytest.approx(0.1)

@@ -40,7 +40,8 @@ from .errors import ConfigError, MediaError, ModelError
 from .features import MelConfig, frame_clips, log_mel
 from .modelchoice import BUNDLE_MANIFEST
 from .models import MatchingModel, MusicEncoder, VideoEncoder, config_from_dict, load_model, save_model
-from .motion import MotionConfig, analyze_frames, flow_tokens
+from .motion import MotionConfig, VideoAnalysis, analyze_frames, flow_tokens
+from .periodicity import music_periodicity, video_periodicity
 from .rhythm import MusicAnalysis, RhythmConfig, analyze_music, rhythm_tokens
 
 BUNDLE_FORMAT = "bgmatch-bundle"
@@ -122,11 +123,13 @@ class MusicInputs:
 
 @dataclass
 class VideoInputs:
-    """Decoded video as model inputs: consecutive clips of frames and flow tokens."""
+    """Decoded video as model inputs: consecutive clips of frames, flow tokens and periodicity."""
 
     frames: np.ndarray  # [n_clips, frames_per_clip, frame_px, frame_px] uint8
     flow_tokens: np.ndarray  # [n_clips] int64
     duration_s: float
+    periodicity: np.ndarray  # [n_clips, PERIODICITY_DIM] float32
+    motion: VideoAnalysis  # what the tokens and the periodicity were computed from
 
 
 def music_inputs_from_wave(y: np.ndarray, *, sr_hz: int, config: FeatureConfig = FeatureConfig(),
@@ -164,14 +167,15 @@ def music_inputs(path: str | os.PathLike[str], *, config: FeatureConfig = Featur
 
 def video_inputs_from_frames(frames: np.ndarray, times_s: np.ndarray, *, duration_s: float,
                              config: FeatureConfig = FeatureConfig()) -> VideoInputs:
-    """Frame clips and flow tokens from grayscale frames [T, H, W] uint8 at ``times_s`` [T]."""
+    """Frame clips, flow tokens and periodicity from grayscale frames [T, H, W] uint8 at ``times_s`` [T]."""
     n_clips = max(1, int(np.ceil(duration_s / config.clip_s - 1e-6)))
     clips = frame_clips(frames, times_s, clip_s=config.clip_s, frames_per_clip=config.frames_per_clip,
                         size_px=config.frame_px, max_clips=n_clips)
     motion = analyze_frames(frames, times_s, duration_s=duration_s, config=config.motion())
     tokens = flow_tokens(motion, clip_s=config.clip_s, n_clips=clips.shape[0])
     pixels = torch.round(clips * 255.0).to(torch.uint8).numpy()
-    return VideoInputs(pixels, tokens, duration_s)
+    periodicity = video_periodicity(motion, clips.shape[0], clip_s=config.clip_s)
+    return VideoInputs(pixels, tokens, duration_s, periodicity, motion)
 
 
 def subsample_frames(frames: np.ndarray, times_s: np.ndarray, *, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -284,15 +288,20 @@ class MusicEmbedding:
     rhythm_tokens: np.ndarray  # [n_positions, 3] int64
     starts_s: np.ndarray  # [n_positions] float64
     duration_s: float
+    periodicity: np.ndarray  # [n_positions, PERIODICITY_DIM] float32 ([n, 0] when stored without)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Named arrays for a store (features as float16)."""
         return {"clip_features": self.clip_features.astype(np.float16), "rhythm_tokens": self.rhythm_tokens,
-                "starts_s": self.starts_s, "duration_s": np.array([self.duration_s])}
+                "starts_s": self.starts_s, "duration_s": np.array([self.duration_s]),
+                "periodicity": self.periodicity.astype(np.float16)}
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray]) -> "MusicEmbedding":
-        return cls(a["clip_features"].astype(np.float32), a["rhythm_tokens"], a["starts_s"], float(a["duration_s"][0]))
+        n = len(a["starts_s"])
+        periodicity = a["periodicity"].astype(np.float32) if "periodicity" in a else np.zeros((n, 0), np.float32)
+        return cls(a["clip_features"].astype(np.float32), a["rhythm_tokens"], a["starts_s"], float(a["duration_s"][0]),
+                   periodicity)
 
 
 @dataclass
@@ -302,6 +311,7 @@ class VideoEmbedding:
     clip_features: np.ndarray  # [n_clips, video_dim] float32
     flow_tokens: np.ndarray  # [n_clips] int64
     duration_s: float
+    periodicity: np.ndarray  # [n_clips, PERIODICITY_DIM] float32
 
 
 @dataclass
@@ -396,7 +406,8 @@ class ModelBundle:
         clips, tokens = music_clip_inputs(inputs, starts, config=cfg)
         features = [self.music.embed_clips(torch.from_numpy(clips[i:i + batch_clips]).to(self.device)).float().cpu()
                     for i in range(0, len(clips), batch_clips)]
-        return MusicEmbedding(torch.cat(features).numpy(), tokens, starts, inputs.duration_s)
+        periodicity = music_periodicity(inputs.analysis, starts, clip_s=cfg.clip_s)
+        return MusicEmbedding(torch.cat(features).numpy(), tokens, starts, inputs.duration_s, periodicity)
 
     @torch.no_grad()
     def embed_video(self, source: str | os.PathLike[str] | VideoInputs, *, max_duration_s: float | None = None,
@@ -407,7 +418,7 @@ class ModelBundle:
         frames = torch.from_numpy(inputs.frames)
         features = [self.video.embed_clips(frames[i:i + batch_clips].to(self.device).float() / 255.0).float().cpu()
                     for i in range(0, len(frames), batch_clips)]
-        return VideoEmbedding(torch.cat(features).numpy(), inputs.flow_tokens, inputs.duration_s)
+        return VideoEmbedding(torch.cat(features).numpy(), inputs.flow_tokens, inputs.duration_s, inputs.periodicity)
 
     # -- learned similarity --------------------------------------------------------------------
     @staticmethod
@@ -422,7 +433,8 @@ class ModelBundle:
         """The video in the shared space (computed once per query)."""
         clips = torch.from_numpy(video.clip_features).to(self.device)[None]
         flow = torch.from_numpy(video.flow_tokens).to(self.device)[None]
-        encoded = self.matching.encode_video(clips, flow)
+        periodicity = torch.from_numpy(video.periodicity).to(self.device)[None]
+        encoded = self.matching.encode_video(clips, flow, None, periodicity)
         pooled = self.matching.pooled(encoded)
         return EncodedVideo(pooled[0], F.normalize(self.matching.project_to_text(pooled), dim=-1)[0], encoded[0])
 
@@ -525,7 +537,8 @@ class ModelBundle:
         index = np.minimum(index, len(music.starts_s) - 1)
         clips = torch.from_numpy(music.clip_features[index]).to(self.device)
         tokens = torch.from_numpy(music.rhythm_tokens[index]).to(self.device)
+        periodicity = torch.from_numpy(music.periodicity[index]).to(self.device)
         mask_t = torch.from_numpy(mask).to(self.device)
-        encoded = self.matching.encode_music(clips, tokens, mask_t)
+        encoded = self.matching.encode_music(clips, tokens, mask_t, periodicity)
         pooled = self.matching.pooled(encoded, mask_t)
         return pooled, F.normalize(self.matching.project_to_text(pooled), dim=-1), encoded, mask_t

@@ -25,7 +25,7 @@ from bgmatch.engine.errors import BgmatchError, ConfigError
 
 from .cli import parse_overrides
 
-_PAPER = {"model.matching.clip_level": False, "match.losses.infonce": 0.0}
+_PAPER = {"model.matching.clip_level": False, "match.losses.infonce": 0.0, "model.matching.periodicity_dim": 0}
 VARIANTS: dict[str, dict[str, Any]] = {
     "paper": {**_PAPER, "model.matching.use_rhythm_tokens": False, "model.matching.use_flow_tokens": False},
     "paper+rhythm+flow": dict(_PAPER),
@@ -36,7 +36,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-clip-level": {"model.matching.clip_level": False},
 }
 """Variant → config overrides. The paper's configuration: file-level (pooled) features, no rhythm
-or flow tokens, its losses only (no InfoNCE); "paper+rhythm+flow" adds the tokens back."""
+or flow tokens, no periodicity features, its losses only (no InfoNCE); "paper+rhythm+flow" adds
+the tokens back. "no-rhythm" / "no-flow" drop one side's tokens and periodicity."""
 
 
 def variant_overrides(name: str, out_dir: Path, extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,14 +16,18 @@ from .dataset import PreparedData
 from .distributed import DistContext, barrier
 
 
+ClipRows = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(encoder features [n, D], tokens [n] or [n, 3], periodicity [n, PERIODICITY_DIM]) of n clips."""
+
+
 @dataclass
 class ClipFeatureTable:
-    """Per video id: (features [n, video_dim], flow tokens [n]); per music segment key
-    (``dataset.segment_key``): (features [n, music_dim], rhythm tokens [n, 3]); at most
-    ``max_clips`` consecutive clips from the start of the video / the segment."""
+    """Per video id: (features [n, video_dim], flow tokens [n], periodicity); per music segment
+    key (``dataset.segment_key``): (features [n, music_dim], rhythm tokens [n, 3], periodicity);
+    at most ``max_clips`` consecutive clips from the start of the video / the segment."""
 
-    video: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    music: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    video: dict[str, ClipRows] = field(default_factory=dict)
+    music: dict[str, ClipRows] = field(default_factory=dict)
 
     def update(self, other: "ClipFeatureTable") -> None:
         self.video.update(other.video)
@@ -43,14 +47,15 @@ def encode_ids(music_encoder: MusicEncoder, video_encoder: VideoEncoder, data: P
         frames, flow = data.video(video_id)
         frames, flow = frames[:max_clips], flow[:max_clips]
         features = _batched(video_encoder, torch.from_numpy(frames).float() / 255.0, device, batch_clips)
-        table.video[video_id] = (features, flow)
+        table.video[video_id] = (features, flow, data.video_periodicity(video_id)[:max_clips])
     clip_s = data.features.clip_s
     for key, music_id, offset_s in segments:
         record = data.music(music_id)
         n_clips = int(np.ceil((record.inputs.duration_s - offset_s) / clip_s - 1e-6))
         starts = offset_s + np.arange(min(max(n_clips, 1), max_clips)) * clip_s
         mel, rhythm = music_clip_inputs(record.inputs, starts, config=data.features)
-        table.music[key] = (_batched(music_encoder, torch.from_numpy(mel), device, batch_clips), rhythm)
+        table.music[key] = (_batched(music_encoder, torch.from_numpy(mel), device, batch_clips), rhythm,
+                            data.music_periodicity(music_id, starts))
     return table
 
 
@@ -80,10 +85,10 @@ def encode_all(music_encoder: MusicEncoder, video_encoder: VideoEncoder, data: P
 
 def _write_share(table: ClipFeatureTable, path: Path) -> None:
     arrays = {}
-    for i, (features, tokens) in enumerate(table.video.values()):
-        arrays[f"v{i}"], arrays[f"vt{i}"] = features, tokens
-    for i, (features, tokens) in enumerate(table.music.values()):
-        arrays[f"m{i}"], arrays[f"mt{i}"] = features, tokens
+    for i, (features, tokens, periodicity) in enumerate(table.video.values()):
+        arrays[f"v{i}"], arrays[f"vt{i}"], arrays[f"vp{i}"] = features, tokens, periodicity
+    for i, (features, tokens, periodicity) in enumerate(table.music.values()):
+        arrays[f"m{i}"], arrays[f"mt{i}"], arrays[f"mp{i}"] = features, tokens, periodicity
     temporary = path.with_suffix(".tmp")
     temporary.write_bytes(pack(arrays, {"video_ids": list(table.video), "music_ids": list(table.music)}))
     temporary.replace(path)
@@ -92,6 +97,6 @@ def _write_share(table: ClipFeatureTable, path: Path) -> None:
 def _read_share(path: Path) -> ClipFeatureTable:
     arrays, meta = unpack(path.read_bytes())
     table = ClipFeatureTable()
-    table.video = {vid: (arrays[f"v{i}"], arrays[f"vt{i}"]) for i, vid in enumerate(meta["video_ids"])}
-    table.music = {mid: (arrays[f"m{i}"], arrays[f"mt{i}"]) for i, mid in enumerate(meta["music_ids"])}
+    table.video = {vid: (arrays[f"v{i}"], arrays[f"vt{i}"], arrays[f"vp{i}"]) for i, vid in enumerate(meta["video_ids"])}
+    table.music = {mid: (arrays[f"m{i}"], arrays[f"mt{i}"], arrays[f"mp{i}"]) for i, mid in enumerate(meta["music_ids"])}
     return table

@@ -16,6 +16,8 @@ import torch
 from bgmatch.engine.embed import FeatureConfig, MusicInputs, music_clip_inputs
 from bgmatch.engine.errors import ConfigError
 from bgmatch.engine.models import config_from_dict
+from bgmatch.engine.motion import VideoAnalysis
+from bgmatch.engine.periodicity import music_periodicity, video_periodicity
 from bgmatch.engine.rhythm import MusicAnalysis
 
 from .prepared import PreparedStore
@@ -67,6 +69,7 @@ class PreparedData:
         self.pseudo = PseudoTargetSpec.from_dict(self.manifest["pseudo_targets"])
         self.video = lru_cache(maxsize=cache_size)(self._video)  # type: ignore[method-assign]
         self.music = lru_cache(maxsize=cache_size)(self._music)  # type: ignore[method-assign]
+        self.video_periodicity = lru_cache(maxsize=cache_size)(self._video_periodicity)  # type: ignore[method-assign]
         self.text = lru_cache(maxsize=cache_size * 4)(self._text)  # type: ignore[method-assign]
 
     def close(self) -> None:
@@ -93,6 +96,17 @@ class PreparedData:
         """(frames uint8 [n, frames_per_clip, S, S], flow tokens int64 [n])."""
         arrays, _ = self.store.get_arrays("video", video_id)
         return arrays["frames"], arrays["flow_tokens"]
+
+    def _video_periodicity(self, video_id: str) -> np.ndarray:
+        """Periodicity features [n_clips, PERIODICITY_DIM] of the video's clips."""
+        arrays, meta = self.store.get_arrays("motion", video_id)
+        analysis = VideoAnalysis(float(meta["duration_s"]), arrays["times_s"], arrays["motion"], arrays["cut_times_s"],
+                                 int(meta["width_px"]))
+        return video_periodicity(analysis, len(self.video(video_id)[0]), clip_s=self.features.clip_s)
+
+    def music_periodicity(self, music_id: str, starts_s: np.ndarray) -> np.ndarray:
+        """Periodicity features [k, PERIODICITY_DIM] of the music clips starting at ``starts_s`` [k]."""
+        return music_periodicity(self.music(music_id).inputs.analysis, starts_s, clip_s=self.features.clip_s)
 
     def _music(self, music_id: str) -> MusicRecord:
         arrays, meta = self.store.get_arrays("music", music_id)

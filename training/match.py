@@ -45,8 +45,9 @@ _HEADS = {"triplet": ("text_projection",), "reconstruction": ("video_reconstruct
 def match_batch(table: ClipFeatureTable, items: list[Item], data: PreparedData, targets: TargetSet,
                 music_index: dict[str, int], *, max_clips: int) -> dict[str, Tensor]:
     """Pad the items' clip features to ``max_clips``: ``video`` [b, N, Dv], ``video_mask`` [b, N],
-    ``flow`` [b, N], ``music`` [b, N, Dm], ``music_mask``, ``rhythm`` [b, N, 3], ``music_key`` [b]
-    (music segment identity, for positives) and ``text`` [b, text_dim]."""
+    ``flow`` [b, N], ``video_periodicity`` [b, N, P], ``music`` [b, N, Dm], ``music_mask``,
+    ``rhythm`` [b, N, 3], ``music_periodicity`` [b, N, P], ``music_key`` [b] (music segment
+    identity, for positives) and ``text`` [b, text_dim]."""
     def pad(rows: list[np.ndarray], tail: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         out = torch.zeros((len(rows), max_clips, *tail), dtype=dtype)
         mask = torch.zeros((len(rows), max_clips), dtype=torch.bool)
@@ -62,10 +63,13 @@ def match_batch(table: ClipFeatureTable, items: list[Item], data: PreparedData, 
     flow, _ = pad([v[1] for v in videos], (), torch.int64)
     music, music_mask = pad([m[0] for m in musics], musics[0][0].shape[1:], torch.float32)
     rhythm, _ = pad([m[1] for m in musics], (3,), torch.int64)
+    video_periodicity, _ = pad([v[2] for v in videos], videos[0][2].shape[1:], torch.float32)
+    music_periodicity, _ = pad([m[2] for m in musics], musics[0][2].shape[1:], torch.float32)
     text = torch.from_numpy(np.stack([data.text(targets.text_key(item)) for item in items]))
     key = torch.tensor([music_index[item.segment] for item in items], dtype=torch.int64)
     return {"video": video, "video_mask": video_mask, "flow": flow, "music": music, "music_mask": music_mask,
-            "rhythm": rhythm, "music_key": key, "text": text}
+            "rhythm": rhythm, "music_key": key, "text": text, "video_periodicity": video_periodicity,
+            "music_periodicity": music_periodicity}
 
 
 class MatchingTrainer(nn.Module):
@@ -83,8 +87,8 @@ class MatchingTrainer(nn.Module):
 
     def forward(self, batch: dict[str, Tensor], step: int) -> dict[str, Tensor]:
         m, w = self.model, self.losses
-        video = m.encode_video(batch["video"], batch["flow"], batch["video_mask"])
-        music = m.encode_music(batch["music"], batch["rhythm"], batch["music_mask"])
+        video = m.encode_video(batch["video"], batch["flow"], batch["video_mask"], batch["video_periodicity"])
+        music = m.encode_music(batch["music"], batch["rhythm"], batch["music_mask"], batch["music_periodicity"])
         video, music = gather(video, with_grad=True), gather(music, with_grad=True)
         g = {k: gather(batch[k]) for k in ("video", "video_mask", "music", "music_mask", "music_key", "text")}
         video_pooled, music_pooled = m.pooled(video, g["video_mask"]), m.pooled(music, g["music_mask"])

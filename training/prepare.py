@@ -58,7 +58,7 @@ def prepare(config: TrainConfig, *, progress: ProgressFn | None = None, cancel: 
             if cancel is not None and cancel():
                 report.cancelled = True
                 break
-            if store.has(db, key):
+            if _done(store, db, key):
                 report.skipped += 1
             else:
                 try:
@@ -84,6 +84,11 @@ def _tasks(sources: SourceSet) -> list[tuple[str, str, Path]]:
     return [("video", p.video_id, p.video_path) for p in sources.pairs] + [("music", m, path) for m, path in music.items()]
 
 
+def _done(store: PreparedStore, db: str, key: str) -> bool:
+    """Whether ``key`` is prepared (a video needs its motion record too, which older preparations lack)."""
+    return store.has(db, key) and (db != "video" or store.has("motion", key))
+
+
 def _check_features(store: PreparedStore, features: FeatureConfig) -> None:
     if not store.manifest_path.exists():
         return
@@ -97,6 +102,9 @@ def _write(store: PreparedStore, db: str, key: str, path: Path, config: TrainCon
     features = config.features
     if db == "video":
         video = video_inputs(path, config=features, max_duration_s=config.data.max_video_s)
+        store.put_arrays("motion", key, {"times_s": video.motion.times_s, "motion": video.motion.motion,
+                                          "cut_times_s": video.motion.cut_times_s},
+                         {"duration_s": video.motion.duration_s, "width_px": video.motion.width_px})
         store.put_arrays("video", key, {"frames": video.frames, "flow_tokens": video.flow_tokens},
                          {"duration_s": video.duration_s, "source": path.name})
         return

@@ -1,8 +1,10 @@
 """The prepared data set on disk: one lmdb environment of decoded features plus a JSON manifest.
 
-``features.lmdb`` holds four databases, keyed by id (UTF-8):
+``features.lmdb`` holds five databases, keyed by id (UTF-8):
 
 - ``video``: ``frames`` uint8 [n_clips, frames_per_clip, S, S], ``flow_tokens`` int64 [n_clips]
+- ``motion``: the video's motion analysis (``times_s``, ``motion``, ``cut_times_s``), from which
+  its periodicity features are computed (``engine.periodicity``)
 - ``music``: ``log_mel`` float16 [T, n_mels], the rhythm analysis (``onset_envelope``, ``rms``,
   ``beat_times_s``, ``scalars``), ``descriptors`` float32 [n_clips, 6], ``track_descriptor`` [6]
 - ``text``: ``embedding`` float32 [text_dim] under ``tags:<video_id>`` and ``pseudo:<music_id>``
@@ -28,7 +30,7 @@ from bgmatch.engine.errors import BgmatchError
 
 PREPARED_FORMAT = "bgmatch-prepared"
 PREPARED_VERSION = 1
-DATABASES = ("video", "music", "text", "items")
+DATABASES = ("video", "motion", "music", "text", "items")
 
 
 class PreparedError(BgmatchError):
@@ -50,7 +52,12 @@ class PreparedStore:
                                  lock=not readonly, readahead=False, subdir=True)
         except lmdb.Error as error:
             raise PreparedError(f"{lmdb_path}: cannot open ({error})") from None
-        self._dbs = {name: self.env.open_db(name.encode(), create=not readonly) for name in DATABASES}
+        self._dbs = {}
+        for name in DATABASES:
+            try:
+                self._dbs[name] = self.env.open_db(name.encode(), create=not readonly)
+            except lmdb.NotFoundError:  # read-only, prepared before this database existed
+                pass
 
     def close(self) -> None:
         self.env.close()
@@ -63,6 +70,8 @@ class PreparedStore:
 
     # -- values -----------------------------------------------------------------------------
     def has(self, db: str, key: str) -> bool:
+        if db not in self._dbs:
+            return False
         with self.env.begin(db=self._dbs[db]) as txn:
             return txn.get(key.encode()) is not None
 
@@ -84,13 +93,15 @@ class PreparedStore:
         return json.loads(self._get(db, key))
 
     def keys(self, db: str) -> list[str]:
+        if db not in self._dbs:
+            return []
         with self.env.begin(db=self._dbs[db]) as txn:
             return [k.decode() for k in txn.cursor().iternext(keys=True, values=False)]
 
     def raw_items(self) -> Iterator[tuple[str, str, bytes]]:
         """Every stored (database, key, value bytes)."""
-        for db in DATABASES:
-            with self.env.begin(db=self._dbs[db]) as txn:
+        for db, handle in self._dbs.items():
+            with self.env.begin(db=handle) as txn:
                 for key, value in txn.cursor():
                     yield db, key.decode(), bytes(value)
 
@@ -103,6 +114,9 @@ class PreparedStore:
             txn.put(key.encode(), value)
 
     def _get(self, db: str, key: str) -> bytes:
+        if db not in self._dbs:
+            raise PreparedError(f"{self.folder}: no {db} records (prepared by an older bgmatch); "
+                                f"run prepare again: it keeps what is there and adds them")
         with self.env.begin(db=self._dbs[db]) as txn:
             raw = txn.get(key.encode())
         if raw is None:

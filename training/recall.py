@@ -16,24 +16,24 @@ from torch import Tensor
 from bgmatch.engine.embed import ScoreConfig
 from bgmatch.engine.models import MatchingModel
 
-from .clip_features import ClipFeatureTable
+from .clip_features import ClipFeatureTable, ClipRows
 from .dataset import Item
 
 
-def _padded(rows: list[tuple[np.ndarray, np.ndarray]], max_clips: int, device: torch.device
-            ) -> tuple[Tensor, Tensor, Tensor]:
+def _padded(rows: list[ClipRows], max_clips: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """→ features [n, N, D], tokens [n, N(, 3)], periodicity [n, N, P], mask [n, N]."""
     n = len(rows)
-    dim = rows[0][0].shape[1]
-    token_shape = rows[0][1].shape[1:]
-    features = torch.zeros(n, max_clips, dim)
-    tokens = torch.zeros((n, max_clips, *token_shape), dtype=torch.int64)
+    features = torch.zeros(n, max_clips, rows[0][0].shape[1])
+    tokens = torch.zeros((n, max_clips, *rows[0][1].shape[1:]), dtype=torch.int64)
+    periodicity = torch.zeros(n, max_clips, rows[0][2].shape[1])
     mask = torch.zeros(n, max_clips, dtype=torch.bool)
-    for i, (f, t) in enumerate(rows):
+    for i, (f, t, p) in enumerate(rows):
         k = min(len(f), max_clips)
         features[i, :k] = torch.from_numpy(f[:k])
         tokens[i, :k] = torch.from_numpy(np.asarray(t[:k]))
+        periodicity[i, :k] = torch.from_numpy(np.asarray(p[:k], np.float32))
         mask[i, :k] = True
-    return features.to(device), tokens.to(device), mask.to(device)
+    return features.to(device), tokens.to(device), periodicity.to(device), mask.to(device)
 
 
 @torch.no_grad()
@@ -41,10 +41,10 @@ def score_matrix(model: MatchingModel, table: ClipFeatureTable, video_ids: Seque
                  score: ScoreConfig, max_clips: int, device: torch.device) -> np.ndarray:
     """Scores [n_videos, n_music] of every video against every music (first ``max_clips`` clips)."""
     model.eval()
-    v_feat, v_tok, v_mask = _padded([table.video[i] for i in video_ids], max_clips, device)
-    m_feat, m_tok, m_mask = _padded([table.music[i] for i in music_ids], max_clips, device)
-    video = model.encode_video(v_feat, v_tok, v_mask)
-    music = model.encode_music(m_feat, m_tok, m_mask)
+    v_feat, v_tok, v_per, v_mask = _padded([table.video[i] for i in video_ids], max_clips, device)
+    m_feat, m_tok, m_per, m_mask = _padded([table.music[i] for i in music_ids], max_clips, device)
+    video = model.encode_video(v_feat, v_tok, v_mask, v_per)
+    music = model.encode_music(m_feat, m_tok, m_mask, m_per)
     v_pooled, m_pooled = model.pooled(video, v_mask), model.pooled(music, m_mask)
     scores = score.pooled_weight * (v_pooled @ m_pooled.T)
     if score.text_weight:

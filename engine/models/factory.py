@@ -4,7 +4,8 @@ Kinds: ``"music"`` (MusicEncoder), ``"video"`` (VideoEncoder), ``"matching"`` (M
 Named configs:
 
 - ``"paper"``: the paper's widths (music d=512×6 layers, video d=256×10 layers).
-- ``"small"``: our default, a few MB per model in float32, fast enough for CPU inference.
+- ``"small"``: our default, a few MB per model in float32, fast enough for CPU inference,
+  with the per-clip periodicity features (``engine.periodicity``) on both sides.
   It uses LayerNorm in the conv modules so fine-tuning with small batches behaves the same
   in train and eval mode.
 """
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from torch import nn
 
 from ..errors import ConfigError
+from ..periodicity import PERIODICITY_DIM
 from .matching import MatchingConfig, MatchingModel
 from .music import MusicEncoder, MusicEncoderConfig
 from .video import VideoEncoder, VideoEncoderConfig
@@ -41,7 +43,8 @@ NAMED_CONFIGS: dict[str, dict[str, Any]] = {
         "music": _SMALL_MUSIC,
         "video": _SMALL_VIDEO,
         "matching": MatchingConfig(
-            music_dim=_SMALL_MUSIC.d_model, video_dim=_SMALL_VIDEO.d_model, dim=128, n_heads=4
+            music_dim=_SMALL_MUSIC.d_model, video_dim=_SMALL_VIDEO.d_model, dim=128, n_heads=4,
+            periodicity_dim=PERIODICITY_DIM,
         ),
     },
 }

@@ -1,7 +1,7 @@
 """Matching model: maps video and music clip features into one shared space (paper §3).
 
-Per modality: optional token embeddings (rhythm for music, flow for video) added to the clip
-features → sinusoidal clip positions → one pre-norm transformer layer over clips → MLP
+Per modality: optional token embeddings (rhythm for music, flow for video) and an embedding of
+the clip's periodicity features (``engine.periodicity``) added to the clip features → sinusoidal clip positions → one pre-norm transformer layer over clips → MLP
 projection to ``dim``. On top: a bidirectional cross-attention match/no-match classifier, a
 reconstruction head per modality and a projection to the tag-text embedding space. The
 losses live in ``bgmatch.training``; this module only holds the networks.
@@ -48,6 +48,11 @@ class MatchingConfig:
     onset_strength_bins: int = 49
     beat_interval_classes: int = 65
     flow_classes: int = 65
+    periodicity_dim: int = 0
+    """Width of the per-clip periodicity features (``engine.periodicity.PERIODICITY_DIM``) that
+    are embedded and added to the clip features; 0 (the paper) leaves them out. They carry rhythm
+    on the music side and motion on the video side, so ``use_rhythm_tokens`` / ``use_flow_tokens``
+    switch each side's off too."""
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -57,6 +62,7 @@ class MatchingConfig:
                          onset_strength_bins=self.onset_strength_bins,
                          beat_interval_classes=self.beat_interval_classes,
                          flow_classes=self.flow_classes)
+        require(self.periodicity_dim >= 0, owner, f"periodicity_dim must be >= 0, got {self.periodicity_dim}")
         for name in ("music_dim", "video_dim", "dim"):
             value = getattr(self, name)
             require(value % self.n_heads == 0, owner, f"{name} {value} is not divisible by n_heads {self.n_heads}")
@@ -143,6 +149,9 @@ class MatchingModel(nn.Module):
             if c.use_rhythm_tokens else None
         )
         self.flow_embedding = _small_embedding(c.flow_classes, c.video_dim) if c.use_flow_tokens else None
+        with_periodicity = c.periodicity_dim > 0
+        self.music_periodicity = _mlp(c.periodicity_dim, c.music_dim) if with_periodicity and c.use_rhythm_tokens else None
+        self.video_periodicity = _mlp(c.periodicity_dim, c.video_dim) if with_periodicity and c.use_flow_tokens else None
         self.music_encoder = ClipSequenceEncoder(c.music_dim, c.dim, c.n_heads, c.ff_mult, c.dropout)
         self.video_encoder = ClipSequenceEncoder(c.video_dim, c.dim, c.n_heads, c.ff_mult, c.dropout)
         self.video_to_music = CrossAttentionBlock(c.dim, c.n_heads, c.ff_mult, c.dropout)
@@ -156,27 +165,41 @@ class MatchingModel(nn.Module):
         self.text_projection = nn.Linear(c.dim, c.text_dim)
 
     def encode_music(
-        self, clips: Tensor, rhythm_tokens: Tensor | None = None, mask: Tensor | None = None
+        self, clips: Tensor, rhythm_tokens: Tensor | None = None, mask: Tensor | None = None,
+        periodicity: Tensor | None = None,
     ) -> Tensor:
-        """Music clip features [B, n, music_dim] (+ rhythm tokens long [B, n, 3], mask [B, n])
-        → clip embeddings [B, n, dim]."""
+        """Music clip features [B, n, music_dim] (+ rhythm tokens long [B, n, 3], mask [B, n],
+        periodicity [B, n, periodicity_dim]) → clip embeddings [B, n, dim]."""
         _check_features(clips, self.config.music_dim, "music clips", mask)
         if self.rhythm_embeddings is not None and rhythm_tokens is not None:
             _check_tokens(rhythm_tokens, (*clips.shape[:2], 3), self.config.rhythm_classes, "rhythm_tokens")
             for field, embedding in enumerate(self.rhythm_embeddings):
                 clips = clips + embedding(rhythm_tokens[..., field])
+        clips = self._add_periodicity(clips, self.music_periodicity, periodicity, "music periodicity")
         return self.music_encoder(self._file_level(clips, mask), mask)
 
     def encode_video(
-        self, clips: Tensor, flow_tokens: Tensor | None = None, mask: Tensor | None = None
+        self, clips: Tensor, flow_tokens: Tensor | None = None, mask: Tensor | None = None,
+        periodicity: Tensor | None = None,
     ) -> Tensor:
-        """Video clip features [B, n, video_dim] (+ flow tokens long [B, n], mask [B, n])
-        → clip embeddings [B, n, dim]."""
+        """Video clip features [B, n, video_dim] (+ flow tokens long [B, n], mask [B, n],
+        periodicity [B, n, periodicity_dim]) → clip embeddings [B, n, dim]."""
         _check_features(clips, self.config.video_dim, "video clips", mask)
         if self.flow_embedding is not None and flow_tokens is not None:
             _check_tokens(flow_tokens, clips.shape[:2], (self.config.flow_classes,), "flow_tokens")
             clips = clips + self.flow_embedding(flow_tokens)
+        clips = self._add_periodicity(clips, self.video_periodicity, periodicity, "video periodicity")
         return self.video_encoder(self._file_level(clips, mask), mask)
+
+    def _add_periodicity(self, clips: Tensor, embedding: nn.Module | None, periodicity: Tensor | None,
+                         name: str) -> Tensor:
+        if embedding is None:
+            return clips
+        expected = (*clips.shape[:2], self.config.periodicity_dim)
+        if periodicity is None or tuple(periodicity.shape) != expected:
+            got = None if periodicity is None else tuple(periodicity.shape)
+            raise ValueError(f"{name} must be a float tensor of shape {expected} (this model embeds it), got {got}")
+        return clips + embedding(periodicity.to(clips.dtype))
 
     def _file_level(self, clips: Tensor, mask: Tensor | None) -> Tensor:
         """``clips`` unchanged, or (``clip_level`` off) each item's clip mean on every clip."""
@@ -242,6 +265,8 @@ class MatchingModel(nn.Module):
         music_mask: Tensor | None = None,
         flow_tokens: Tensor | None = None,
         rhythm_tokens: Tensor | None = None,
+        video_periodicity: Tensor | None = None,
+        music_periodicity: Tensor | None = None,
         negative_music_index: Tensor | None = None,
     ) -> MatchingOutput:
         """Run every head once (so DDP sees one forward). Shapes as in ``MatchingOutput``.
@@ -249,8 +274,8 @@ class MatchingModel(nn.Module):
         ``negative_music_index`` (long [B]) pairs video i with music ``index[i]`` of the same
         batch for the no-match logits.
         """
-        video = self.encode_video(video_clips, flow_tokens, video_mask)
-        music = self.encode_music(music_clips, rhythm_tokens, music_mask)
+        video = self.encode_video(video_clips, flow_tokens, video_mask, video_periodicity)
+        music = self.encode_music(music_clips, rhythm_tokens, music_mask, music_periodicity)
         video_pooled = self.pooled(video, video_mask)
         music_pooled = self.pooled(music, music_mask)
         negative = None

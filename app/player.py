@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import Q_ARG, QEventLoop, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 
@@ -55,14 +55,14 @@ class PreviewPlayer(QObject):
         self.pause()
         self.tracker.frame_s = 1.0 / fps if fps > 0 else 0.04
         self._pending_seek_s = None
-        self.video.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
+        _from_event_loop((self.video, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
 
     def set_track(self, path: Path | None, offset_s: float = 0.0) -> None:
         """Play ``path`` from ``offset_s`` under the video (None: video alone)."""
         playing = self.is_playing
         if path != self._track_path:
-            self.track.stop()
-            self.track.setSource(QUrl.fromLocalFile(str(path)) if path else QUrl())
+            _from_event_loop((self.track, "stop"),
+                             (self.track, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
             self._track_path = path
         self._offset_s = max(0.0, offset_s)
         self._align_track()
@@ -172,25 +172,9 @@ class PreviewPlayer(QObject):
     def stop(self) -> None:
         """Stop and release both sources (before the window closes)."""
         self._timer.stop()
-        # Qt's FFmpeg backend can deadlock when a playing player is stopped while its decoder
-        # thread waits to hand the GUI thread a frame: pause, let those queued calls run, then stop.
-        self.video.pause()
-        self.track.pause()
-        self._drain_events(0.25)  # one pass was seen to be too little: the decoder may queue again
-        self.video.stop()
-        self.track.stop()
-        self.video.setSource(QUrl())
-        self.track.setSource(QUrl())
+        _from_event_loop((self.video, "stop"), (self.track, "stop"), (self.video, "setSource", Q_ARG(QUrl, QUrl())),
+                         (self.track, "setSource", Q_ARG(QUrl, QUrl())))
         self._track_path = None
-
-    @staticmethod
-    def _drain_events(seconds: float) -> None:
-        """Run the GUI thread's queued calls for ``seconds`` (so a decoder thread waiting on one
-        can reach its paused state before the player is stopped)."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            QCoreApplication.processEvents()
-            time.sleep(0.005)
 
     # -- sync --------------------------------------------------------------------------------
     def _align_track(self, video_s: float | None = None) -> None:
@@ -228,3 +212,23 @@ class PreviewPlayer(QObject):
         player = self.sender()
         source = player.source().toLocalFile() if isinstance(player, QMediaPlayer) else ""
         self.error.emit(f"{source}: {message}" if source else message)
+
+
+def _from_event_loop(*calls: tuple) -> None:
+    """Run the slots ``(object, name, *Q_ARGs)`` in order from a local event loop; return when done.
+
+    Qt's FFmpeg backend tears its playback threads down inside ``stop()`` and ``setSource()``.
+    A thread deleting one of its objects calls back into our Python-made player (PySide looks for
+    a Python override of ``disconnectNotify``), which needs the GIL, while ``stop()`` waits for that
+    thread's lock: called from Python, which holds the GIL, they deadlock (seen in CI as a frozen
+    window close). Queued calls run from the event loop, which releases the GIL while it waits.
+    """
+    loop = QEventLoop()
+    for target, name, *args in calls:
+        QMetaObject.invokeMethod(target, name, Qt.ConnectionType.QueuedConnection, *args)
+    QMetaObject.invokeMethod(loop, "quit", Qt.ConnectionType.QueuedConnection)  # after the calls above
+    guard = QTimer(loop)  # never wait forever
+    guard.setSingleShot(True)
+    guard.timeout.connect(loop.quit)
+    guard.start(10_000)
+    loop.exec()

@@ -11,6 +11,7 @@ from pathlib import Path  # noqa: E402
 
 import av  # noqa: E402
 import pytest  # noqa: E402
+import shiboken6  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -119,7 +120,8 @@ def window(qtbot, settings):
     w.show()
     qtbot.waitUntil(lambda: w.library_panel.model.rowCount() == LIBRARY_TRACKS, timeout=10_000)
     yield w
-    w.close()
+    if shiboken6.isValid(w):  # pytest-qt's teardown may have closed and deleted it already
+        w.close()
 
 
 @pytest.fixture()

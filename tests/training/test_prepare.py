@@ -13,7 +13,8 @@ from bgmatch.engine.errors import ConfigError
 from bgmatch.training.config import parse_config
 from bgmatch.training.dataset import PreparedData, TargetSet
 from bgmatch.training.prepare import prepare
-from bgmatch.training.prepared import PreparedStore
+from bgmatch.engine.periodicity import PERIODICITY_DIM
+from bgmatch.training.prepared import PreparedError, PreparedStore
 
 from .conftest import tiny_config
 
@@ -86,6 +87,42 @@ def test_prepare_resumes_and_reports_each_bad_file(edited_videos, tmp_path, caps
     changed = parse_config({**data, "features": {"frame_px": 32}})
     with pytest.raises(ConfigError, match=r"\[features\] differ"):
         prepare(changed, show_bar=False)
+
+
+def test_a_preparation_without_motion_records_gets_them_on_resume(edited_videos, tmp_path):
+    """Folders prepared before videos kept their motion analysis: reading says what to do, and
+    preparing again re-decodes only the videos (the music is kept)."""
+    root = tmp_path / "data"
+    (root / "videos").mkdir(parents=True)
+    for name in ("edit00.mp4", "edit01.mp4"):
+        shutil.copy(edited_videos / name, root / "videos" / name)
+    config = parse_config(tiny_config(tmp_path / "run", root=root, prepared_dir=tmp_path / "prepared",
+                                      data={"tags_csv": "", "valid_fraction": 0.0, "test_fraction": 0.0}))
+    prepare(config, show_bar=False)
+    data = PreparedData(tmp_path / "prepared")
+    try:
+        periodicity = data.video_periodicity("edit00")
+        assert periodicity.shape == (len(data.video("edit00")[0]), PERIODICITY_DIM) and np.isfinite(periodicity).all()
+        assert data.music_periodicity("edit00", np.array([0.0, 4.0])).shape == (2, PERIODICITY_DIM)
+    finally:
+        data.close()
+    with PreparedStore(tmp_path / "prepared", readonly=False) as store:  # as an older bgmatch left it
+        motion = store.env.open_db(b"motion")
+        with store.env.begin(write=True) as txn:
+            txn.drop(motion, delete=True)
+    data = PreparedData(tmp_path / "prepared")
+    try:
+        with pytest.raises(PreparedError, match="no motion record"):
+            data.video_periodicity("edit00")
+    finally:
+        data.close()
+    again = prepare(config, show_bar=False)
+    assert again.written == 2 and again.skipped == 2  # two videos again, two music files kept
+    data = PreparedData(tmp_path / "prepared")
+    try:
+        np.testing.assert_allclose(data.video_periodicity("edit00"), periodicity)
+    finally:
+        data.close()
 
 
 def test_paper_format_with_offsets_gallery_and_a_path_escape(edited_videos, music_files, tmp_path):

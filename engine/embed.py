@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -526,19 +526,43 @@ class ModelBundle:
         """L2-normalised pooled shared-space embedding [dim] of a video (query of an ANN index)."""
         return self.encode_video(video).pooled.cpu().numpy()
 
-    def _encode_windows(self, music: MusicEmbedding, offsets_s: np.ndarray, n_clips: int
-                        ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """→ pooled [k, dim], unit text [k, text_dim], clips [k, n, dim], mask [k, n]."""
+    @torch.no_grad()
+    def encode_track_windows(self, windows: Sequence[tuple[MusicEmbedding, float]], *, n_clips: int,
+                             batch_windows: int = 256) -> EncodedWindows:
+        """One window of ``n_clips`` clips per (track embedding, offset s) pair, batched across
+        tracks (one matching-model pass instead of one per track); offsets snap to each track's clip hop."""
+        if not windows:
+            raise ConfigError("no windows to encode")
+        parts = []
+        for i in range(0, len(windows), batch_windows):
+            rows = [self._window_rows(music, np.array([offset]), n_clips) for music, offset in windows[i:i + batch_windows]]
+            parts.append(self._encode_rows(*(np.concatenate(arrays) for arrays in zip(*rows))))
+        offsets = np.array([offset for _, offset in windows], np.float64)
+        return EncodedWindows(offsets, *(torch.cat(p) for p in zip(*parts)))
+
+    def _window_rows(self, music: MusicEmbedding, offsets_s: np.ndarray, n_clips: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Clip features [k, n, D], rhythm tokens [k, n, 3], periodicity [k, n, P] and mask [k, n]
+        of the windows of ``music`` at ``offsets_s`` [k]."""
         step = self.features.clip_s
         hop = float(music.starts_s[1] - music.starts_s[0]) if len(music.starts_s) > 1 else step
         first = np.round(np.asarray(offsets_s) / hop).astype(np.int64)
         index = first[:, None] + np.round(np.arange(n_clips) * step / hop).astype(np.int64)[None, :]
         mask = index < len(music.starts_s)
         index = np.minimum(index, len(music.starts_s) - 1)
-        clips = torch.from_numpy(music.clip_features[index]).to(self.device)
-        tokens = torch.from_numpy(music.rhythm_tokens[index]).to(self.device)
-        periodicity = torch.from_numpy(music.periodicity[index]).to(self.device)
+        return music.clip_features[index], music.rhythm_tokens[index], music.periodicity[index], mask
+
+    def _encode_windows(self, music: MusicEmbedding, offsets_s: np.ndarray, n_clips: int
+                        ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        return self._encode_rows(*self._window_rows(music, offsets_s, n_clips))
+
+    def _encode_rows(self, clip_features: np.ndarray, rhythm_tokens: np.ndarray, periodicity: np.ndarray,
+                     mask: np.ndarray) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """→ pooled [k, dim], unit text [k, text_dim], clips [k, n, dim], mask [k, n]."""
+        clips = torch.from_numpy(clip_features).to(self.device)
+        tokens = torch.from_numpy(rhythm_tokens).to(self.device)
+        periodicity_t = torch.from_numpy(periodicity).to(self.device)
         mask_t = torch.from_numpy(mask).to(self.device)
-        encoded = self.matching.encode_music(clips, tokens, mask_t, periodicity)
+        encoded = self.matching.encode_music(clips, tokens, mask_t, periodicity_t)
         pooled = self.matching.pooled(encoded, mask_t)
         return pooled, F.normalize(self.matching.project_to_text(pooled), dim=-1), encoded, mask_t

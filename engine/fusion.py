@@ -2,8 +2,10 @@
 
 Re-ranking by synchrony (``retrieval.rerank``) orders every candidate track; the best
 ``retrieval.FusionConfig.candidates`` of them also get the learned similarity of the video to the
-track (its best window, as ``ModelBundle.score_offsets``), standardised over those candidates, and are re-ordered by
-``sync total + weight · z(learned)``. Standardising makes the weight independent of the model's
+track's window at the synchrony offset (snapped to the clip hop), standardised over those
+candidates, and are re-ordered by ``sync total + weight · z(learned)``. One window per track
+keeps a suggestion quick (a track's every window would cost a matching-model pass over the whole
+track); on BeatCut valid it ranks as well as the best window does. Standardising makes the weight independent of the model's
 score scale, so one weight chosen on a validation split carries over to any library size. The
 start offset stays the synchrony one: it is placed to the beat, the learned windows only to a
 clip hop.
@@ -11,7 +13,7 @@ clip hop.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -20,14 +22,29 @@ from .retrieval import Ranked
 
 
 def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequence[str],
-                   music: Callable[[str], MusicEmbedding | None]) -> dict[str, tuple[float, float]]:
-    """(best learned score, its window's offset s) of each track, over every window from which
-    the video fits. ``music(track_id)`` gives a track's embedding (None: skip the track); it is
+                   music: Callable[[str], MusicEmbedding | None], *,
+                   offsets_s: Mapping[str, float] | None = None) -> dict[str, tuple[float, float]]:
+    """(learned score, its window's offset s) of each track: at the window nearest the track's
+    offset in ``offsets_s``, else the best over every window from which the video fits.
+    ``music(track_id)`` gives a track's embedding (None: skip the track); for best windows it is
     only called when the bundle has not cached the track's windows yet."""
     encoded = bundle.encode_video(video)
     n_clips = len(video.clip_features)
     out = {}
+    at_offset = [t for t in track_ids if offsets_s is not None and t in offsets_s]
+    pairs = []
+    for track_id in at_offset:
+        embedding = music(track_id)
+        if embedding is not None:
+            start = float(embedding.starts_s[np.argmin(np.abs(embedding.starts_s - offsets_s[track_id]))])
+            pairs.append((track_id, embedding, start))
+    if pairs:  # one batched pass over every track's window
+        windows = bundle.encode_track_windows([(e, start) for _, e, start in pairs], n_clips=n_clips)
+        scores = bundle.score_windows(encoded, windows)
+        out.update({t: (float(score), start) for (t, _, start), score in zip(pairs, scores)})
     for track_id in track_ids:
+        if track_id in at_offset:
+            continue
         windows = bundle.track_windows(track_id, n_clips, lambda t=track_id: music(t), duration_s=video.duration_s)
         if windows is None:
             continue
@@ -35,6 +52,11 @@ def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequen
         best = int(np.argmax(scores))
         out[track_id] = (float(scores[best]), float(windows.offsets_s[best]))
     return out
+
+
+def sync_offsets(ranked: Sequence[Ranked]) -> dict[str, float]:
+    """Each ranked track's synchrony offset (s): where its learned score is taken when fused."""
+    return {r.track_id: r.offset_s for r in ranked}
 
 
 def standardized(scores: dict[str, float]) -> dict[str, float]:

@@ -14,7 +14,7 @@ import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -485,11 +485,12 @@ class Library:
         ranked = self.sync_ranking(video.analysis, want=top)
         bundle = self._model
         if bundle is not None and video.embedding is not None and video.model_version == bundle.version:
-            from .fusion import fuse
+            from .fusion import fuse, sync_offsets
 
             fc = self.config.fusion
             weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
-            learned = self.learned_scores(video, [r.track_id for r in ranked[:fc.candidates]])
+            learned = self.learned_scores(video, [r.track_id for r in ranked[:fc.candidates]],
+                                          offsets_s=sync_offsets(ranked[:fc.candidates]))
             ranked = fuse(ranked, {t: score for t, (score, _) in learned.items()}, weight=weight)
         out = []
         for i, r in enumerate(ranked[:top]):
@@ -513,11 +514,12 @@ class Library:
                          want=max(rc.candidate_tracks, want))
         return rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
 
-    def learned_scores(self, video: VideoQuery, track_ids: list[str], *, bundle: ModelBundle | None = None
-                       ) -> dict[str, tuple[float, float]]:
-        """(best-window learned score, its offset s) of ``video`` against each track, with
-        ``bundle`` (default: the current model), embedding the tracks it lacks. A track whose
-        file is gone gets the worst score of the others (at offset 0)."""
+    def learned_scores(self, video: VideoQuery, track_ids: list[str], *, bundle: ModelBundle | None = None,
+                       offsets_s: Mapping[str, float] | None = None) -> dict[str, tuple[float, float]]:
+        """(learned score, its window's offset s) of ``video`` against each track, with ``bundle``
+        (default: the current model), embedding the tracks it lacks: at the window nearest each
+        track's offset in ``offsets_s``, else its best window. A track whose file is gone gets
+        the worst score of the others (at offset 0)."""
         from .fusion import learned_scores
 
         bundle = bundle or self._model
@@ -533,6 +535,6 @@ class Library:
                     return None
             return embedding
 
-        scores = learned_scores(bundle, video.embedding, track_ids, music)
+        scores = learned_scores(bundle, video.embedding, track_ids, music, offsets_s=offsets_s)
         worst = min((s for s, _ in scores.values()), default=0.0)
         return {t: scores.get(t, (worst, 0.0)) for t in track_ids}

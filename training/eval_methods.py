@@ -21,7 +21,7 @@ from scipy.signal import correlate
 
 from bgmatch.engine.embed import ModelBundle
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.fusion import fuse
+from bgmatch.engine.fusion import fuse, sync_offsets
 from bgmatch.engine.library import Library
 from bgmatch.engine.media import probe
 from bgmatch.engine.media import Frames
@@ -238,8 +238,9 @@ class ModelScorer:
             learned = library.learned_scores(query, library.store.track_ids(), bundle=self.bundle)
             return [(t, offset) for t, (_, offset) in sorted(learned.items(), key=lambda kv: -kv[1][0])]
         ranked = library.sync_ranking(query.analysis, want=len(library))
-        candidates = [r.track_id for r in ranked[:library.config.fusion.candidates]]
-        learned = library.learned_scores(query, candidates, bundle=self.bundle)
+        candidates = ranked[:library.config.fusion.candidates]
+        learned = library.learned_scores(query, [r.track_id for r in candidates], bundle=self.bundle,
+                                         offsets_s=sync_offsets(candidates))
         sample = FusionSample(ranked, {t: score for t, (score, _) in learned.items()})
         self.samples.append(sample)
         fused = fuse(ranked, sample.learned, weight=self.bundle.score_config.fusion_weight)

@@ -61,19 +61,23 @@ def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks
         fused = lib.suggest(query, top=4)
         assert [s.score for s in fused] == sorted((s.score for s in fused), reverse=True)
         sync_by_id = {s.track_id: s for s in sync_only}
-        # Each track's learned part is its best window's score from the bundle itself, standardised.
-        learned = {}
+        # Without offsets a track's learned score is its best window's, from the bundle itself.
         through_library = lib.learned_scores(query, [s.track_id for s in fused])
         for s in fused:
             music = lib._stored_embedding(s.track_id, bundle)
             offsets, scores = bundle.score_offsets(query.embedding, music)
-            learned[s.track_id] = float(scores.max())
             assert through_library[s.track_id] == pytest.approx((scores.max(), offsets[scores.argmax()]), abs=1e-5)
-        # The windows are cached on the bundle: scoring again reads no embedding from the store.
+        # Those windows are cached on the bundle: scoring again reads no embedding from the store.
         stored = lib._stored_embedding
         lib._stored_embedding = lambda *a: pytest.fail("read the store again")
         assert lib.learned_scores(query, [s.track_id for s in fused]) == through_library
         lib._stored_embedding = stored
+        # Fused, it is the score of the window at the synchrony offset (snapped to the clip hop), standardised.
+        learned = {}
+        for s in fused:
+            music = lib._stored_embedding(s.track_id, bundle)
+            start = music.starts_s[np.argmin(np.abs(music.starts_s - sync_by_id[s.track_id].offset_s))]
+            learned[s.track_id] = bundle.similarity(query.embedding, music, float(start))
         z = standardized(learned)
         for s in fused:
             assert s.parts["learned"] == pytest.approx(z[s.track_id], abs=1e-4)

@@ -22,6 +22,7 @@ LIBRARY_TRACKS = 6
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "realtime: plays media in real time for a minute (set BGMATCH_REALTIME=1)")
+    config.addinivalue_line("markers", "shipped_model: the window may load the model shipped in assets/model")
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +33,16 @@ def temp_settings(tmp_path: Path, qapp) -> Path:
     QCoreApplication.setOrganizationName(f"bgmatch-test-{uuid.uuid4().hex[:8]}")
     QCoreApplication.setApplicationName("bgmatch")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows start on the analysis score, as an installation without shipped weights does, so
+    each test chooses its model; tests marked ``shipped_model`` keep the real default."""
+    if request.node.get_closest_marker("shipped_model") is None:
+        from bgmatch.engine import modelchoice
+
+        monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: None)
 
 
 @pytest.fixture(scope="session")

@@ -187,3 +187,23 @@ def test_model_setting_values():
     assert s.model_choice == MODEL_NONE
     s.model_choice = str(Path("/models/run/model"))
     assert AppSettings().model_choice == str(Path("/models/run/model"))
+
+
+@pytest.mark.shipped_model
+def test_a_first_start_ranks_with_the_shipped_model(qtbot, settings, video):
+    """No saved choice: the window loads assets/model, embeds the library, and the suggestions
+    carry the learned part (skipped by nothing: the weights ship with the package)."""
+    from bgmatch.app.main_window import MainWindow
+    from bgmatch.engine.modelchoice import default_bundle_path
+
+    shipped = default_bundle_path()
+    assert shipped is not None, "assets/model is missing from this installation"
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    _restored(qtbot, w)
+    assert w.library.model is not None and w.model_label.text() == "Model: default model"
+    assert w.library.missing_embeddings() == []
+    assert w.suggest_flow.open_video(video)
+    _settled(qtbot, w)
+    assert all("learned" in s.parts for s in w.suggest_flow.result.suggestions)
+    w.close()

@@ -341,7 +341,7 @@ class Library:
             inputs = MusicInputs(log_mel(mel_y, config=features.mel()).numpy(), analysis, len(mel_y) / features.sr_hz)
         else:  # other rhythm settings: analyse again as the model expects
             inputs = music_inputs(path, config=features, max_duration_s=self.config.max_track_s)
-        embedding = bundle.embed_music(inputs)
+        embedding = bundle.embed_music(inputs, hop_s=self.config.fusion.music_hop_s or features.clip_s)
         self.store.put_embedding(bundle.music_version, track_id, embedding.arrays())
         return embedding
 

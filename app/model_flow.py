@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
+from bgmatch.engine import modelchoice
 from bgmatch.engine.modelchoice import BUNDLE_MANIFEST
 
 from . import jobs
@@ -74,11 +75,14 @@ class ModelFlow(QObject):
 
     # -- choosing ----------------------------------------------------------------------------
     def fill_menu(self) -> None:
-        """Training ▸ Model: the analysis score and every trained bundle of this library."""
+        """Training ▸ Model: the analysis score, the shipped model (when installed) and every
+        trained bundle of this library."""
         menu = self.window.model_menu
         menu.clear()
         group = QActionGroup(menu)
         choices = [(MODEL_NONE, "Analysis Score (beats, onsets, energy)")]
+        if modelchoice.default_bundle_path() is not None:
+            choices.append((MODEL_DEFAULT, "Default Model (shipped)"))
         choices += [(str(p), model_name(p)) for p in self.bundles()]
         library = self.window.library
         current = self.active_choice if library is not None and library.model is not None else MODEL_NONE

@@ -206,4 +206,13 @@ def test_a_first_start_ranks_with_the_shipped_model(qtbot, settings, video):
     assert w.suggest_flow.open_video(video)
     _settled(qtbot, w)
     assert all("learned" in s.parts for s in w.suggest_flow.result.suggestions)
+    w.model_menu.aboutToShow.emit()
+    items = {a.text(): a for a in w.model_menu.actions()}
+    assert items["Default Model (shipped)"].isChecked()
+    items["Analysis Score (beats, onsets, energy)"].trigger()  # instant
+    assert w.library.model is None
+    w.model_menu.aboutToShow.emit()
+    next(a for a in w.model_menu.actions() if a.text() == "Default Model (shipped)").trigger()
+    _settled(qtbot, w)  # loaded again; nothing to embed
+    assert w.library.model is not None and w.model_label.text() == "Model: default model"
     w.close()

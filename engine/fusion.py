@@ -31,9 +31,9 @@ def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequen
     encoded = bundle.encode_video(video)
     n_clips = len(video.clip_features)
     out = {}
-    at_offset = [t for t in track_ids if offsets_s is not None and t in offsets_s]
+    at_offset = {t for t in track_ids if offsets_s is not None and t in offsets_s}
     pairs = []
-    for track_id in at_offset:
+    for track_id in (t for t in track_ids if t in at_offset):  # in the caller's order
         embedding = music(track_id)
         if embedding is not None:
             start = float(embedding.starts_s[np.argmin(np.abs(embedding.starts_s - offsets_s[track_id]))])

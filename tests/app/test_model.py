@@ -192,7 +192,7 @@ def test_model_setting_values():
 @pytest.mark.shipped_model
 def test_a_first_start_ranks_with_the_shipped_model(qtbot, settings, video):
     """No saved choice: the window loads assets/model, embeds the library, and the suggestions
-    carry the learned part (skipped by nothing: the weights ship with the package)."""
+    carry the learned part (never skipped: the weights ship with the package)."""
     from bgmatch.app.main_window import MainWindow
     from bgmatch.engine.modelchoice import default_bundle_path
 

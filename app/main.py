@@ -24,6 +24,9 @@ def create_window(argv: list[str] | None = None):
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from .media_log import quiet_ffmpeg, quiet_qt_logging
+
+    quiet_qt_logging()
     from .main_window import MainWindow
     from .settings import AppSettings
     from .theme import apply_theme
@@ -37,6 +40,7 @@ def create_window(argv: list[str] | None = None):
     if args.library is not None:
         settings.library_path = args.library.expanduser().absolute()
     window = MainWindow(settings)
+    quiet_ffmpeg()  # the window's players have loaded Qt's FFmpeg
     window.show()
     if args.video is not None:
         video = args.video.expanduser().absolute()

@@ -55,14 +55,14 @@ class PreviewPlayer(QObject):
         self.pause()
         self.tracker.frame_s = 1.0 / fps if fps > 0 else 0.04
         self._pending_seek_s = None
-        _from_event_loop((self.video, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
+        call_from_event_loop((self.video, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
 
     def set_track(self, path: Path | None, offset_s: float = 0.0) -> None:
         """Play ``path`` from ``offset_s`` under the video (None: video alone)."""
         playing = self.is_playing
         if path != self._track_path:
-            _from_event_loop((self.track, "stop"),
-                             (self.track, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
+            call_from_event_loop((self.track, "stop"),
+                                 (self.track, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
             self._track_path = path
         self._offset_s = max(0.0, offset_s)
         self._align_track()
@@ -112,11 +112,13 @@ class PreviewPlayer(QObject):
         if self.video.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia or (
                 self.duration_s and self.position_s >= self.duration_s - 0.05):
             self.video.setPosition(0)
-        self._align_track()
+        # A track paused after playing resumes later than the video; one stopped (new) starts with it.
+        resume = self._track_path is not None and self.track.playbackState() == QMediaPlayer.PlaybackState.PausedState
+        self._align_track(resume=resume)
         self.video.play()
         if self._track_path is not None:
             self.track.play()
-        self.tracker.reset(time.monotonic())
+        self.tracker.started(time.monotonic(), resume=resume)
         self._timer.start()
 
     def pause(self) -> None:
@@ -172,17 +174,21 @@ class PreviewPlayer(QObject):
     def stop(self) -> None:
         """Stop and release both sources (before the window closes)."""
         self._timer.stop()
-        _from_event_loop((self.video, "stop"), (self.track, "stop"), (self.video, "setSource", Q_ARG(QUrl, QUrl())),
-                         (self.track, "setSource", Q_ARG(QUrl, QUrl())))
+        call_from_event_loop((self.video, "stop"), (self.track, "stop"), (self.video, "setSource", Q_ARG(QUrl, QUrl())),
+                             (self.track, "setSource", Q_ARG(QUrl, QUrl())))
         self._track_path = None
 
     # -- sync --------------------------------------------------------------------------------
-    def _align_track(self, video_s: float | None = None) -> None:
+    def _align_track(self, video_s: float | None = None, *, resume: bool = False) -> None:
         if self._track_path is None:
             return
         v = self.position_s if video_s is None else video_s
-        # a playing track is aimed ahead by the tracker's learned seek latency; a paused one exactly
-        target = self.tracker.seek_target(v, self._offset_s) if self.is_playing else v + self._offset_s
+        # a playing track is aimed ahead by the learned seek latency, one about to resume by the
+        # learned resume latency, a paused one exactly
+        if self.is_playing:
+            target = self.tracker.seek_target(v, self._offset_s)
+        else:
+            target = self.tracker.start_target(v, self._offset_s) if resume else v + self._offset_s
         self.track.setPosition(int(round(target * 1000)))
         self.tracker.reset(time.monotonic())  # let the jump settle before judging drift again
 
@@ -204,6 +210,9 @@ class PreviewPlayer(QObject):
         self.playing_changed.emit(playing)
 
     def _video_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and (
+                self.video.playbackState() == QMediaPlayer.PlaybackState.StoppedState):
+            self.video.pause()  # a paused player shows its first frame; a stopped one stays black
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_seek_s is not None:
             target, self._pending_seek_s = self._pending_seek_s, None
             self.seek(target)
@@ -214,7 +223,7 @@ class PreviewPlayer(QObject):
         self.error.emit(f"{source}: {message}" if source else message)
 
 
-def _from_event_loop(*calls: tuple) -> None:
+def call_from_event_loop(*calls: tuple) -> None:
     """Run the slots ``(object, name, *Q_ARGs)`` in order from a local event loop; return when done.
 
     Qt's FFmpeg backend tears its playback threads down inside ``stop()`` and ``setSource()``.

@@ -57,6 +57,14 @@ def test_space_jkl_and_arrows_drive_both_players(qtbot, focused):
     qtbot.waitUntil(lambda: _in_step(window) < SETTLED_S, timeout=5_000)
 
 
+def test_a_loaded_video_shows_its_first_frame_before_play(qtbot, analysed):
+    window = analysed
+    sink = window.video_pane.video.videoSink()
+    qtbot.waitUntil(lambda: sink.videoFrame().isValid(), timeout=5_000)
+    assert not window.player.is_playing and window.player.position_s < 0.1
+    assert sink.videoFrame().size().width() > 0
+
+
 def test_play_button_and_timeline_click_seek(qtbot, analysed):
     window = analysed
     qtbot.mouseClick(window.transport.play_button, Qt.MouseButton.LeftButton)

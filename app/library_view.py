@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from . import formatting
@@ -80,9 +80,9 @@ class LibraryPanel(QWidget):
         top.addWidget(self.search, 1)
         top.addWidget(self.add_button)
 
-        self.table = read_only_table(self.proxy, sort_column=0, stretch_column=0)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.ResizeMode.Interactive)
+        # Titles are shown whole; long paths give way, elided in the middle (the tooltip has all).
+        self.table = read_only_table(self.proxy, sort_column=0, stretch_column=len(HEADERS) - 1)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
 
         self.empty = QLabel("Your library is empty.\n\nAdd a folder of music with “Add Folder…” "
                             "(or Library ▸ Add Folder…).\nEach file is analysed once — tempo, beats, "

@@ -135,7 +135,7 @@ class ModelFlow(QObject):
         self.job = w.runner.start("library", "model", jobs.model_job(w.library, choice, name),
                                   progress=self._progress, succeeded=self._loaded, failed=self._failed,
                                   cancelled=self._cancelled, done=self._done)
-        w.model_task.start(f"Loading model {name}…")
+        w.model_task.start(f"Loading the {name}…" if choice == MODEL_DEFAULT else f"Loading model {name}…")
         self._update_actions()
         return self.job
 

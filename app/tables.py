@@ -10,13 +10,15 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 #: The role proxies sort by: the raw value (lower-cased text; NaN sorts first).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row")
+#: Room beside a header label: the theme's section padding and border, and a little air.
+HEADER_PADDING_PX = 20
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class ColumnTableModel(QAbstractTableModel, Generic[Row]):
 
 
 def read_only_table(model: QAbstractItemModel, *, sort_column: int, stretch_column: int) -> QTableView:
-    """A sortable table of whole-row selection, no editing, no grid, one stretching column."""
+    """A sortable table of whole-row selection, no editing, no grid, one stretching column; the
+    other columns fit their text (see :func:`fit_columns`) whenever the rows change."""
     table = QTableView()
     table.setModel(model)
     table.setSortingEnabled(True)
@@ -100,7 +103,30 @@ def read_only_table(model: QAbstractItemModel, *, sort_column: int, stretch_colu
     table.setShowGrid(False)
     table.setWordWrap(False)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
     header.setHighlightSections(False)
+    fit = QTimer(table)  # once the view has taken the change in (rows, hidden columns)
+    fit.setSingleShot(True)
+    fit.timeout.connect(lambda: fit_columns(table, stretch_column))
+    for signal in (model.modelReset, model.layoutChanged, model.rowsInserted):
+        signal.connect(fit.start)
     return table
+
+
+def fit_columns(table: QTableView, stretch_column: int) -> None:
+    """Size each shown column but ``stretch_column`` to its widest cell or its label, whichever is wider.
+
+    Qt's ``ResizeToContents`` also reserves a sort arrow's room (a section's height) beside every
+    label, which made a row of short numbers squeeze the title column away; the theme draws the
+    arrow above the label instead, so that room is not needed.
+    """
+    header = table.horizontalHeader()
+    metrics = header.fontMetrics()
+    model = table.model()
+    for column in range(model.columnCount()):
+        if column == stretch_column or table.isColumnHidden(column):
+            continue
+        label = str(model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "")
+        header.resizeSection(column, max(table.sizeHintForColumn(column),
+                                         metrics.horizontalAdvance(label) + HEADER_PADDING_PX))

@@ -22,6 +22,8 @@ QTabBar::tab { padding: 6px 16px; background: #26282c; border: 1px solid #34363c
 QTabBar::tab:selected { background: #2f3237; color: #ffffff; }
 QHeaderView::section { background: #2a2c31; color: #c9cbd1; padding: 4px 6px; border: none;
                        border-right: 1px solid #34363c; border-bottom: 1px solid #34363c; }
+QHeaderView::up-arrow, QHeaderView::down-arrow { subcontrol-origin: padding; subcontrol-position: top center;
+                                                width: 8px; height: 5px; }
 QTableView { gridline-color: #34363c; selection-background-color: #2f6f9f; selection-color: #ffffff; }
 QPushButton { padding: 4px 14px; border: 1px solid #3b3e45; border-radius: 4px; background: #2a2c31; }
 QPushButton:hover { background: #34373d; }

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from PySide6.QtCore import QPoint, Qt
 
 from bgmatch.app.suggestions import COL, COLUMNS, SORT_ROLE
@@ -97,3 +99,30 @@ def test_clicking_a_row_chooses_that_track(qtbot, analysed):
     assert window.export_action.isEnabled()
     qtbot.waitUntil(lambda: window.player.is_playing, timeout=5_000)  # choosing a track plays it
     window.player.pause()
+
+
+@pytest.fixture()
+def themed(qapp):
+    """The app's theme (as ``bgmatch app`` sets it), undone afterwards."""
+    from bgmatch.app.theme import apply_theme
+
+    style, sheet, palette = qapp.style().name(), qapp.styleSheet(), qapp.palette()
+    apply_theme(qapp)
+    yield qapp
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setStyle(style)
+
+
+def test_titles_keep_their_room_beside_the_numbers(qtbot, themed, analysed):
+    """At a laptop-sized window the title column is wide enough for every title (numbers fit their text)."""
+    window = analysed
+    window.resize(1280, 800)
+    table = window.suggestions.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.sectionSize(COL["Title"]) >= table.sizeHintForColumn(COL["Title"]), timeout=5_000)
+    metrics = header.fontMetrics()
+    for name in ("Score", "Sync", "Onset", "Energy", "BPM", "Length", "Offset"):
+        size = header.sectionSize(COL[name])
+        assert size >= table.sizeHintForColumn(COL[name]) and size >= metrics.horizontalAdvance(name)
+    assert not table.horizontalScrollBar().isVisible()

@@ -79,7 +79,7 @@ def test_cancel_and_lane_queueing(qtbot):
 def test_job_cancelled_exception_is_not_an_error(qtbot):
     runner = JobRunner()
     out = {"cancelled": 0, "failed": [], "done": 0}
-    job = runner.start("misc", "stop", lambda p, c: (_ for _ in ()).throw(JobCancelled()),
+    runner.start("misc", "stop", lambda p, c: (_ for _ in ()).throw(JobCancelled()),
                        cancelled=lambda: out.__setitem__("cancelled", 1), failed=out["failed"].append,
                        done=lambda: out.__setitem__("done", 1))
     qtbot.waitUntil(lambda: out["done"] == 1)

@@ -21,7 +21,8 @@ class DriftConfig:
     threshold_s: float = 0.030  # steady drift that triggers a re-alignment (under one 25-fps frame)
     hard_threshold_s: float = 0.250  # a single sample this far off re-aligns at once
     min_interval_s: float = 1.0  # at least this long between re-alignments (a seek needs time to settle)
-    max_lead_s: float = 0.25  # most a re-alignment aims ahead to make up for the player's seek latency
+    max_lead_s: float = 0.25  # most a re-alignment (or a resume) aims ahead for the player's latency
+    resume_learning_rate: float = 0.5  # share of a resume's measured lag taken into the next resume's lead
 
 
 def drift_s(video_s: float, track_s: float, offset_s: float) -> float:
@@ -39,6 +40,11 @@ class DriftTracker:
     ms after it was asked for, more on a loaded machine. The first full window after each
     re-alignment measures where the seek really landed, and ``lead_s`` (how far ahead the next
     re-alignment aims) absorbs that error, so the seeks converge instead of repeating.
+
+    Resuming from a pause is the same kind of error: a paused video shows its next frame at once,
+    a paused track sounds some tens of ms later. The first full window after each resume
+    (:meth:`started` with ``resume=True``) measures it, and ``start_lead_s`` sets the paused track
+    that much ahead before the next resume (:meth:`start_target`).
     """
 
     def __init__(self, config: DriftConfig = DriftConfig(), *, frame_s: float = 0.04) -> None:
@@ -46,16 +52,27 @@ class DriftTracker:
         self.frame_s = frame_s
         self._samples: deque[float] = deque(maxlen=config.window)
         self._last_resync_s = -np.inf
-        self._judging_seek = False  # the samples since the last re-alignment measure its landing
+        self._judging: str | None = None  # "seek"/"start": the samples since then measure its landing
         self.lead_s = 0.0
+        self.start_lead_s = 0.0
+        self._resumes_judged = 0
         self.resyncs = 0
 
     def reset(self, now_s: float | None = None) -> None:
         """Forget the samples (after a seek, a new track or a new offset)."""
         self._samples.clear()
-        self._judging_seek = False
+        self._judging = None
         if now_s is not None:
             self._last_resync_s = now_s
+
+    def started(self, now_s: float, *, resume: bool) -> None:
+        """Both players were just started; after a ``resume`` (from a pause) the landing is judged."""
+        self.reset(now_s)
+        self._judging = "start" if resume else None
+
+    def start_target(self, video_s: float, offset_s: float) -> float:
+        """Track position (s) for a paused track about to resume with the video."""
+        return max(0.0, video_s + offset_s + self.start_lead_s)
 
     def seek_target(self, video_s: float, offset_s: float) -> float:
         """Track position (s) to seek a playing track to, so that it lands in step with the video."""
@@ -74,10 +91,15 @@ class DriftTracker:
         d = drift_s(video_s, track_s, offset_s) - self.frame_s / 2
         self._samples.append(d)
         full = len(self._samples) == self._samples.maxlen
-        if full and self._judging_seek:
-            self._judging_seek = False
+        if full and self._judging is not None:
             limit = self.config.max_lead_s
-            self.lead_s = float(np.clip(self.lead_s - self.drift_s, -limit, limit))
+            if self._judging == "seek":
+                self.lead_s = float(np.clip(self.lead_s - self.drift_s, -limit, limit))
+            else:  # resumes vary by a frame or so: the first sets the lead, later ones refine it
+                step = 1.0 if self._resumes_judged == 0 else self.config.resume_learning_rate
+                self.start_lead_s = float(np.clip(self.start_lead_s - step * self.drift_s, -limit, limit))
+                self._resumes_judged += 1
+            self._judging = None
         if now_s - self._last_resync_s < self.config.min_interval_s:
             return None
         hard = abs(d) > self.config.hard_threshold_s
@@ -86,7 +108,7 @@ class DriftTracker:
             return None
         self.resyncs += 1
         self.reset(now_s)
-        self._judging_seek = True
+        self._judging = "seek"
         return self.seek_target(video_s, offset_s)
 
 

@@ -109,3 +109,38 @@ def test_controller_realigns_a_track_that_slipped(qtbot, video, long_track):
     qtbot.waitUntil(lambda: len(recent) == 10 and abs(float(np.median(recent))) < FRAME_S, timeout=8_000)
     timer.stop()
     player.stop()
+
+
+def test_every_resume_after_a_pause_is_in_step_within_a_second_or_two(qtbot, minute_video, long_track):
+    """Pause and play again six times at 2×: each time the track is back within a frame of the
+    video (median of 0.5 s) soon after the resume; the resume lag is learned on the way."""
+    surface = QVideoWidget()
+    qtbot.addWidget(surface)
+    surface.show()
+    player = PreviewPlayer(surface)
+    player.set_video(minute_video, fps=25.0)
+    player.set_track(long_track, OFFSET_S)
+    qtbot.waitUntil(lambda: player.loaded and player.duration_s > 59, timeout=10_000)
+    player.set_rate(2.0)
+    drift: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: drift.append((player.track_position_s - OFFSET_S) - player.position_s)
+                          if player.is_playing else None)
+    timer.start(50)
+    first_seconds, settled_after = [], []
+    for _ in range(6):
+        drift.clear()
+        player.play()
+        start = time.monotonic()
+        qtbot.waitUntil(lambda: len(drift) >= 10 and abs(float(np.median(drift[-10:]))) < FRAME_S, timeout=4_000)
+        settled_after.append(time.monotonic() - start)
+        qtbot.waitUntil(lambda: time.monotonic() - start > 1.5, timeout=3_000)
+        first_seconds.append(float(np.median(drift[2:20])))
+        player.pause()
+        qtbot.wait(300)
+    timer.stop()
+    player.stop()
+    print("\nafter each resume: median drift in its first second (ms):", [round(d * 1000) for d in first_seconds],
+          "in step after (s):", [round(t, 2) for t in settled_after],
+          "learned resume lead (ms):", round(player.tracker.start_lead_s * 1000))
+    assert max(settled_after) < 3.0

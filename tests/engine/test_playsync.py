@@ -91,3 +91,38 @@ def test_lead_is_bounded_and_forgotten_by_nothing_but_a_new_measure():
     for k in range(10):
         tracker.add(video_s=20.0 + k / 10, track_s=25.5 + k / 10, offset_s=5.0, now_s=5.1 + 0.1 * k)
     assert tracker.lead_s == pytest.approx(0.1)
+
+
+def test_resume_latency_is_learned_so_later_resumes_start_in_step():
+    """Each resume from a pause: the video moves at once, the track 50 ms (±10 ms) later. The
+    first resume lags until it is measured; later ones start ahead by the learned lead."""
+    latency_s, offset_s, frame_s, period_s = 0.060, 5.0, 0.04, 0.1
+    rng = np.random.default_rng(0)
+    tracker = DriftTracker(frame_s=frame_s)
+    video_at, first_second = 3.0, []
+    for resume in range(6):
+        lag = latency_s + rng.uniform(-0.01, 0.01)
+        track_start = tracker.start_target(video_at, offset_s)  # the paused track is set, then both play
+        tracker.started(0.0, resume=True)
+        t0, drifts = 0.0, []
+        for i in range(int(3 / period_s)):
+            now = i * period_s + 0.013
+            track = track_start + max(0.0, now - t0 - lag)
+            seek = tracker.add(video_s=video_at + np.floor(now / frame_s) * frame_s, track_s=track,
+                               offset_s=offset_s, now_s=now)
+            if seek is not None:
+                track_start, t0, lag = seek, now, 0.0  # seeks land at once here
+            drifts.append(drift_s(video_at + now, track, offset_s))
+        first_second.append(np.median(np.abs(drifts[2:10])))
+        video_at += 5.0
+    assert first_second[0] == pytest.approx(latency_s, abs=0.015)  # not yet known
+    assert tracker.start_lead_s == pytest.approx(latency_s, abs=0.025)
+    assert max(first_second[1:]) < frame_s  # every later resume starts within a frame
+
+
+def test_a_start_that_is_not_a_resume_is_not_judged():
+    tracker = DriftTracker()
+    tracker.started(0.0, resume=False)
+    for k in range(12):
+        tracker.add(video_s=k / 10, track_s=5.0 + k / 10 - 0.1, offset_s=5.0, now_s=0.05 + k / 10)
+    assert tracker.start_lead_s == 0.0

@@ -146,7 +146,7 @@ class OptimConfig:
     """Adam settings shared by the two training stages (defaults: the ``small`` run)."""
 
     steps: int = 150
-    epochs: int = 0  # when > 0, replaces steps: epochs × ⌈samples / batch_size⌉
+    epochs: int = 0  # when > 0, replaces steps: epochs × ⌈samples / batch_size⌉ (and logs once an epoch)
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -255,10 +255,20 @@ class TrainConfig:
 
 
 def with_steps(config: OptimConfig, n_samples: int) -> OptimConfig:
-    """``config`` with ``steps`` set from ``epochs`` over ``n_samples`` samples (when epochs > 0)."""
+    """``config`` with ``steps`` set from ``epochs`` over ``n_samples`` samples (when epochs > 0).
+
+    A run counted in epochs also logs (and, for matching, validates) at least once an epoch, so
+    the live curves of a small folder have a point per epoch rather than one at the end.
+    """
     if config.epochs <= 0:
         return config
-    return dataclasses.replace(config, steps=config.epochs * max(1, -(-n_samples // config.batch_size)))
+    per_epoch = max(1, -(-n_samples // config.batch_size))
+    changes: dict[str, int] = {"steps": config.epochs * per_epoch}
+    if config.log_every:
+        changes["log_every"] = min(config.log_every, per_epoch)
+    if isinstance(config, MatchConfig) and config.valid_every:
+        changes["valid_every"] = min(config.valid_every, per_epoch)
+    return dataclasses.replace(config, **changes)
 
 
 def _check_optim(config: OptimConfig, where: str) -> None:

@@ -154,12 +154,16 @@ def test_run_training_for_the_gui(edits_root, prepared_dir, tmp_path):
 
     events: list[dict] = []
     data = tiny_config(tmp_path / "gui", root=edits_root, prepared_dir=prepared_dir,
-                       pretrain={"steps": 2}, match={"steps": 0, "epochs": 4, "valid_every": 4, "batch_size": 3})
+                       pretrain={"steps": 2}, match={"steps": 0, "epochs": 4, "valid_every": 500, "log_every": 50,
+                                                     "batch_size": 3})
     result = run_training(data, events.append, threading.Event(), show_bar=False)
     assert result["model_path"] == str(tmp_path / "gui" / "model") and not result["cancelled"]
     match = [e for e in events if e["stage"] == "match" and "step" in e]
     assert match[-1]["step"] == match[-1]["total"] == 4 * 2 and match[-1]["fraction"] == 1.0  # 6 pairs, 3 a batch
     assert "recall@10" in match[-1] and match[-1]["recall@10"] == match[-1]["val_recall@10"]
+    # Counted in epochs, the run logs and validates once an epoch (not once, at the end).
+    assert [e["step"] for e in match if "val_recall@10" in e] == [2, 4, 6, 8]
+    assert {2, 4, 6, 8} <= {e["step"] for e in match if "loss" in e}
     assert any(e.get("model_path") == result["model_path"] for e in events)
     dialog = {"data": {"folder": str(edits_root / "videos"), "tags_csv": None}, "output_dir": str(tmp_path / "out"),
               "train": {"epochs": 3, "batch_size": 16, "learning_rate": 0.001, "valid_fraction": 0.2, "seed": 7},

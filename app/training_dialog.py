@@ -56,8 +56,10 @@ class _Bridge(QObject):
 class LivePlot(pg.PlotWidget):
     """A small plot whose named curves grow point by point."""
 
-    def __init__(self, title: str, x_label: str, hint: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, x_label: str, hint: str, parent: QWidget | None = None, *,
+                 y_range: tuple[float, float] | None = None) -> None:
         super().__init__(parent, background=COLORS["background"])
+        self.y_range = y_range  # fixed (recall is a share: 0 to 1), else it follows the points
         item = self.getPlotItem()
         item.setTitle(title, color=COLORS["axis"], size="10pt")
         item.setLabel("bottom", x_label, color=COLORS["axis"])
@@ -82,7 +84,11 @@ class LivePlot(pg.PlotWidget):
             self.curves[name] = self.plot([], [], name=name, pen=pg.mkPen(color, width=2), symbol="o",
                                           symbolSize=4, symbolBrush=color, symbolPen=None)
             self.points[name] = ([], [])
-            self.getPlotItem().enableAutoRange()
+            self.getPlotItem().enableAutoRange(axis="x")
+            if self.y_range is None:
+                self.getPlotItem().enableAutoRange(axis="y")
+            else:
+                self.getPlotItem().setYRange(*self.y_range, padding=0.05)
         xs, ys = self.points[name]
         xs.append(x)
         ys.append(y)
@@ -165,7 +171,7 @@ class TrainingDialog(QDialog):
         fields.setLayout(form)
 
         self.loss_plot = LivePlot("Loss", "step", "appears when training starts")
-        self.recall_plot = LivePlot("Validation recall", "step", "appears at the first validation")
+        self.recall_plot = LivePlot("Validation recall", "step", "appears at the first validation", y_range=(0.0, 1.0))
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.recall_plot)

@@ -6,7 +6,7 @@ Uses a temporary library and temporary settings (never the user's), indexes the 
 opens the demo video, plays a few seconds of the best suggestion and saves
 ``screenshot-main.png``. Then it makes a few "past edits" (real footage exported with real
 music from the fetched media), starts a real run from Training ▸ Retrain, and saves
-``screenshot-training.png`` once the live plots have some points (the run is then cancelled).
+``screenshot-training.png`` once the validation-recall plot has points (the run is then cancelled).
 """
 from __future__ import annotations
 
@@ -85,15 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     dialog.move(120, 80)
     if run_training is not None:
         dialog.data_folder.setText(str(make_past_edits(tmp / "past edits")))
-        dialog.epochs.setValue(2)
+        dialog.epochs.setValue(12)
         dialog.batch_size.setValue(4)
         dialog.valid_share.setValue(30)
         dialog.start()
 
         def far_enough() -> bool:
-            points = dialog.loss_plot.points
-            return (not dialog.running or len(points.get("match train", ([], []))[0]) >= TRAIN_POINTS
-                    or len(points.get("pretrain train", ([], []))[0]) >= PRETRAIN_POINTS)
+            recall = dialog.recall_plot.points.values()
+            return not dialog.running or any(len(xs) >= RECALL_POINTS for xs, _ in recall)
 
         # A live view of the run: the shot is taken mid-run (or at the end of a fast one).
         wait(app, far_enough, timeout_s=TRAIN_TIMEOUT_S, required=False)
@@ -104,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-#: The training screenshot is taken once the matching stage has this many loss points.
-TRAIN_POINTS = 3
-PRETRAIN_POINTS = 12
+#: The training screenshot is taken once a validation-recall curve has this many points.
+RECALL_POINTS = 8
 TRAIN_TIMEOUT_S = 600.0
 FOOTAGE = ("box.mp4", "cup.mp4", "bikes.mp4", "Megamind.avi", "tree.avi", "vtest.avi", "bigbuckbunny.mp4")
 

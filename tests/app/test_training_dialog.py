@@ -91,6 +91,8 @@ def test_run_plots_live_and_switches_to_the_new_model(qtbot, window, tmp_path, t
     assert dialog.loss_plot.points["match validation"][0] == [10, 20, 30]
     assert set(dialog.recall_plot.points) == {"match R@1", "match R@5", "match R@10"}  # no val_ duplicates
     assert dialog.recall_plot.points["match R@10"][1] == pytest.approx([0.25, 0.5, 0.75])
+    low, high = dialog.recall_plot.getPlotItem().viewRange()[1]  # recall is drawn on its whole 0-1 scale
+    assert low <= 0.0 and 1.0 <= high < 1.15
     assert "[prepare] 3 videos prepared" in dialog.log.toPlainText()
     assert "latest/model" in dialog.status.text() and "embedded" in dialog.status.text()
     # The new model replaces the active one once the library is embedded for it.

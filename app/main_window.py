@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEvent
+from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from bgmatch.engine.library import Library
@@ -110,6 +111,14 @@ class MainWindow(QMainWindow):
         self.model_task = TaskIndicator()
         for task in (self.analysis_task, self.library_task, self.export_task, self.model_task):
             status.addPermanentWidget(task)
+        self.no_sound_label = QLabel("No sound output")
+        self.no_sound_label.setObjectName("error")
+        self.no_sound_label.setToolTip("The system reports no audio output device: the preview plays the "
+                                       "track silently. Connect one; bgmatch picks it up at once.")
+        status.addPermanentWidget(self.no_sound_label)
+        self.media_devices = QMediaDevices(self)
+        self.media_devices.audioOutputsChanged.connect(self.update_sound_output)
+        self.update_sound_output()
         self.model_label = QLabel()
         self.model_label.setObjectName("hint")
         status.addPermanentWidget(self.model_label)
@@ -168,6 +177,14 @@ class MainWindow(QMainWindow):
         self.status_label.setObjectName("error" if error else "")
         self.status_label.style().unpolish(self.status_label)
         self.status_label.style().polish(self.status_label)
+
+    def update_sound_output(self) -> None:
+        """Play the preview on the system's default audio device (it may have changed), and say in
+        the status bar when there is none."""
+        device = QMediaDevices.defaultAudioOutput()
+        if not device.isNull() and device != self.player.audio.device():
+            self.player.audio.setDevice(device)
+        self.no_sound_label.setVisible(device.isNull())
 
     def show_shortcuts(self) -> None:
         """A table of the keyboard shortcuts (from the menus' actions)."""

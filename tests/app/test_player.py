@@ -141,3 +141,14 @@ def test_beat_grid_correction_is_saved_and_drawn(qtbot, analysed, settings):
 
 def _button(window, text: str):
     return next(b for b in window.alignment.alignment_buttons if b.text() == text)
+
+
+def test_the_status_bar_says_when_there_is_no_sound_output(qtbot, window):
+    from PySide6.QtMultimedia import QMediaDevices
+
+    device = QMediaDevices.defaultAudioOutput()
+    window.update_sound_output()
+    assert window.no_sound_label.isVisible() == device.isNull()
+    assert "silently" in window.no_sound_label.toolTip()
+    if not device.isNull():
+        assert window.player.audio.device() == device

@@ -21,8 +21,9 @@ class DriftConfig:
     threshold_s: float = 0.030  # steady drift that triggers a re-alignment (under one 25-fps frame)
     hard_threshold_s: float = 0.250  # a single sample this far off re-aligns at once
     min_interval_s: float = 1.0  # at least this long between re-alignments (a seek needs time to settle)
+    settle_s: float = 0.3  # samples this soon after a start or a seek are not used: the players spin up
     max_lead_s: float = 0.25  # most a re-alignment (or a resume) aims ahead for the player's latency
-    resume_learning_rate: float = 0.5  # share of a resume's measured lag taken into the next resume's lead
+    learning_rate: float = 0.5  # share of a landing error taken into the next lead (the first is taken whole)
 
 
 def drift_s(video_s: float, track_s: float, offset_s: float) -> float:
@@ -55,7 +56,7 @@ class DriftTracker:
         self._judging: str | None = None  # "seek"/"start": the samples since then measure its landing
         self.lead_s = 0.0
         self.start_lead_s = 0.0
-        self._resumes_judged = 0
+        self._judged = {"seek": 0, "start": 0}  # landings measured so far, per kind
         self.resyncs = 0
 
     def reset(self, now_s: float | None = None) -> None:
@@ -88,17 +89,21 @@ class DriftTracker:
 
         ``now_s`` is a monotonic clock reading, used to space re-alignments.
         """
+        if now_s - self._last_resync_s < self.config.settle_s:
+            return None  # e.g. a track that has not moved on since its seek: no measure of drift
         d = drift_s(video_s, track_s, offset_s) - self.frame_s / 2
         self._samples.append(d)
         full = len(self._samples) == self._samples.maxlen
         if full and self._judging is not None:
+            # A landing varies by a frame or so from one time to the next (more on a loaded
+            # machine): the first sets the lead, later ones move it part of the way.
             limit = self.config.max_lead_s
+            step = 1.0 if self._judged[self._judging] == 0 else self.config.learning_rate
+            self._judged[self._judging] += 1
             if self._judging == "seek":
-                self.lead_s = float(np.clip(self.lead_s - self.drift_s, -limit, limit))
-            else:  # resumes vary by a frame or so: the first sets the lead, later ones refine it
-                step = 1.0 if self._resumes_judged == 0 else self.config.resume_learning_rate
+                self.lead_s = float(np.clip(self.lead_s - step * self.drift_s, -limit, limit))
+            else:
                 self.start_lead_s = float(np.clip(self.start_lead_s - step * self.drift_s, -limit, limit))
-                self._resumes_judged += 1
             self._judging = None
         if now_s - self._last_resync_s < self.config.min_interval_s:
             return None

@@ -84,12 +84,12 @@ def test_seek_latency_is_learned_so_realignments_converge():
 def test_lead_is_bounded_and_forgotten_by_nothing_but_a_new_measure():
     tracker = DriftTracker(DriftConfig(max_lead_s=0.1))
     assert tracker.add(video_s=10.0, track_s=20.0, offset_s=5.0, now_s=0.0) is not None  # 5 s off: hard
-    for k in range(10):  # the seek "landed" 3 s behind
-        tracker.add(video_s=10.0 + k / 10, track_s=12.0 + k / 10, offset_s=5.0, now_s=0.1 * (k + 1))
+    for k in range(10):  # the seek "landed" 3 s behind (measured once the players have settled)
+        tracker.add(video_s=10.0 + k / 10, track_s=12.0 + k / 10, offset_s=5.0, now_s=0.35 + 0.06 * k)
     assert tracker.lead_s == pytest.approx(0.1)
     tracker.reset(5.0)  # a user seek: its landing is not judged
     for k in range(10):
-        tracker.add(video_s=20.0 + k / 10, track_s=25.5 + k / 10, offset_s=5.0, now_s=5.1 + 0.1 * k)
+        tracker.add(video_s=20.0 + k / 10, track_s=25.5 + k / 10, offset_s=5.0, now_s=5.4 + 0.1 * k)
     assert tracker.lead_s == pytest.approx(0.1)
 
 
@@ -118,6 +118,14 @@ def test_resume_latency_is_learned_so_later_resumes_start_in_step():
     assert first_second[0] == pytest.approx(latency_s, abs=0.015)  # not yet known
     assert tracker.start_lead_s == pytest.approx(latency_s, abs=0.025)
     assert max(first_second[1:]) < frame_s  # every later resume starts within a frame
+
+
+def test_samples_while_the_players_settle_are_not_used():
+    tracker = DriftTracker()
+    tracker.started(0.0, resume=True)
+    # a track still at 0 right after the start (its seek not applied yet): no resync, no lead
+    assert tracker.add(video_s=0.05, track_s=0.0, offset_s=5.0, now_s=0.1) is None
+    assert tracker.drift_s == 0.0 and tracker.resyncs == 0
 
 
 def test_a_start_that_is_not_a_resume_is_not_judged():

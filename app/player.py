@@ -37,6 +37,7 @@ class PreviewPlayer(QObject):
         self.tracker = DriftTracker(drift)
         self._offset_s = 0.0
         self._track_path: Path | None = None
+        self._track_played = False  # since its source was set: only then does a resume lag
         self._rate = 1.0
         self._pending_seek_s: float | None = None  # a seek asked for before the video was loaded
         self._timer = QTimer(self)
@@ -46,6 +47,7 @@ class PreviewPlayer(QObject):
         self.video.durationChanged.connect(lambda ms: self.duration_changed.emit(ms / 1000.0))
         self.video.playbackStateChanged.connect(self._video_state_changed)
         self.video.mediaStatusChanged.connect(self._video_status_changed)
+        self.track.mediaStatusChanged.connect(self._track_status_changed)
         self.video.errorOccurred.connect(self._player_error)
         self.track.errorOccurred.connect(self._player_error)
 
@@ -64,6 +66,7 @@ class PreviewPlayer(QObject):
             call_from_event_loop((self.track, "stop"),
                                  (self.track, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
             self._track_path = path
+            self._track_played = False
         self._offset_s = max(0.0, offset_s)
         self._align_track()
         if playing and path is not None:
@@ -112,12 +115,14 @@ class PreviewPlayer(QObject):
         if self.video.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia or (
                 self.duration_s and self.position_s >= self.duration_s - 0.05):
             self.video.setPosition(0)
-        # A track paused after playing resumes later than the video; one stopped (new) starts with it.
-        resume = self._track_path is not None and self.track.playbackState() == QMediaPlayer.PlaybackState.PausedState
+        # A track paused after playing sounds later than the video moves on (measured: 15-60 ms at
+        # 1x); a track that has not played yet since it was loaded starts with the video.
+        resume = self._track_path is not None and self._track_played
         self._align_track(resume=resume)
         self.video.play()
         if self._track_path is not None:
             self.track.play()
+            self._track_played = True
         self.tracker.started(time.monotonic(), resume=resume)
         self._timer.start()
 
@@ -216,6 +221,12 @@ class PreviewPlayer(QObject):
         if status == QMediaPlayer.MediaStatus.LoadedMedia and self._pending_seek_s is not None:
             target, self._pending_seek_s = self._pending_seek_s, None
             self.seek(target)
+
+    def _track_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
+        # A position set before the track was loaded may be dropped (it then starts from 0, seconds
+        # away from the offset): set it again once loaded, playing or not.
+        if status == QMediaPlayer.MediaStatus.LoadedMedia:
+            self._align_track()
 
     def _player_error(self, _error: QMediaPlayer.Error, message: str) -> None:
         player = self.sender()

@@ -6,6 +6,7 @@ of it is actionable for an editor. Qt's logging rules silence the first before Q
 loads (``QT_LOGGING_RULES`` still overrides them). Qt has no API for FFmpeg's log level
 (``QT_FFMPEG_DEBUG`` only makes it louder), so the level is set with ``av_log_set_level`` in the
 FFmpeg library bundled with Qt.
+
 FFmpeg's own errors go too: stopping a player mid-read logs "partial file" and "packet corrupt"
 for sound files, and a file that really cannot play reaches the user through the player's error
 signal, shown in the window. ``BGMATCH_MEDIA_LOG=1`` keeps everything, for debugging.
@@ -48,15 +49,19 @@ def enabled() -> bool:
 
 
 def quiet_qt_logging() -> None:
-    """Silence Qt Multimedia's informational categories (and "no hardware decoder"); call before importing ``QtMultimedia``
-    (the back-end's libraries are probed when it loads)."""
+    """Silence Qt Multimedia's informational categories (and "no hardware decoder").
+
+    Call it before importing ``QtMultimedia``: the back end's libraries are probed when it loads.
+    """
     if not enabled():
         QLoggingCategory.setFilterRules(QUIET_RULES)
 
 
 def quiet_ffmpeg() -> bool:
-    """Set the FFmpeg log level of Qt's back end to fatal errors only; call once a ``QMediaPlayer`` exists
-    (before that, Qt's FFmpeg cannot be loaded on its own). Returns whether the level was set."""
+    """Set the FFmpeg log level of Qt's back end to fatal errors only; returns whether it was set.
+
+    Call it once a ``QMediaPlayer`` exists: before that, Qt's FFmpeg cannot be loaded on its own.
+    """
     if enabled():
         return False
     lib = qt_avutil()

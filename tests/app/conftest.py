@@ -21,7 +21,7 @@ LIBRARY_TRACKS = 6
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "realtime: plays media in real time for a minute (set BGMATCH_REALTIME=1)")
+    config.addinivalue_line("markers", "realtime: an opt-in playback stress case (set BGMATCH_SYNC_2X=1)")
     config.addinivalue_line("markers", "shipped_model: the window may load the model shipped in assets/model")
 
 

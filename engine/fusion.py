@@ -5,8 +5,8 @@ Re-ranking by synchrony (``retrieval.rerank``) orders every candidate track; the
 track's window at the synchrony offset (snapped to the clip hop), standardised over those
 candidates, and are re-ordered by ``sync total + weight · z(learned)``. One window per track
 keeps a suggestion quick (a track's every window would cost a matching-model pass over the whole
-track); on BeatCut valid it ranks as well as the best window does. Standardising makes the weight independent of the model's
-score scale, so one weight chosen on a validation split carries over to any library size. The
+track); on BeatCut valid it ranks as well as the best window does. Standardising makes the
+weight independent of the model's score scale, so one weight chosen on a validation split carries over to any library size. The
 start offset stays the synchrony one: it is placed to the beat, the learned windows only to a
 clip hop.
 """
@@ -52,11 +52,6 @@ def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequen
         best = int(np.argmax(scores))
         out[track_id] = (float(scores[best]), float(windows.offsets_s[best]))
     return out
-
-
-def sync_offsets(ranked: Sequence[Ranked]) -> dict[str, float]:
-    """Each ranked track's synchrony offset (s): where its learned score is taken when fused."""
-    return {r.track_id: r.offset_s for r in ranked}
 
 
 def standardized(scores: dict[str, float]) -> dict[str, float]:

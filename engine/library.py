@@ -485,13 +485,11 @@ class Library:
         ranked = self.sync_ranking(video.analysis, want=top)
         bundle = self._model
         if bundle is not None and video.embedding is not None and video.model_version == bundle.version:
-            from .fusion import fuse, sync_offsets
+            from .fusion import fuse
 
             fc = self.config.fusion
             weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
-            learned = self.learned_scores(video, [r.track_id for r in ranked[:fc.candidates]],
-                                          offsets_s=sync_offsets(ranked[:fc.candidates]))
-            ranked = fuse(ranked, {t: score for t, (score, _) in learned.items()}, weight=weight)
+            ranked = fuse(ranked, self.learned_at_sync(video, ranked), weight=weight)
         out = []
         for i, r in enumerate(ranked[:top]):
             rec = self.store.get(r.track_id)
@@ -513,6 +511,15 @@ class Library:
             ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
                          want=max(rc.candidate_tracks, want))
         return rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
+
+    def learned_at_sync(self, video: VideoQuery, ranked: list[Ranked], *, bundle: ModelBundle | None = None,
+                        candidates: int | None = None) -> dict[str, float]:
+        """What fusion adds: the learned score of each of the best ``candidates`` (default
+        ``FusionConfig.candidates``) synchrony-ranked tracks, at its synchrony offset."""
+        top = ranked[:self.config.fusion.candidates if candidates is None else candidates]
+        learned = self.learned_scores(video, [r.track_id for r in top], bundle=bundle,
+                                      offsets_s={r.track_id: r.offset_s for r in top})
+        return {t: score for t, (score, _) in learned.items()}
 
     def learned_scores(self, video: VideoQuery, track_ids: list[str], *, bundle: ModelBundle | None = None,
                        offsets_s: Mapping[str, float] | None = None) -> dict[str, tuple[float, float]]:

@@ -52,15 +52,15 @@ PERIODICITY_DIM = DEFAULT_PERIODICITY.dim
 
 
 def _autocorrelation(curve: np.ndarray, lags: np.ndarray) -> np.ndarray:
-    """Normalised autocorrelation of ``curve`` [n] at integer ``lags`` [L] (0 where it is flat)."""
+    """Normalised autocorrelation of ``curve`` [n] at integer ``lags`` [L] (0 where it is flat,
+    and at lags outside ``1 … n-1``)."""
     x = curve - curve.mean()
-    energy = float(x @ x)
+    full = np.correlate(x, x, mode="full")[len(x) - 1:]  # full[k] = x[:-k] · x[k:]
     out = np.zeros(len(lags), np.float32)
-    if energy <= 1e-12:
+    if full[0] <= 1e-12:
         return out
-    for i, lag in enumerate(lags):
-        if 0 < lag < len(x):
-            out[i] = float(x[:-lag] @ x[lag:]) / energy
+    valid = (lags > 0) & (lags < len(x))
+    out[valid] = full[lags[valid]] / full[0]
     return out
 
 

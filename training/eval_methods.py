@@ -21,7 +21,7 @@ from scipy.signal import correlate
 
 from bgmatch.engine.embed import ModelBundle
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.fusion import fuse, sync_offsets
+from bgmatch.engine.fusion import fuse
 from bgmatch.engine.library import Library
 from bgmatch.engine.media import probe
 from bgmatch.engine.media import Frames
@@ -238,10 +238,7 @@ class ModelScorer:
             learned = library.learned_scores(query, library.store.track_ids(), bundle=self.bundle)
             return [(t, offset) for t, (_, offset) in sorted(learned.items(), key=lambda kv: -kv[1][0])]
         ranked = library.sync_ranking(query.analysis, want=len(library))
-        candidates = ranked[:library.config.fusion.candidates]
-        learned = library.learned_scores(query, [r.track_id for r in candidates], bundle=self.bundle,
-                                         offsets_s=sync_offsets(candidates))
-        sample = FusionSample(ranked, {t: score for t, (score, _) in learned.items()})
+        sample = FusionSample(ranked, library.learned_at_sync(query, ranked, bundle=self.bundle))
         self.samples.append(sample)
         fused = fuse(ranked, sample.learned, weight=self.bundle.score_config.fusion_weight)
         return [(r.track_id, r.offset_s) for r in fused]

@@ -16,7 +16,7 @@ import numpy as np
 
 from bgmatch.engine.embed import ModelBundle, set_fusion_weight
 from bgmatch.engine.errors import BgmatchError, ConfigError
-from bgmatch.engine.fusion import fuse, sync_offsets
+from bgmatch.engine.fusion import fuse
 from bgmatch.engine.library import Library
 from bgmatch.engine.retrieval import Ranked
 
@@ -52,10 +52,7 @@ def fusion_sample(library: Library, bundle: ModelBundle, video: str | os.PathLik
     """Rank the library for ``video`` by synchrony and score its best candidates with ``bundle``."""
     query = library.query(video, bundle=bundle)
     ranked = library.sync_ranking(query.analysis, want=len(library))
-    n = library.config.fusion.candidates if candidates is None else candidates
-    learned = library.learned_scores(query, [r.track_id for r in ranked[:n]], bundle=bundle,
-                                     offsets_s=sync_offsets(ranked[:n]))
-    return FusionSample(ranked, {t: s for t, (s, _) in learned.items()})
+    return FusionSample(ranked, library.learned_at_sync(query, ranked, bundle=bundle, candidates=candidates))
 
 
 def rank_under(sample: FusionSample, weight: float, track_id: str) -> int:

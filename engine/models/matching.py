@@ -1,8 +1,8 @@
 """Matching model: maps video and music clip features into one shared space (paper §3).
 
 Per modality: optional token embeddings (rhythm for music, flow for video) and an embedding of
-the clip's periodicity features (``engine.periodicity``) added to the clip features → sinusoidal clip positions → one pre-norm transformer layer over clips → MLP
-projection to ``dim``. On top: a bidirectional cross-attention match/no-match classifier, a
+the clip's periodicity features (``engine.periodicity``) added to the clip features → sinusoidal
+clip positions → one pre-norm transformer layer over clips → MLP projection to ``dim``. On top: a bidirectional cross-attention match/no-match classifier, a
 reconstruction head per modality and a projection to the tag-text embedding space. The
 losses live in ``bgmatch.training``; this module only holds the networks.
 """

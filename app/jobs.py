@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from bgmatch.engine import media
-from bgmatch.engine.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
+from bgmatch.engine.analysis import media
+from bgmatch.engine.analysis.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.export import ExportConfig, export
-from bgmatch.engine.library import AddReport, EmbedReport, Library, Suggestion, TrackInfo
-from bgmatch.engine.media import MediaInfo
-from bgmatch.engine.motion import VideoAnalysis
-from bgmatch.engine.rhythm import MusicAnalysis
-from bgmatch.engine.similar import similar_tracks, track_profile
+from bgmatch.engine.output.export import ExportConfig, export
+from bgmatch.engine.library.facade import AddReport, EmbedReport, Library, Suggestion, TrackInfo
+from bgmatch.engine.analysis.media import MediaInfo
+from bgmatch.engine.analysis.motion import VideoAnalysis
+from bgmatch.engine.analysis.rhythm import MusicAnalysis
+from bgmatch.engine.library.similar import similar_tracks, track_profile
 
 from .workers import CancelToken, JobCancelled, JobFn, ProgressFn
 
 if TYPE_CHECKING:  # torch is imported only when a model is loaded
-    from bgmatch.engine.embed import ModelBundle
+    from bgmatch.engine.learned.embed import ModelBundle
 
 #: Most suggestions fetched for one video (the list is filtered and sorted in the app).
 MAX_SUGGESTIONS = 200
@@ -151,7 +151,7 @@ def with_correction(track_id: str, music: MusicAnalysis, correction: BeatGridCor
 
 def save_correction(library: Library, track_id: str, correction: BeatGridCorrection) -> None:
     """Persist a beat-grid correction in the library."""
-    from bgmatch.engine.beatgrid import META_KEY
+    from bgmatch.engine.analysis.beatgrid import META_KEY
 
     library.store.update_meta(track_id, **{META_KEY: None if correction.is_identity else correction.to_meta()})
 
@@ -202,7 +202,7 @@ def model_job(library: Library, choice: str, name: str) -> JobFn:
 
     def run(progress: ProgressFn, cancel: CancelToken) -> ModelSwap:
         progress(BUSY, f"Loading model {name}…")
-        from bgmatch.engine.modelchoice import load_model_choice
+        from bgmatch.engine.learned.modelchoice import load_model_choice
 
         bundle = load_model_choice(choice)
         cancel.raise_if_cancelled()

@@ -1,7 +1,7 @@
 """Which model ranks the suggestions: choose, load and embed in a worker, undo, and name it in the status bar.
 
 A model choice is a bundle folder, ``default`` (the shipped model, when there is one) or ``none``
-(the analysis-only score), as :mod:`bgmatch.engine.modelchoice` resolves them. A new choice is
+(the analysis-only score), as :mod:`bgmatch.engine.learned.modelchoice` resolves them. A new choice is
 loaded and the library embedded for it on the library lane (progress and Cancel in the status
 bar); only then does the library rank with it, so cancelling keeps the old model. The models
 used before stay loaded for Training ▸ Undo Model Change, which is instant: the store keeps the
@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
-from bgmatch.engine import modelchoice
-from bgmatch.engine.modelchoice import BUNDLE_MANIFEST
+from bgmatch.engine.learned import modelchoice
+from bgmatch.engine.learned.modelchoice import BUNDLE_MANIFEST
 
 from . import jobs
 from .settings import MODEL_DEFAULT, MODEL_NONE

@@ -2,7 +2,7 @@
 
 The video plays without an audio output (muted); the track plays from ``offset + video time``.
 While playing, both positions are sampled ten times a second and the engine's
-:class:`~bgmatch.engine.playsync.DriftTracker` says when to re-align the track.
+:class:`~bgmatch.engine.preview.playsync.DriftTracker` says when to re-align the track.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PySide6.QtCore import Q_ARG, QEventLoop, QMetaObject, QObject, Qt, QTimer, 
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 
-from bgmatch.engine.playsync import DriftConfig, DriftTracker
+from bgmatch.engine.preview.playsync import DriftConfig, DriftTracker
 
 SAMPLE_INTERVAL_MS = 100
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject
 
-from bgmatch.engine.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
+from bgmatch.engine.analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
 from bgmatch.engine.errors import BgmatchError
-from bgmatch.engine.library import Suggestion
-from bgmatch.engine.overlay import overlay
+from bgmatch.engine.library.facade import Suggestion
+from bgmatch.engine.preview.overlay import overlay
 
 from . import jobs
 

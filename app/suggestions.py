@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from bgmatch.engine.library import Suggestion
-from bgmatch.engine.trackfilter import TrackFilter
+from bgmatch.engine.library.facade import Suggestion
+from bgmatch.engine.library.trackfilter import TrackFilter
 
 from . import formatting
 from .tables import SORT_ROLE, Column, ColumnTableModel, Index, read_only_table

@@ -1,6 +1,6 @@
 """The timeline plot (pyqtgraph): video motion and cuts above, track onsets and beats below.
 
-The plot only draws an engine :class:`~bgmatch.engine.overlay.Overlay` and a playhead; clicking
+The plot only draws an engine :class:`~bgmatch.engine.preview.overlay.Overlay` and a playhead; clicking
 or dragging the playhead asks for a seek.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from bgmatch.engine.overlay import Overlay, cut_alignment, on_beat
+from bgmatch.engine.preview.overlay import Overlay, cut_alignment, on_beat
 
 #: Vertical layout of the lanes (plot units).
 TRACK_LANE = (0.0, 1.0)

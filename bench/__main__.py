@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
     if args.device is not None:
-        from bgmatch.engine.device import ENV_VAR, pick_device
+        from bgmatch.engine.learned.device import ENV_VAR, pick_device
 
         os.environ[ENV_VAR] = str(pick_device(args.device))  # probes and child processes follow it
     ctx = _context(args)

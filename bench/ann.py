@@ -17,7 +17,7 @@ import time
 import faiss
 import numpy as np
 
-from bgmatch.engine.index import IndexConfig, build_faiss_index, index_bytes, recall_at_k, set_search_params
+from bgmatch.engine.library.index import IndexConfig, build_faiss_index, index_bytes, recall_at_k, set_search_params
 
 from .context import Context
 from .measure import BenchError

@@ -11,8 +11,8 @@ import time
 
 import torch
 
-from bgmatch.engine.device import default_batch_size, describe_device, encode_in_batches, pick_device
-from bgmatch.engine.models import create_model
+from bgmatch.engine.learned.device import default_batch_size, describe_device, encode_in_batches, pick_device
+from bgmatch.engine.learned.models import create_model
 
 from .context import Context
 from .report import Row

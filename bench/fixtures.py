@@ -16,8 +16,8 @@ from typing import Callable
 import av
 import numpy as np
 
-from bgmatch.engine import media
-from bgmatch.engine.library import Library
+from bgmatch.engine.analysis import media
+from bgmatch.engine.library.facade import Library
 
 from .context import log
 from .measure import BenchError

@@ -14,9 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bgmatch.engine import media
-from bgmatch.engine.library import Library
-from bgmatch.engine.rhythm import RhythmConfig, warm_up
+from bgmatch.engine.analysis import media
+from bgmatch.engine.library.facade import Library
+from bgmatch.engine.analysis.rhythm import RhythmConfig, warm_up
 
 from .context import Context
 from .fixtures import built_library, music_files

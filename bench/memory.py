@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from bgmatch.assets import asset_path
-from bgmatch.engine.library import Library
-from bgmatch.engine.store import PathRecord, TrackRecord
+from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library.store import PathRecord, TrackRecord
 
 from .context import Context
 from .indexing import real_library

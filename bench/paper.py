@@ -6,7 +6,7 @@ lower bound on RAFT's cost on a CPU). The grayscale picture is read from the lum
 bgmatch does, so the comparison isolates what the paper computes, not how frames are converted.
 
 Music: 16 kHz mono, 80-bin log-mel with 25 ms windows and 10 ms hops, cut into 4 s clips
-(:func:`bgmatch.engine.features.log_mel`, which stands in for Kaldi fbank; torchaudio does not
+(:func:`bgmatch.engine.analysis.features.log_mel`, which stands in for Kaldi fbank; torchaudio does not
 install beside the CPU build of torch).
 """
 from __future__ import annotations
@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import torch
 
-from bgmatch.engine import media
-from bgmatch.engine.features import MelConfig, log_mel
+from bgmatch.engine.analysis import media
+from bgmatch.engine.analysis.features import MelConfig, log_mel
 
 PAPER_FRAME_PX = 224
 

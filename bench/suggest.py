@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bgmatch.engine import media
-from bgmatch.engine.library import Library
-from bgmatch.engine.motion import MotionConfig
+from bgmatch.engine.analysis import media
+from bgmatch.engine.library.facade import Library
+from bgmatch.engine.analysis.motion import MotionConfig
 
 from .context import Context
 from .fixtures import built_library, excerpt_files, footage_files, make_video, music_files

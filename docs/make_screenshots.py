@@ -113,8 +113,8 @@ def make_past_edits(folder: Path) -> Path:
     """Real footage, each exported with a different real track: an editor's folder of past edits."""
     import os
 
-    from bgmatch.engine.export import ExportConfig, export
-    from bgmatch.engine.media import probe
+    from bgmatch.engine.output.export import ExportConfig, export
+    from bgmatch.engine.analysis.media import probe
 
     media = Path(os.environ.get("BGMATCH_MEDIA", Path.home() / ".cache" / "bgmatch-media"))
     tracks = [p for p in sorted((media / "music").rglob("*.ogg")) if probe(p).duration_s > 60]

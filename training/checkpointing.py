@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from bgmatch.engine.errors import ConfigError, ModelError
-from bgmatch.engine.models.checkpoint import atomic_torch_save
+from bgmatch.engine.learned.models.checkpoint import atomic_torch_save
 
 STATE_FORMAT = "bgmatch-train-state"
 STATE_VERSION = 1

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bgmatch.engine.arrays import pack, unpack
-from bgmatch.engine.embed import music_clip_inputs
-from bgmatch.engine.models import MusicEncoder, VideoEncoder
+from bgmatch.engine.library.arrays import pack, unpack
+from bgmatch.engine.learned.embed import music_clip_inputs
+from bgmatch.engine.learned.models import MusicEncoder, VideoEncoder
 
 from .dataset import PreparedData
 from .distributed import DistContext, barrier

@@ -13,12 +13,12 @@ from typing import Literal
 import numpy as np
 import torch
 
-from bgmatch.engine.embed import FeatureConfig, MusicInputs, music_clip_inputs
+from bgmatch.engine.learned.embed import FeatureConfig, MusicInputs, music_clip_inputs
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.models import config_from_dict
-from bgmatch.engine.motion import VideoAnalysis
-from bgmatch.engine.periodicity import music_periodicity, video_periodicity
-from bgmatch.engine.rhythm import MusicAnalysis
+from bgmatch.engine.learned.models import config_from_dict
+from bgmatch.engine.analysis.motion import VideoAnalysis
+from bgmatch.engine.analysis.periodicity import music_periodicity, video_periodicity
+from bgmatch.engine.analysis.rhythm import MusicAnalysis
 
 from .prepared import PreparedStore
 from .targets import PseudoTargetSpec, encode_tags

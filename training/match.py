@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from bgmatch.engine.embed import ScoreConfig
-from bgmatch.engine.models import MatchingConfig, MatchingModel, save_model
+from bgmatch.engine.learned.embed import ScoreConfig
+from bgmatch.engine.learned.models import MatchingConfig, MatchingModel, save_model
 
 from .checkpointing import fingerprint
 from .clip_features import ClipFeatureTable

@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.models import MatchingConfig, MusicEncoderConfig, VideoEncoderConfig, config_from_dict, named_config
+from bgmatch.engine.learned.models import MatchingConfig, MusicEncoderConfig, VideoEncoderConfig, config_from_dict, named_config
 
 from .config import TrainConfig
 

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from bgmatch.engine.embed import save_bundle
+from bgmatch.engine.learned.embed import save_bundle
 from bgmatch.engine.errors import ConfigError
 
-from bgmatch.engine.models import MatchingModel
+from bgmatch.engine.learned.models import MatchingModel
 
 from .clip_features import ClipFeatureTable, encode_all
 from .config import STAGES, TrainConfig, config_to_dict, load_config

@@ -25,7 +25,7 @@ from typing import Any
 import lmdb
 import numpy as np
 
-from bgmatch.engine.arrays import pack, unpack
+from bgmatch.engine.library.arrays import pack, unpack
 from bgmatch.engine.errors import BgmatchError
 
 PREPARED_FORMAT = "bgmatch-prepared"

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.models import MusicEncoder, VideoEncoder, load_model, save_model
+from bgmatch.engine.learned.models import MusicEncoder, VideoEncoder, load_model, save_model
 
 from .checkpointing import fingerprint
 from .config import TrainConfig, config_to_dict, with_steps

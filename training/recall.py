@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bgmatch.engine.embed import ScoreConfig
-from bgmatch.engine.models import MatchingModel
+from bgmatch.engine.learned.embed import ScoreConfig
+from bgmatch.engine.learned.models import MatchingModel
 
 from .clip_features import ClipFeatureTable, ClipRows
 from .dataset import Item

@@ -15,7 +15,7 @@ from typing import Any
 import librosa
 import numpy as np
 
-from bgmatch.engine.rhythm import MusicAnalysis
+from bgmatch.engine.analysis.rhythm import MusicAnalysis
 
 DESCRIPTOR_FIELDS = ("tempo_bpm", "loudness_db", "brightness_hz", "onset_rate_hz", "key", "mode")
 """Columns of a descriptor array [n, 6]; ``key`` is 0..11 (C..B), ``mode`` 0 major / 1 minor."""

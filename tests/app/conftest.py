@@ -40,7 +40,7 @@ def no_shipped_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     """Windows start on the analysis score, as an installation without shipped weights does, so
     each test chooses its model; tests marked ``shipped_model`` keep the real default."""
     if request.node.get_closest_marker("shipped_model") is None:
-        from bgmatch.engine import modelchoice
+        from bgmatch.engine.learned import modelchoice
 
         monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: None)
 
@@ -55,7 +55,7 @@ def gallery(music_files: list[Path]) -> list[Path]:
 
 
 def _duration(path: Path) -> float:
-    from bgmatch.engine.media import probe
+    from bgmatch.engine.analysis.media import probe
 
     return probe(path).duration_s
 
@@ -63,7 +63,7 @@ def _duration(path: Path) -> float:
 @pytest.fixture(scope="session")
 def library_template(tmp_path_factory: pytest.TempPathFactory, gallery: list[Path]) -> Path:
     """A library of a few real tracks, indexed once per session (copied per test)."""
-    from bgmatch.engine.library import Library
+    from bgmatch.engine.library.facade import Library
 
     folder = tmp_path_factory.mktemp("library-template") / "lib"
     with Library.open(folder) as lib:
@@ -152,7 +152,7 @@ EDIT_FOOTAGE = ("box.mp4", "cup.mp4", "bikes.mp4", "Megamind.avi", "tree.avi", "
 @pytest.fixture(scope="session")
 def past_edits(tmp_path_factory: pytest.TempPathFactory, footage_dir: Path, music_files: list[Path]) -> Path:
     """A folder of six real edits: real footage, each exported with a different real track (the Retrain input)."""
-    from bgmatch.engine.export import ExportConfig, export
+    from bgmatch.engine.output.export import ExportConfig, export
 
     tracks = [p for p in music_files if _duration(p) > 60]
     folder = tmp_path_factory.mktemp("past-edits") / "edits"

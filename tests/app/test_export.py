@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from bgmatch.engine.media import decode_audio, probe
+from bgmatch.engine.analysis.media import decode_audio, probe
 
 
 def test_export_from_menu_writes_video_with_track_and_offers_reveal(qtbot, analysed, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ FUSION_WEIGHT = 1.0
 
 def tiny_training(config: dict, progress_callback, cancel_flag: threading.Event, **options) -> dict:
     """The installed ``run_training`` on the dialog's folder and output, with tiny networks and few steps."""
-    from bgmatch.engine.embed import set_fusion_weight
+    from bgmatch.engine.learned.embed import set_fusion_weight
     from bgmatch.training.cli import run_training
 
     small = {"n_layers": 1, "n_heads": 4, "d_model": 32, "conv_kernel": 15, "dropout": 0.0}
@@ -107,7 +107,7 @@ def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, pas
 
 def test_cancel_while_embedding_keeps_the_old_model(qtbot, window, tiny_bundle_dir):
     _restored(qtbot, window)
-    from bgmatch.engine.embed import ModelBundle
+    from bgmatch.engine.learned.embed import ModelBundle
 
     job = window.model_flow.use(str(tiny_bundle_dir))
     assert job is not None and window.model_task.isVisible()
@@ -178,7 +178,7 @@ def test_a_saved_model_that_is_gone_falls_back_to_the_analysis_score(qtbot, sett
 
 
 def test_model_setting_values():
-    from bgmatch.engine import modelchoice
+    from bgmatch.engine.learned import modelchoice
 
     assert (MODEL_DEFAULT, MODEL_NONE) == (modelchoice.DEFAULT, modelchoice.NONE)
     s = AppSettings()
@@ -194,7 +194,7 @@ def test_a_first_start_ranks_with_the_shipped_model(qtbot, settings, video):
     """No saved choice: the window loads assets/model, embeds the library, and the suggestions
     carry the learned part (never skipped: the weights ship with the package)."""
     from bgmatch.app.main_window import MainWindow
-    from bgmatch.engine.modelchoice import default_bundle_path
+    from bgmatch.engine.learned.modelchoice import default_bundle_path
 
     shipped = default_bundle_path()
     assert shipped is not None, "assets/model is missing from this installation"

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from bgmatch.engine.beatgrid import META_KEY, step_beats_s
+from bgmatch.engine.analysis.beatgrid import META_KEY, step_beats_s
 
 #: Positions of the two players may differ by this much right after a seek or start (they settle).
 SETTLED_S = 0.12

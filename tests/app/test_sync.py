@@ -21,8 +21,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 
 from bgmatch.app.player import PreviewPlayer
-from bgmatch.engine.media import probe
-from bgmatch.engine.playsync import drift_report
+from bgmatch.engine.analysis.media import probe
+from bgmatch.engine.preview.playsync import drift_report
 
 OFFSET_S = 7.5
 FRAME_S = 1 / 25  # the test video's frame period

@@ -119,8 +119,8 @@ def test_cancel_stops_the_run(qtbot, window, tmp_path):
 
 
 def test_bundle_marker_matches_the_engine():
-    from bgmatch.engine.modelchoice import BUNDLE_MANIFEST
-    from bgmatch.engine.embed import BUNDLE_MANIFEST as ENGINE_MANIFEST
+    from bgmatch.engine.learned.modelchoice import BUNDLE_MANIFEST
+    from bgmatch.engine.learned.embed import BUNDLE_MANIFEST as ENGINE_MANIFEST
 
     assert BUNDLE_MANIFEST == ENGINE_MANIFEST
 

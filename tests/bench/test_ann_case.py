@@ -9,7 +9,7 @@ import pytest
 
 from bgmatch.bench import ann
 from bgmatch.bench.__main__ import main
-from bgmatch.engine.index import IndexConfig, build_faiss_index, recall_at_k
+from bgmatch.engine.library.index import IndexConfig, build_faiss_index, recall_at_k
 
 
 @pytest.fixture(autouse=True)

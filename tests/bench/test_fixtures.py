@@ -7,7 +7,7 @@ import pytest
 from bgmatch.bench.fixtures import excerpt_files, excerpt_plan, footage_files, make_video, music_files
 from bgmatch.bench.paper import paper_video_features
 from bgmatch.bench.probe import current_rss_bytes, peak_rss_bytes
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 
 
 @pytest.fixture(scope="module")

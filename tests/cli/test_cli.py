@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bgmatch.cli.main import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 
 
 @pytest.fixture()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.library import Library
-from bgmatch.engine.media import probe
+from bgmatch.engine.library.facade import Library
+from bgmatch.engine.analysis.media import probe
 
 
 def _write_video(path: Path, width: int, height: int, n_frames: int, codec: str = "libx264") -> Path:
@@ -111,7 +111,7 @@ def test_wav_header_claiming_ten_hours(tmp_path, demo_music):
     """A header that promises 10 hours over 5 s of real music: indexed as the 5 s it holds."""
     import struct
 
-    from bgmatch.engine.media import decode_audio
+    from bgmatch.engine.analysis.media import decode_audio
 
     sr = 22050
     y = decode_audio(demo_music[0], sr_hz=sr, max_duration_s=5.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine.beatgrid import (
+from bgmatch.engine.analysis.beatgrid import (
     META_KEY,
     BeatGridCorrection,
     beat_period_s,

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from bgmatch.engine.device import (ENV_VAR, default_batch_size, describe_device, encode_in_batches,
+from bgmatch.engine.learned.device import (ENV_VAR, default_batch_size, describe_device, encode_in_batches,
                                    faiss_use_gpu, pick_device)
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.features import MelConfig, log_mel
-from bgmatch.engine.index import IndexConfig, WindowIndex, gpu_available
-from bgmatch.engine.models import create_model
+from bgmatch.engine.analysis.features import MelConfig, log_mel
+from bgmatch.engine.library.index import IndexConfig, WindowIndex, gpu_available
+from bgmatch.engine.learned.models import create_model
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device visible to torch")

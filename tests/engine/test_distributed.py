@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from bgmatch.engine.distributed import add_with_ray, shard_files
-from bgmatch.engine.library import Library
+from bgmatch.engine.library.distributed import add_with_ray, shard_files
+from bgmatch.engine.library.facade import Library
 
 ray = pytest.importorskip("ray")
 

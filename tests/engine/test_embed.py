@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bgmatch.engine import media
-from bgmatch.engine.embed import (
+from bgmatch.engine.analysis import media
+from bgmatch.engine.learned.embed import (
     FeatureConfig,
     ModelBundle,
     ScoreConfig,
@@ -16,8 +16,8 @@ from bgmatch.engine.embed import (
     rhythm_tokens_at,
 )
 from bgmatch.engine.errors import ConfigError, ModelError
-from bgmatch.engine.features import mel_clips
-from bgmatch.engine.rhythm import rhythm_tokens
+from bgmatch.engine.analysis.features import mel_clips
+from bgmatch.engine.analysis.rhythm import rhythm_tokens
 
 FEATURES = FeatureConfig(frame_px=64)
 

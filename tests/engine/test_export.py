@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import BgmatchError, MediaError
-from bgmatch.engine.export import ExportConfig, export, fade
+from bgmatch.engine.output.export import ExportConfig, export, fade
 
 
 @pytest.mark.parametrize("clip", ["bikes.mp4", "tree.avi"])  # copied H.264 / re-encoded MPEG-4 part 2 in AVI

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bgmatch.engine import media
-from bgmatch.engine.features import MelConfig, frame_clips, log_mel, mel_clips
+from bgmatch.engine.analysis import media
+from bgmatch.engine.analysis.features import MelConfig, frame_clips, log_mel, mel_clips
 
 
 def test_log_mel_matches_librosa(music_files):

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bgmatch.engine import media
-from bgmatch.engine.arrays import pack, unpack
+from bgmatch.engine.analysis import media
+from bgmatch.engine.library.arrays import pack, unpack
 from bgmatch.engine.errors import MediaError
 
 #: Examples per property: small in CI; raise BGMATCH_FUZZ_EXAMPLES for a long local campaign.

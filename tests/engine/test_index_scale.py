@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.index import (IndexConfig, WindowIndex, build_faiss_index, index_bytes, ivf_nlist,
+from bgmatch.engine.library.index import (IndexConfig, WindowIndex, build_faiss_index, index_bytes, ivf_nlist,
                                   recall_at_k, resolve_kind, set_search_params)
-from bgmatch.engine.retrieval import recall
+from bgmatch.engine.library.retrieval import recall
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from bgmatch.cli.main import main as cli_main
-from bgmatch.engine import library as library_module
-from bgmatch.engine.embed import ModelBundle
+from bgmatch.engine.library import facade as library_module
+from bgmatch.engine.learned.embed import ModelBundle
 from bgmatch.engine.errors import ModelError
-from bgmatch.engine.fusion import fuse, standardized
-from bgmatch.engine.library import Library, LibraryConfig
-from bgmatch.engine.modelchoice import load_model_choice, resolve_model_choice
-from bgmatch.engine.retrieval import FusionConfig, Ranked
+from bgmatch.engine.learned.fusion import fuse, standardized
+from bgmatch.engine.library.facade import Library, LibraryConfig
+from bgmatch.engine.learned.modelchoice import load_model_choice, resolve_model_choice
+from bgmatch.engine.library.retrieval import FusionConfig, Ranked
 
 
 @pytest.fixture()
@@ -168,7 +168,7 @@ def test_cli_suggest_with_and_without_a_model(tmp_path, four_tracks, tiny_bundle
 
 def test_read_only_store_from_before_embeddings(tmp_path, four_tracks):
     """A store written without the embeddings table still opens read-only and has none."""
-    from bgmatch.engine.store import FeatureStore
+    from bgmatch.engine.library.store import FeatureStore
 
     path = tmp_path / "store.lmdb"
     import lmdb
@@ -185,7 +185,7 @@ def test_engine_library_import_stays_without_torch():
     import subprocess
     import sys
 
-    code = ("import sys, bgmatch.engine.library, bgmatch.engine.modelchoice as m; "
+    code = ("import sys, bgmatch.engine.library.facade, bgmatch.engine.learned.modelchoice as m; "
             "assert m.load_model_choice('none') is None; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.motion import MotionConfig, analyze_frames
+from bgmatch.engine.analysis.motion import MotionConfig, analyze_frames
 
 
 def test_probe_real_audio_and_video(music_files, footage_dir):
@@ -235,7 +235,7 @@ def _rotated_copy(src: Path, dest: Path) -> Path:
 def test_rotated_video_is_analysed_upright_and_exported_rotated(tmp_path, footage_dir, music_files):
     import cv2
 
-    from bgmatch.engine.export import export
+    from bgmatch.engine.output.export import export
 
     src = footage_dir / "bikes.mp4"
     rotated = _rotated_copy(src, tmp_path / "portrait.mp4")

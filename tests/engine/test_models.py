@@ -1,4 +1,4 @@
-"""Tests for bgmatch.engine.models: shapes, masks, determinism, gradients, checkpoints."""
+"""Tests for bgmatch.engine.learned.models: shapes, masks, determinism, gradients, checkpoints."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from bgmatch.engine.errors import ConfigError, ModelError
-from bgmatch.engine.models import (
+from bgmatch.engine.learned.models import (
     FORMAT,
     FORMAT_VERSION,
     Conformer,
@@ -28,7 +28,7 @@ from bgmatch.engine.models import (
     named_config,
     save_model,
 )
-from bgmatch.engine.models import checkpoint as checkpoint_module
+from bgmatch.engine.learned.models import checkpoint as checkpoint_module
 
 N_MELS, N_FRAMES, FRAME_PX = 16, 24, 32
 

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
-from bgmatch.engine.motion import (FLOW_TOKEN_CLASSES, MotionConfig, VideoAnalysis, analyze_frames, detect_cuts,
+from bgmatch.engine.analysis import media
+from bgmatch.engine.analysis.motion import (FLOW_TOKEN_CLASSES, MotionConfig, VideoAnalysis, analyze_frames, detect_cuts,
                                    flow_magnitudes, flow_tokens)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine.motion import VideoAnalysis
-from bgmatch.engine.overlay import cut_alignment, on_beat, overlay
-from bgmatch.engine.rhythm import MusicAnalysis
+from bgmatch.engine.analysis.motion import VideoAnalysis
+from bgmatch.engine.preview.overlay import cut_alignment, on_beat, overlay
+from bgmatch.engine.analysis.rhythm import MusicAnalysis
 
 RATE_HZ = 50.0
 

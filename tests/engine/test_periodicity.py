@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from bgmatch.engine import media
-from bgmatch.engine.embed import FeatureConfig, video_inputs
-from bgmatch.engine.models import MatchingConfig, MatchingModel
-from bgmatch.engine.motion import VideoAnalysis
-from bgmatch.engine.periodicity import (DEFAULT_PERIODICITY, LEVELS, PERIODICITY_DIM, music_periodicity,
+from bgmatch.engine.analysis import media
+from bgmatch.engine.learned.embed import FeatureConfig, video_inputs
+from bgmatch.engine.learned.models import MatchingConfig, MatchingModel
+from bgmatch.engine.analysis.motion import VideoAnalysis
+from bgmatch.engine.analysis.periodicity import (DEFAULT_PERIODICITY, LEVELS, PERIODICITY_DIM, music_periodicity,
                                         video_periodicity)
-from bgmatch.engine.rhythm import MusicAnalysis, analyze_music
+from bgmatch.engine.analysis.rhythm import MusicAnalysis, analyze_music
 
 REPO = Path(__file__).resolve().parents[2]
 LAGS = DEFAULT_PERIODICITY.lags_s

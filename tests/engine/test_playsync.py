@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine.playsync import DriftConfig, DriftTracker, drift_report, drift_s
+from bgmatch.engine.preview.playsync import DriftConfig, DriftTracker, drift_report, drift_s
 
 
 def _play(tracker: DriftTracker, *, rate_error: float, seconds: float, offset_s: float = 5.0, frame_s: float = 0.04):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
-from bgmatch.engine.rhythm import (BEAT_COUNT_CLASSES, BEAT_INTERVAL_CLASSES, ONSET_STRENGTH_CLASSES,
+from bgmatch.engine.analysis import media
+from bgmatch.engine.analysis.rhythm import (BEAT_COUNT_CLASSES, BEAT_INTERVAL_CLASSES, ONSET_STRENGTH_CLASSES,
                                    MusicAnalysis, analyze_music, rhythm_tokens)
 
 SR = 22050
@@ -59,7 +59,7 @@ def test_rhythm_tokens_follow_the_paper_vocabulary():
 
 
 def test_warm_up_leaves_a_compiled_cache():
-    from bgmatch.engine.rhythm import beat_tracker_is_cold, warm_up
+    from bgmatch.engine.analysis.rhythm import beat_tracker_is_cold, warm_up
 
     warm_up()
     assert not beat_tracker_is_cold()

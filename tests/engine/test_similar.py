@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine.rhythm import MusicAnalysis
-from bgmatch.engine.similar import PROFILE_NAMES, similar_tracks, track_profile
+from bgmatch.engine.analysis.rhythm import MusicAnalysis
+from bgmatch.engine.library.similar import PROFILE_NAMES, similar_tracks, track_profile
 
 RATE_HZ = 43.0
 
@@ -64,7 +64,7 @@ def test_unknown_query_raises():
 
 
 def test_real_gallery_duplicate_is_most_similar(tmp_path, demo_music):
-    from bgmatch.engine.library import Library
+    from bgmatch.engine.library.facade import Library
 
     with Library.open(tmp_path / "lib") as lib:
         lib.add(demo_music[:4])

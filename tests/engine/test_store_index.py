@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine.arrays import pack, unpack
+from bgmatch.engine.library.arrays import pack, unpack
 from bgmatch.engine.errors import LibraryError
-from bgmatch.engine.index import IndexConfig, WindowIndex
-from bgmatch.engine.store import FeatureStore, PathRecord, TrackRecord, content_hash
+from bgmatch.engine.library.index import IndexConfig, WindowIndex
+from bgmatch.engine.library.store import FeatureStore, PathRecord, TrackRecord, content_hash
 
 
 def test_pack_round_trip_and_no_pickles():
@@ -82,7 +82,7 @@ def test_index_load_rejects_inconsistent_files(tmp_path):
 
 
 def test_recall_returns_distinct_tracks_of_the_nearest_windows():
-    from bgmatch.engine.retrieval import recall
+    from bgmatch.engine.library.retrieval import recall
 
     rng = np.random.default_rng(1)
     vecs = rng.normal(size=(300, 8)).astype(np.float32)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bgmatch.engine.library import Library
-from bgmatch.engine.sync import GRID_HZ
+from bgmatch.engine.library.facade import Library
+from bgmatch.engine.analysis.sync import GRID_HZ
 from bgmatch.training.beatcut import EditConfig, edit_to_music, find_footage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def test_fresh_edits_rank_their_tracks_in_the_top_3(gallery, demo_music, media_r
 def test_beat_grid_correction_is_used_in_ranking(tmp_path, demo_music):
     """A user's shift of the demo track's beat grid moves the suggested offset with it (the cuts
     follow the corrected beats); the stored analysis itself stays as analysed."""
-    from bgmatch.engine.beatgrid import META_KEY, BeatGridCorrection, beat_period_s
+    from bgmatch.engine.analysis.beatgrid import META_KEY, BeatGridCorrection, beat_period_s
 
     manifest = json.loads((REPO / "assets" / "demo" / "video.json").read_text())
     track = [m for m in demo_music if m.name == manifest["track"].split("/")[-1]][0]

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
-from bgmatch.engine.motion import VideoAnalysis
-from bgmatch.engine.rhythm import analyze_music
-from bgmatch.engine.sync import GRID_HZ, best_offset, score_offsets, track_curves, video_curves
+from bgmatch.engine.analysis import media
+from bgmatch.engine.analysis.motion import VideoAnalysis
+from bgmatch.engine.analysis.rhythm import analyze_music
+from bgmatch.engine.analysis.sync import GRID_HZ, best_offset, score_offsets, track_curves, video_curves
 
 
 @pytest.fixture(scope="module")

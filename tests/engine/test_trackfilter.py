@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.trackfilter import TrackFilter
+from bgmatch.engine.library.trackfilter import TrackFilter
 
 
 def test_open_filter_accepts_everything():

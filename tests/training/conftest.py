@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from bgmatch.engine.export import ExportConfig, export
-from bgmatch.engine.media import probe
+from bgmatch.engine.output.export import ExportConfig, export
+from bgmatch.engine.analysis.media import probe
 
 #: (footage file, start s) of the edited videos; different shots so every pair is distinct.
 SHOTS = [("box.mp4", 0.0), ("cup.mp4", 0.0), ("bikes.mp4", 1.0), ("Megamind.avi", 1.0),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.media import probe
+from bgmatch.engine.analysis.media import probe
 from bgmatch.training.beatcut.build import BuildConfig, build, main, split_media
 from bgmatch.training.beatcut.layout import BenchLayout
 from bgmatch.training.beatcut.plan import Track, plan_queries

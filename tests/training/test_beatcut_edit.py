@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.media import decode_audio, decode_frames, probe
-from bgmatch.engine.motion import detect_cuts, flow_magnitudes
-from bgmatch.engine.rhythm import MusicAnalysis, analyze_music
+from bgmatch.engine.analysis.media import decode_audio, decode_frames, probe
+from bgmatch.engine.analysis.motion import detect_cuts, flow_magnitudes
+from bgmatch.engine.analysis.rhythm import MusicAnalysis, analyze_music
 from bgmatch.training.beatcut import (
     EditConfig,
     EditManifest,

@@ -159,7 +159,7 @@ def test_harness_scores_any_method_and_hands_it_only_the_video(small_bench: Path
 
 
 def test_harness_refuses_a_library_without_the_queries_tracks(small_bench: Path, tmp_path: Path) -> None:
-    from bgmatch.engine.library import Library
+    from bgmatch.engine.library.facade import Library
 
     layout = BenchLayout(small_bench)
     gallery = layout.gallery("test")
@@ -176,7 +176,7 @@ def test_plot_draws_recall_at_k(eval_results: dict, tmp_path: Path) -> None:
 
 # -- trained models in the harness, and the fusion weight ----------------------------------------
 def test_choose_weight_on_hand_made_samples() -> None:
-    from bgmatch.engine.retrieval import Ranked
+    from bgmatch.engine.library.retrieval import Ranked
     from bgmatch.training.fusion_tuning import FusionSample, choose_weight
 
     ranked = [Ranked(t, s, 0.0, {}) for t, s in (("a", 3.0), ("b", 2.9), ("c", 2.0))]
@@ -193,7 +193,7 @@ def test_model_methods_fuse_as_the_library_does_and_tune_the_weight(small_bench:
                                                                      tmp_path: Path, capsys) -> None:
     import shutil
 
-    from bgmatch.engine.embed import ModelBundle, set_fusion_weight
+    from bgmatch.engine.learned.embed import ModelBundle, set_fusion_weight
 
     bundle_dir = tmp_path / "model"
     shutil.copytree(tiny_bundle_dir, bundle_dir)

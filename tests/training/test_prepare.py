@@ -13,7 +13,7 @@ from bgmatch.engine.errors import ConfigError
 from bgmatch.training.config import parse_config
 from bgmatch.training.dataset import PreparedData, TargetSet
 from bgmatch.training.prepare import prepare
-from bgmatch.engine.periodicity import PERIODICITY_DIM
+from bgmatch.engine.analysis.periodicity import PERIODICITY_DIM
 from bgmatch.training.prepared import PreparedError, PreparedStore
 
 from .conftest import tiny_config

@@ -27,7 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bgmatch.engine.errors import BgmatchError, ConfigError
-from bgmatch.engine.store import content_hash
+from bgmatch.engine.library.store import content_hash
 
 from .edit import EditConfig, EditManifest, edit_to_music
 from .layout import LAYOUT_VERSION, BenchLayout, default_bench_dir, default_media_root

@@ -23,9 +23,9 @@ import cv2
 import numpy as np
 
 from bgmatch.engine.errors import ConfigError, MediaError
-from bgmatch.engine.media import decode_audio
-from bgmatch.engine.motion import cut_scores
-from bgmatch.engine.rhythm import MusicAnalysis, analyze_music
+from bgmatch.engine.analysis.media import decode_audio
+from bgmatch.engine.analysis.motion import cut_scores
+from bgmatch.engine.analysis.rhythm import MusicAnalysis, analyze_music
 
 from .sources import ClipSource, PhotoSource, Source, open_source
 

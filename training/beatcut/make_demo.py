@@ -19,8 +19,8 @@ import av
 import numpy as np
 
 from bgmatch.engine.errors import BgmatchError, MediaError
-from bgmatch.engine.media import decode_audio, probe
-from bgmatch.engine.rhythm import analyze_music
+from bgmatch.engine.analysis.media import decode_audio, probe
+from bgmatch.engine.analysis.rhythm import analyze_music
 
 from .edit import EditConfig, EditManifest, edit_to_music
 from .licenses import FOOTAGE_LICENSES, MUSIC_LICENSES, write_licenses

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from bgmatch.engine.errors import BgmatchError, ConfigError
-from bgmatch.engine.library import AUDIO_EXTENSIONS, iter_media_files
-from bgmatch.engine.media import probe
+from bgmatch.engine.library.facade import AUDIO_EXTENSIONS, iter_media_files
+from bgmatch.engine.analysis.media import probe
 
 from .edit import EditConfig
 from .splits import SPLITS

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.motion import detect_cuts
+from bgmatch.engine.analysis.motion import detect_cuts
 
 PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 CLIP_SUFFIXES = frozenset({".avi", ".mp4", ".mkv", ".mov", ".webm"})

@@ -14,7 +14,7 @@ from typing import Iterator, Literal
 import av
 import numpy as np
 
-from .errors import MediaError
+from ..errors import MediaError
 
 #: Frames larger than this (in pixels) are refused: decoding them would need gigabytes.
 MAX_FRAME_PIXELS = 8192 * 8192

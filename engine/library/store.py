@@ -19,7 +19,7 @@ import lmdb
 import numpy as np
 
 from .arrays import pack, unpack
-from .errors import LibraryError
+from ..errors import LibraryError
 
 STORE_FORMAT_VERSION = 1
 _HASH_CHUNK = 1 << 20

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from torch import nn
 
-from ..errors import ConfigError
-from ..periodicity import PERIODICITY_DIM
+from ...errors import ConfigError
+from ...analysis.periodicity import PERIODICITY_DIM
 from .matching import MatchingConfig, MatchingModel
 from .music import MusicEncoder, MusicEncoderConfig
 from .video import VideoEncoder, VideoEncoderConfig

@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 ENV_VAR = "BGMATCH_DEVICE"
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .embed import ModelBundle, MusicEmbedding, VideoEmbedding
-from .retrieval import Ranked
+from ..library.retrieval import Ranked
 
 
 def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequence[str],

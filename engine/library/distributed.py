@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Iterable
 
 from .arrays import pack, unpack
-from .errors import ConfigError, LibraryError
-from .library import (ANALYSIS_VERSION, AddReport, CancelFn, Library, LibraryConfig, ProgressFn,
+from ..errors import ConfigError, LibraryError
+from .facade import (ANALYSIS_VERSION, AddReport, CancelFn, Library, LibraryConfig, ProgressFn,
                       iter_media_files)
 from .store import PathRecord, TrackRecord
 

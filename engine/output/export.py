@@ -14,8 +14,8 @@ from typing import Callable
 import av
 import numpy as np
 
-from . import media
-from .errors import BgmatchError, MediaError
+from ..analysis import media
+from ..errors import BgmatchError, MediaError
 
 #: Codecs an MP4 file can carry as they are.
 MP4_COPY_CODECS = frozenset({"h264", "hevc", "mpeg4", "av1", "vp9"})

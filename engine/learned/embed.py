@@ -34,15 +34,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import media
+from ..analysis import media
 from .device import pick_device
-from .errors import ConfigError, MediaError, ModelError
-from .features import MelConfig, frame_clips, log_mel
+from ..errors import ConfigError, MediaError, ModelError
+from ..analysis.features import MelConfig, frame_clips, log_mel
 from .modelchoice import BUNDLE_MANIFEST
 from .models import MatchingModel, MusicEncoder, VideoEncoder, config_from_dict, load_model, save_model
-from .motion import MotionConfig, VideoAnalysis, analyze_frames, flow_tokens
-from .periodicity import music_periodicity, video_periodicity
-from .rhythm import MusicAnalysis, RhythmConfig, analyze_music, rhythm_tokens
+from ..analysis.motion import MotionConfig, VideoAnalysis, analyze_frames, flow_tokens
+from ..analysis.periodicity import music_periodicity, video_periodicity
+from ..analysis.rhythm import MusicAnalysis, RhythmConfig, analyze_music, rhythm_tokens
 
 BUNDLE_FORMAT = "bgmatch-bundle"
 BUNDLE_FORMAT_VERSION = 1

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .motion import VideoAnalysis
-from .rhythm import MusicAnalysis
+from ..analysis.motion import VideoAnalysis
+from ..analysis.rhythm import MusicAnalysis
 
 #: A cut within this distance of a beat counts as on the beat (about one and a half frames).
 ON_BEAT_TOLERANCE_S = 0.06

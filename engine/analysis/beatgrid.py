@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 #: Key of the correction in a track's metadata (``Library.store.update_meta``).
 META_KEY = "beat_grid"

@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from . import descriptors, media
-from .beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
-from .errors import BgmatchError, LibraryError, MediaError
+from ..analysis import media
+from . import descriptors
+from ..analysis.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
+from ..errors import BgmatchError, LibraryError, MediaError
 from .index import IndexConfig, WindowIndex
-from .motion import MotionConfig, VideoAnalysis, analyze_frames
+from ..analysis.motion import MotionConfig, VideoAnalysis, analyze_frames
 from .retrieval import FusionConfig, Ranked, RetrievalConfig, recall, rerank
-from .rhythm import MusicAnalysis, RhythmConfig, analyze_music
+from ..analysis.rhythm import MusicAnalysis, RhythmConfig, analyze_music
 from .store import FeatureStore, PathRecord, StoreWriteError, TrackRecord, content_hash
-from .sync import TrackCurves, track_curves, video_curves
+from ..analysis.sync import TrackCurves, track_curves, video_curves
 
 if TYPE_CHECKING:  # torch is imported only once a model is used (keeps `bgmatch tracks` quick)
-    from .embed import ModelBundle, MusicEmbedding, VideoEmbedding
+    from ..learned.embed import ModelBundle, MusicEmbedding, VideoEmbedding
 
 #: Bumped when the analysis changes, so stored tracks are analysed again.
 ANALYSIS_VERSION = 1
@@ -324,8 +325,8 @@ class Library:
         return report
 
     def _embed_one(self, track_id: str, bundle: ModelBundle, rec: TrackRecord | None = None) -> MusicEmbedding:
-        from .embed import MusicInputs, music_inputs
-        from .features import log_mel
+        from ..learned.embed import MusicInputs, music_inputs
+        from ..analysis.features import log_mel
 
         rec = self.store.get(track_id) if rec is None else rec
         features = bundle.features
@@ -346,7 +347,7 @@ class Library:
         return embedding
 
     def _stored_embedding(self, track_id: str, bundle: ModelBundle) -> MusicEmbedding | None:
-        from .embed import MusicEmbedding
+        from ..learned.embed import MusicEmbedding
 
         arrays = self.store.get_embedding(bundle.music_version, track_id)
         return None if arrays is None else MusicEmbedding.from_arrays(arrays)
@@ -462,7 +463,7 @@ class Library:
         bundle = bundle or self._model
         if bundle is None:
             return VideoQuery(str(path), analysis)
-        from .embed import subsample_frames, video_inputs_from_frames
+        from ..learned.embed import subsample_frames, video_inputs_from_frames
 
         sub, times = subsample_frames(frames.frames, frames.times_s, fps=bundle.features.video_fps)
         embedding = bundle.embed_video(video_inputs_from_frames(sub, times, duration_s=frames.duration_s,
@@ -485,7 +486,7 @@ class Library:
         ranked = self.sync_ranking(video.analysis, want=top)
         bundle = self._model
         if bundle is not None and video.embedding is not None and video.model_version == bundle.version:
-            from .fusion import fuse
+            from ..learned.fusion import fuse
 
             fc = self.config.fusion
             weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
@@ -527,7 +528,7 @@ class Library:
         (default: the current model), embedding the tracks it lacks: at the window nearest each
         track's offset in ``offsets_s``, else its best window. A track whose file is gone gets
         the worst score of the others (at offset 0)."""
-        from .fusion import learned_scores
+        from ..learned.fusion import learned_scores
 
         bundle = bundle or self._model
         if bundle is None or video.embedding is None or video.model_version != bundle.version:

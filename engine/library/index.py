@@ -29,7 +29,7 @@ from typing import Any, Iterator, Literal
 import faiss
 import numpy as np
 
-from .errors import ConfigError, LibraryError
+from ..errors import ConfigError, LibraryError
 
 INDEX_FILE = "index.npz"
 IndexKind = Literal["auto", "flat", "hnsw", "ivf", "ivfpq"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .motion import VideoAnalysis
-from .rhythm import MusicAnalysis
+from ..analysis.motion import VideoAnalysis
+from ..analysis.rhythm import MusicAnalysis
 
 WINDOW_S = 16.0
 HOP_S = 4.0

@@ -3,7 +3,7 @@
 Each track is summarised by a small profile of its stored analysis — tempo (on a circle, so a
 track at 120 BPM sits near one at 60 or 240, plus its octave), beat steadiness, onset rate,
 loudness and dynamics. Profiles are standardised over the candidates and compared by weighted
-Euclidean distance. Pure functions over :class:`~bgmatch.engine.rhythm.MusicAnalysis`.
+Euclidean distance. Pure functions over :class:`~bgmatch.engine.analysis.rhythm.MusicAnalysis`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 from scipy.signal import find_peaks
 
-from .rhythm import MusicAnalysis
+from ..analysis.rhythm import MusicAnalysis
 
 #: Names of the profile's entries, in order.
 PROFILE_NAMES = ("tempo_cos", "tempo_sin", "tempo_octave", "beat_steadiness", "onset_rate_hz",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .index import WindowIndex
-from .sync import SyncConfig, TrackCurves, VideoCurves, best_offset, score_offsets
+from ..analysis.sync import SyncConfig, TrackCurves, VideoCurves, best_offset, score_offsets
 
 
 @dataclass(frozen=True)

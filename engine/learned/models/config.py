@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 ConfigT = TypeVar("ConfigT")
 

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ..errors import ConfigError, ModelError
+from ...errors import ConfigError, ModelError
 from .config import config_from_dict, config_to_dict
 from .factory import MODEL_KINDS
 

@@ -10,35 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from bgmatch.engine.analysis import media
-from bgmatch.engine.analysis.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
-from bgmatch.engine.errors import MediaError
-from bgmatch.engine.output.export import ExportConfig, export
-from bgmatch.engine.library.facade import AddReport, EmbedReport, Library, Suggestion, TrackInfo
-from bgmatch.engine.analysis.media import MediaInfo
-from bgmatch.engine.analysis.motion import VideoAnalysis
-from bgmatch.engine.analysis.rhythm import MusicAnalysis
-from bgmatch.engine.library.similar import similar_tracks, track_profile
+from bgmatch.engine.library import (AddReport, BeatGridCorrection, EmbedReport, ExportConfig, Library, MediaInfo,
+                                    Suggestion, TrackDetails, TrackInfo, VideoAnalysis, check_video, export,
+                                    load_model_choice)
 
 from .workers import CancelToken, JobCancelled, JobFn, ProgressFn
-
-if TYPE_CHECKING:  # torch is imported only when a model is loaded
-    from bgmatch.engine.learned.embed import ModelBundle
 
 #: Most suggestions fetched for one video (the list is filtered and sorted in the app).
 MAX_SUGGESTIONS = 200
 BUSY = -1.0
-
-
-def check_video(path: Path) -> MediaInfo:
-    """Probe ``path`` and make sure it is a video (raises :class:`MediaError` with the reason)."""
-    info = media.probe(path)
-    if not info.has_video:
-        kind = "an audio file" if info.has_audio else "not a video"
-        raise MediaError(path, f"{kind}, not a video — drop a video file (MP4, MOV, AVI, MKV, …)")
-    if info.duration_s <= 0:
-        raise MediaError(path, "the video has no duration")
-    return info
 
 
 @dataclass(frozen=True)
@@ -50,7 +30,6 @@ class SuggestResult:
     analysis: VideoAnalysis
     suggestions: list[Suggestion]
     library_size: int
-    corrected_tempi: dict[str, float] = field(default_factory=dict)  # tracks with a beat-grid correction
 
 
 def suggest_job(library: Library, video: Path, info: MediaInfo) -> JobFn:
@@ -66,13 +45,8 @@ def suggest_job(library: Library, video: Path, info: MediaInfo) -> JobFn:
         if n:
             progress(BUSY, f"Ranking {n} track{'s' if n != 1 else ''}…")
             suggestions = library.suggest(query, top=min(n, MAX_SUGGESTIONS))
-        tempi = {}
-        for s in suggestions:
-            correction = BeatGridCorrection.from_meta(library.store.get(s.track_id).meta)
-            if not correction.is_identity:
-                tempi[s.track_id] = corrected_tempo_bpm(s.tempo_bpm, correction)
         cancel.raise_if_cancelled()
-        return SuggestResult(video, info, analysis, suggestions, n, tempi)
+        return SuggestResult(video, info, analysis, suggestions, n)
 
     return run
 
@@ -94,7 +68,7 @@ def add_folder_job(library: Library, folders: list[Path]) -> JobFn:
 
 @dataclass(frozen=True)
 class LibraryRow:
-    """A library track with the user's beat-grid correction."""
+    """A library track (tempo after the user's beat-grid correction) and that correction."""
 
     info: TrackInfo
     correction: BeatGridCorrection
@@ -103,7 +77,7 @@ class LibraryRow:
     @property
     def tempo_bpm(self) -> float:
         """Tempo after the correction."""
-        return corrected_tempo_bpm(self.info.tempo_bpm, self.correction)
+        return self.info.tempo_bpm
 
 
 def list_tracks_job(library: Library) -> JobFn:
@@ -113,47 +87,11 @@ def list_tracks_job(library: Library) -> JobFn:
         rows = []
         for info in library.tracks():
             cancel.raise_if_cancelled()
-            rec = library.store.get(info.track_id)
-            n_beats = len(rec.arrays.get("beat_times_s", []))
-            rows.append(LibraryRow(info, BeatGridCorrection.from_meta(rec.meta), n_beats))
+            details = library.track_details(info.track_id)
+            rows.append(LibraryRow(info, details.correction, details.n_beats))
         return rows
 
     return run
-
-
-@dataclass(frozen=True)
-class TrackDetails:
-    """What the preview needs of a track: its analysis and corrected beats."""
-
-    track_id: str
-    music: MusicAnalysis
-    correction: BeatGridCorrection
-    beat_times_s: Any = field(repr=False)
-
-    @property
-    def tempo_bpm(self) -> float:
-        """Tempo after the correction."""
-        return corrected_tempo_bpm(self.music.tempo_bpm, self.correction)
-
-
-def track_details(library: Library, track_id: str) -> TrackDetails:
-    """Read a track's stored analysis and correction (one store read; fast enough for the GUI)."""
-    music = library.music_analysis(track_id)
-    correction = BeatGridCorrection.from_meta(library.store.get(track_id).meta)
-    return with_correction(track_id, music, correction)
-
-
-def with_correction(track_id: str, music: MusicAnalysis, correction: BeatGridCorrection) -> TrackDetails:
-    """The details of a track under ``correction``."""
-    beats = corrected_beats(music.beat_times_s, correction, duration_s=music.duration_s)
-    return TrackDetails(track_id, music, correction, beats)
-
-
-def save_correction(library: Library, track_id: str, correction: BeatGridCorrection) -> None:
-    """Persist a beat-grid correction in the library."""
-    from bgmatch.engine.analysis.beatgrid import META_KEY
-
-    library.store.update_meta(track_id, **{META_KEY: None if correction.is_identity else correction.to_meta()})
 
 
 def similar_job(library: Library, query_id: str, track_ids: list[str]) -> JobFn:
@@ -161,14 +99,7 @@ def similar_job(library: Library, query_id: str, track_ids: list[str]) -> JobFn:
 
     def run(progress: ProgressFn, cancel: CancelToken) -> dict[str, float]:
         progress(BUSY, "Comparing tracks…")
-        profiles = {}
-        for tid in dict.fromkeys([query_id, *track_ids]):
-            cancel.raise_if_cancelled()
-            d = track_details(library, tid)
-            profiles[tid] = track_profile(d.music, tempo_bpm=d.tempo_bpm)
-        ranked = dict(similar_tracks(query_id, profiles))
-        ranked[query_id] = 1.0
-        return ranked
+        return library.similar(query_id, track_ids)
 
     return run
 
@@ -192,7 +123,7 @@ class ModelSwap:
     """A loaded model choice whose embeddings the library now has (``bundle`` None: analysis only)."""
 
     choice: str
-    bundle: "ModelBundle | None"
+    bundle: Any  # the loaded model bundle, None: analysis only
     report: EmbedReport = field(default_factory=EmbedReport)
 
 
@@ -202,8 +133,6 @@ def model_job(library: Library, choice: str, name: str) -> JobFn:
 
     def run(progress: ProgressFn, cancel: CancelToken) -> ModelSwap:
         progress(BUSY, f"Loading model {name}…")
-        from bgmatch.engine.learned.modelchoice import load_model_choice
-
         bundle = load_model_choice(choice)
         cancel.raise_if_cancelled()
         if bundle is None:

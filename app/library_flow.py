@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from bgmatch.engine.errors import BgmatchError
-from bgmatch.engine.library.facade import AddReport, Library
+from bgmatch.engine.library import AddReport, Library
 
 from . import jobs
 from .workers import Job

@@ -15,7 +15,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragLeaveEvent, QDropEv
 from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 
 from .export_flow import ExportFlow
 from .library_flow import LibraryFlow

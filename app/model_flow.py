@@ -16,8 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
-from bgmatch.engine.learned import modelchoice
-from bgmatch.engine.learned.modelchoice import BUNDLE_MANIFEST
+from bgmatch.engine.library import BUNDLE_MANIFEST, default_bundle_path
 
 from . import jobs
 from .settings import MODEL_DEFAULT, MODEL_NONE
@@ -81,7 +80,7 @@ class ModelFlow(QObject):
         menu.clear()
         group = QActionGroup(menu)
         choices = [(MODEL_NONE, "Analysis Score (beats, onsets, energy)")]
-        if modelchoice.default_bundle_path() is not None:
+        if default_bundle_path() is not None:
             choices.append((MODEL_DEFAULT, "Default Model (shipped)"))
         choices += [(str(p), model_name(p)) for p in self.bundles()]
         library = self.window.library

@@ -13,7 +13,7 @@ from PySide6.QtCore import Q_ARG, QEventLoop, QMetaObject, QObject, Qt, QTimer, 
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 
-from bgmatch.engine.preview.playsync import DriftConfig, DriftTracker
+from bgmatch.engine.session import DriftConfig, DriftTracker
 
 SAMPLE_INTERVAL_MS = 100
 

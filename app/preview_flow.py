@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QObject
 
-from bgmatch.engine.analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
+from bgmatch.engine.session import beat_period_s, overlay, snap_offset_s, step_beats_s
 from bgmatch.engine.errors import BgmatchError
-from bgmatch.engine.library.facade import Suggestion
-from bgmatch.engine.preview.overlay import overlay
+from bgmatch.engine.library import BeatGridCorrection, Suggestion, TrackDetails
 
 from . import jobs
 
@@ -24,7 +23,7 @@ class PreviewFlow(QObject):
         super().__init__(window)
         self.window = window
         self.suggestion: Suggestion | None = None
-        self.details: jobs.TrackDetails | None = None
+        self.details: TrackDetails | None = None
         self.offset_s = 0.0
         self.autoplay = False  # whether choosing a track starts playing it
         player, transport = window.player, window.transport
@@ -67,7 +66,7 @@ class PreviewFlow(QObject):
             self.redraw()
             return
         try:
-            self.details = jobs.track_details(w.library, suggestion.track_id)
+            self.details = w.library.track_details(suggestion.track_id)
         except BgmatchError as exc:
             w.show_error(str(exc))
             return
@@ -156,11 +155,11 @@ class PreviewFlow(QObject):
             return
         correction = change(self.details.correction)
         try:
-            jobs.save_correction(w.library, self.details.track_id, correction)
+            w.library.set_beat_correction(self.details.track_id, correction)
         except BgmatchError as exc:
             w.show_error(str(exc))
             return
-        self.details = jobs.with_correction(self.details.track_id, self.details.music, correction)
+        self.details = w.library.track_details(self.details.track_id, correction)
         w.suggestions.model.set_tempo(self.details.track_id, self.details.tempo_bpm)
         self._show_track_state()
         w.set_status(f"Beat grid of “{self.suggestion.title if self.suggestion else ''}”: "

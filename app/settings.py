@@ -21,9 +21,9 @@ _OLD_ANALYSIS_ONLY = "analysis"
 
 def default_library_path() -> Path:
     """The library folder the CLI uses by default (bgmatch's folder in the user data dir)."""
-    import platformdirs
+    from bgmatch.engine.library import default_library_folder
 
-    return Path(platformdirs.user_data_dir("bgmatch")) / "library"
+    return default_library_folder()
 
 
 class AppSettings:

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from bgmatch.engine.errors import BgmatchError
+from bgmatch.engine.library import check_video
 
 from . import jobs
 from .library_flow import NO_LIBRARY
@@ -56,7 +57,7 @@ class SuggestFlow(QObject):
         w = self.window
         path = Path(path)
         try:
-            info = jobs.check_video(path)
+            info = check_video(path)
         except BgmatchError as exc:
             w.show_error(str(exc))
             return False
@@ -120,7 +121,6 @@ class SuggestFlow(QObject):
                      "Add a folder of music (Library ▸ Add Folder…), then open the video again.")
         w.preview_flow.autoplay = False  # the best suggestion is selected, not played
         w.suggestions.set_suggestions(result.suggestions, empty_text=empty)
-        w.suggestions.model.set_tempi(result.corrected_tempi)
         w.preview_flow.autoplay = True  # from now on, choosing a track plays it
         w.tabs.setCurrentWidget(w.suggestions)
         n = len(result.suggestions)

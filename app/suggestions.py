@@ -13,8 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from bgmatch.engine.library.facade import Suggestion
-from bgmatch.engine.library.trackfilter import TrackFilter
+from bgmatch.engine.library import Suggestion, TrackFilter
 
 from . import formatting
 from .tables import SORT_ROLE, Column, ColumnTableModel, Index, read_only_table
@@ -88,11 +87,6 @@ class SuggestionModel(ColumnTableModel):
         """Show a corrected tempo for a track."""
         self._tempo[track_id] = tempo_bpm
         self._changed(track_id, COL["BPM"])
-
-    def set_tempi(self, tempi: dict[str, float]) -> None:
-        """Show corrected tempi for several tracks."""
-        self._tempo.update(tempi)
-        self._changed(None, COL["BPM"])
 
     def set_offset(self, track_id: str, offset_s: float) -> None:
         """Show the user's offset for a track instead of the suggested one."""

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from bgmatch.engine.preview.overlay import Overlay, cut_alignment, on_beat
+from bgmatch.engine.session import Overlay, cut_alignment, on_beat
 
 #: Vertical layout of the lanes (plot units).
 TRACK_LANE = (0.0, 1.0)

@@ -17,7 +17,7 @@ import av
 import numpy as np
 
 from bgmatch.engine.analysis import media
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 
 from .context import log
 from .measure import BenchError

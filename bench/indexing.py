@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bgmatch.engine.analysis import media
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.analysis.rhythm import RhythmConfig, warm_up
 
 from .context import Context

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmatch.assets import asset_path
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.library.store import PathRecord, TrackRecord
 
 from .context import Context

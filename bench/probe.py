@@ -50,7 +50,7 @@ def current_rss_bytes() -> int:
 
 def engine(library: Path, video: Path) -> dict:
     """Open the library, load or build its index, suggest for ``video``."""
-    from bgmatch.engine.library.facade import Library
+    from bgmatch.engine.library import Library
 
     with Library.open(library, create=False) as lib:
         lib.index()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bgmatch.engine.analysis import media
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.analysis.motion import MotionConfig
 
 from .context import Context

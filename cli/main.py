@@ -22,9 +22,9 @@ def _version() -> str:
 
 def default_library() -> Path:
     """The library folder used when ``--library`` is not given (the user data dir)."""
-    import platformdirs
+    from bgmatch.engine.library import default_library_folder
 
-    return Path(platformdirs.user_data_dir("bgmatch")) / "library"
+    return default_library_folder()
 
 
 def _positive_int(text: str) -> int:
@@ -111,14 +111,14 @@ def _progress_bar(quiet: bool, unit: str):
 
 
 def cmd_index(args: argparse.Namespace, lib) -> int:
-    from bgmatch.engine.analysis.rhythm import beat_tracker_is_cold
+    from bgmatch.engine.library import beat_tracker_is_cold
 
     if beat_tracker_is_cold() and not args.quiet:
         print("First run: compiling librosa's beat tracker (about 30 s, once per installation) …", file=sys.stderr)
     bar, update = _progress_bar(args.quiet, "file")
     with bar:
         if getattr(args, "ray", None):
-            from bgmatch.engine.library.distributed import add_with_ray
+            from bgmatch.engine.library import add_with_ray
 
             report = add_with_ray(lib, args.paths, address=args.ray, progress=update)
         else:
@@ -160,7 +160,7 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
 def cmd_export(args: argparse.Namespace, lib) -> int:
     from tqdm import tqdm
 
-    from bgmatch.engine.output.export import ExportConfig, export
+    from bgmatch.engine.library import ExportConfig, export
 
     config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out)
     with tqdm(total=100, unit="%", disable=args.quiet, leave=False, file=sys.stderr) as bar:
@@ -226,17 +226,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from bgmatch.engine.errors import BgmatchError
-    from bgmatch.engine.library.facade import Library
+    from bgmatch.engine.library import Library
 
     folder = args.library
     if folder is None:
-        folder = default_library().parent / "demo-library" if args.command == "demo" else default_library()
+        from bgmatch.engine.library import demo_library_folder
+
+        folder = demo_library_folder() if args.command == "demo" else default_library()
     try:
         if args.command == "export":  # needs no library
             return cmd_export(args, None)
         with Library.open(folder, create=args.command in {"index", "demo"}) as lib:
             if args.command in {"index", "suggest", "demo"}:
-                from bgmatch.engine.learned.modelchoice import load_model_choice
+                from bgmatch.engine.library import load_model_choice
 
                 lib.set_model(load_model_choice(args.model, device=args.device))
             return COMMANDS[args.command](args, lib)

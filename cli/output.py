@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict
 from typing import Sequence
 
-from bgmatch.engine.library.facade import Suggestion
+from bgmatch.engine.library import Suggestion
 
 
 def clock(seconds: float) -> str:

@@ -48,7 +48,8 @@ def make_tiny_bundle(folder: Path, *, aligned_weight: float = 0.2, fusion_weight
     """A randomly initialised, very small model bundle (real networks, real checkpoints)."""
     import torch
 
-    from bgmatch.engine.learned.embed import FeatureConfig, ScoreConfig, save_bundle
+    from bgmatch.engine.learned.inputs import FeatureConfig
+    from bgmatch.engine.learned.bundle import ScoreConfig, save_bundle
     from bgmatch.engine.learned.models import (MatchingConfig, MatchingModel, MusicEncoder, MusicEncoderConfig,
                                        VideoEncoder, VideoEncoderConfig)
 

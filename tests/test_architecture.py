@@ -1,5 +1,6 @@
-"""Dependency direction (DESIGN §2): engine imports neither Qt, app nor training; training never
-imports app or Qt. Checked on every import statement of every module, including lazy ones."""
+"""The architecture the code must keep (docs/ARCHITECTURE.md): one door from the app and the CLI
+into the engine, the dependency direction between the packages, and no import circles. Checked on
+every import statement of every module, including lazy and type-checking ones."""
 from __future__ import annotations
 
 import ast
@@ -8,33 +9,125 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+PACKAGES = {"engine": "bgmatch.engine", "app": "bgmatch.app", "cli": "bgmatch.cli", "training": "bgmatch.training",
+            "bench": "bgmatch.bench", "assets": "bgmatch.assets"}
 FORBIDDEN = {
-    "engine": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "bgmatch.app", "bgmatch.training"),
-    "training": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "bgmatch.app"),
+    "engine": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "bgmatch.app", "bgmatch.cli", "bgmatch.training"),
+    "training": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "bgmatch.app", "bgmatch.cli"),
 }
+#: The only engine modules the app and the CLI may import: the Library facade, errors, the session.
+DOOR = ("bgmatch.engine.library", "bgmatch.engine.errors", "bgmatch.engine.session")
 
 
-def _imports(path: Path) -> list[str]:
+def module_name(path: Path, root: Path = REPO) -> str:
+    """The import name of a project file (``engine/library/facade.py`` → ``bgmatch.engine.library.facade``)."""
+    rel = path.relative_to(root)
+    parts = [PACKAGES[rel.parts[0]], *rel.parts[1:-1]]
+    if rel.stem != "__init__":
+        parts.append(rel.stem)
+    return ".".join(parts)
+
+
+def imports(path: Path, root: Path = REPO) -> list[str]:
+    """Absolute names of everything ``path`` imports (relative imports resolved; ``from pkg
+    import name`` gives ``pkg.name`` when that is a module of the project)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    here = module_name(path, root)
+    package = here if path.stem == "__init__" else here.rpartition(".")[0]
+    known = project_modules(root)
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                names.append(sub if sub in known else base)
     return names
+
+
+_MODULES: dict[Path, set[str]] = {}
+
+
+def project_modules(root: Path = REPO) -> set[str]:
+    if root not in _MODULES:
+        _MODULES[root] = {module_name(f, root) for folder in PACKAGES for f in (root / folder).rglob("*.py")}
+    return _MODULES[root]
+
+
+def files_of(folder: str, root: Path = REPO) -> list[Path]:
+    return sorted((root / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_respects_the_dependency_direction(package):
-    files = sorted((REPO / package).rglob("*.py"))
+    files = files_of(package)
     assert files
-    bad = [f"{f.relative_to(REPO)} imports {name}" for f in files for name in _imports(f)
+    bad = [f"{f.relative_to(REPO)} imports {name}" for f in files for name in imports(f)
            if any(name == p or name.startswith(p + ".") for p in FORBIDDEN[package])]
     assert bad == []
 
 
-def test_the_check_catches_a_violation(tmp_path):
-    module = tmp_path / "m.py"
-    module.write_text("def f():\n    from PySide6 import QtCore\n")
-    assert _imports(module) == ["PySide6"]
+@pytest.mark.parametrize("package", ["app", "cli"])
+def test_app_and_cli_reach_the_engine_only_through_the_door(package):
+    bad = [f"{f.relative_to(REPO)} imports {name}" for f in files_of(package) for name in imports(f)
+           if name.startswith("bgmatch.engine") and name not in DOOR]
+    assert bad == []
+
+
+def import_cycles(root: Path = REPO) -> list[list[str]]:
+    """Strongly connected groups of project modules that import each other (Tarjan)."""
+    known = project_modules(root)
+    graph = {module_name(f, root): sorted({n for n in imports(f, root) if n in known})
+             for folder in PACKAGES for f in files_of(folder, root)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, []):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1 or v in graph.get(v, []):
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_no_import_circles_anywhere():
+    assert import_cycles() == []
+
+
+def test_the_checks_catch_violations(tmp_path):
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "app").mkdir()
+    for folder in PACKAGES:
+        (tmp_path / folder).mkdir(exist_ok=True)
+    (tmp_path / "engine" / "a.py").write_text("from . import b\n")
+    (tmp_path / "engine" / "b.py").write_text("def f():\n    from .a import x\n")
+    (tmp_path / "app" / "m.py").write_text("from bgmatch.engine.a import x\nfrom PySide6 import QtCore\n")
+    assert import_cycles(tmp_path) == [["bgmatch.engine.a", "bgmatch.engine.b"]]
+    assert imports(tmp_path / "app" / "m.py", tmp_path) == ["bgmatch.engine.a", "PySide6"]

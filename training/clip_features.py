@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from bgmatch.engine.library.arrays import pack, unpack
-from bgmatch.engine.learned.embed import music_clip_inputs
+from bgmatch.engine.learned.inputs import music_clip_inputs
 from bgmatch.engine.learned.models import MusicEncoder, VideoEncoder
 
 from .dataset import PreparedData

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from bgmatch.engine.learned.embed import FeatureConfig, ScoreConfig
+from bgmatch.engine.learned.inputs import FeatureConfig
+from bgmatch.engine.learned.bundle import ScoreConfig
 from bgmatch.engine.errors import ConfigError
 
 SPLITS = ("train", "valid", "test")

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from bgmatch.engine.learned.embed import FeatureConfig, MusicInputs, music_clip_inputs
+from bgmatch.engine.learned.inputs import FeatureConfig, MusicInputs, music_clip_inputs
 from bgmatch.engine.errors import ConfigError
 from bgmatch.engine.learned.models import config_from_dict
 from bgmatch.engine.analysis.motion import VideoAnalysis

@@ -1,6 +1,6 @@
 """Ranking methods for ``bgmatch eval``: each is a small class with ``name`` and ``rank(video_path)``.
 
-A method ranks the tracks of a :class:`~bgmatch.engine.library.facade.Library` (the gallery) for a
+A method ranks the tracks of a :class:`~bgmatch.engine.library.Library` (the gallery) for a
 silent query video and returns ``[(track_id, offset_s), …]``, best first, where ``offset_s`` is
 where in the track the video should start. It sees the video file and the library, never the
 ground truth. Adding a method (a learned model, say) is one class plus a factory taking a
@@ -19,10 +19,10 @@ from typing import Protocol
 import numpy as np
 from scipy.signal import correlate
 
-from bgmatch.engine.learned.embed import ModelBundle
+from bgmatch.engine.learned.bundle import ModelBundle
 from bgmatch.engine.errors import ConfigError
 from bgmatch.engine.learned.fusion import fuse
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.analysis.media import probe
 from bgmatch.engine.analysis.media import Frames
 from bgmatch.engine.analysis.motion import VideoAnalysis, analyze_frames

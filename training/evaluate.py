@@ -25,9 +25,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bgmatch.engine.learned.embed import ModelBundle, set_fusion_weight
+from bgmatch.engine.learned.bundle import ModelBundle
+from bgmatch.engine.learned.bundle_format import set_fusion_weight
 from bgmatch.engine.errors import BgmatchError, ConfigError
-from bgmatch.engine.library.facade import Library, LibraryConfig
+from bgmatch.engine.library import Library, LibraryConfig
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
 from .eval_methods import METHODS, MethodContext, MethodFactory, ModelScorer, Scorer, SharedVideoAnalysis, load_method

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bgmatch.engine.learned.embed import ModelBundle, set_fusion_weight
+from bgmatch.engine.learned.bundle import ModelBundle
+from bgmatch.engine.learned.bundle_format import set_fusion_weight
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.learned.fusion import fuse
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.library.retrieval import Ranked
 
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -79,7 +80,7 @@ def tune_on_pairs(bundle_dir: str | os.PathLike[str], queries: Sequence[tuple[Pa
                   progress: Callable[[int, int, str], None] | None = None) -> FusionTuning:
     """Choose (and with ``write`` record in the bundle) the fusion weight from (video, its music)
     pairs ranked against a gallery of music files, analysed into a library at ``library_dir``."""
-    from bgmatch.engine.library.facade import LibraryConfig
+    from bgmatch.engine.library import LibraryConfig
 
     bundle = ModelBundle.load(bundle_dir)
     with Library.open(library_dir, config=LibraryConfig(max_track_s=max_track_s)) as library:

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from bgmatch.engine.learned.embed import ScoreConfig
+from bgmatch.engine.learned.bundle import ScoreConfig
 from bgmatch.engine.learned.models import MatchingConfig, MatchingModel, save_model
 
 from .checkpointing import fingerprint

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bgmatch.engine.learned.embed import save_bundle
+from bgmatch.engine.learned.bundle import save_bundle
 from bgmatch.engine.errors import ConfigError
 
 from bgmatch.engine.learned.models import MatchingModel

@@ -18,7 +18,7 @@ import numpy as np
 from librosa.util.exceptions import ParameterError
 from tqdm import tqdm
 
-from bgmatch.engine.learned.embed import FeatureConfig, decode_music, music_inputs_from_wave, video_inputs
+from bgmatch.engine.learned.inputs import FeatureConfig, decode_music, music_inputs_from_wave, video_inputs
 from bgmatch.engine.errors import BgmatchError, ConfigError, MediaError
 
 from .config import SPLITS, TrainConfig

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bgmatch.engine.learned.embed import ScoreConfig
+from bgmatch.engine.learned.bundle import ScoreConfig
 from bgmatch.engine.learned.models import MatchingModel
 
 from .clip_features import ClipFeatureTable, ClipRows

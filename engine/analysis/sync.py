@@ -22,6 +22,17 @@ from .rhythm import MusicAnalysis
 GRID_HZ = 20.0
 
 
+
+@dataclass(frozen=True)
+class Ranked:
+    """One re-ranked track: its best offset, score and score parts."""
+
+    track_id: str
+    score: float
+    offset_s: float
+    parts: dict[str, float]
+
+
 @dataclass(frozen=True)
 class SyncConfig:
     """Weights and widths of the analysis-only score."""

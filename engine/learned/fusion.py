@@ -13,44 +13,41 @@ clip hop.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
-from .embed import ModelBundle, MusicEmbedding, VideoEmbedding
-from ..library.retrieval import Ranked
+from ..analysis.sync import Ranked
+from .bundle import ModelBundle
+from .embeddings import EncodedWindows, MusicEmbedding, VideoEmbedding
 
 
-def learned_scores(bundle: ModelBundle, video: VideoEmbedding, track_ids: Sequence[str],
-                   music: Callable[[str], MusicEmbedding | None], *,
-                   offsets_s: Mapping[str, float] | None = None) -> dict[str, tuple[float, float]]:
-    """(learned score, its window's offset s) of each track: at the window nearest the track's
-    offset in ``offsets_s``, else the best over every window from which the video fits.
-    ``music(track_id)`` gives a track's embedding (None: skip the track); for best windows it is
-    only called when the bundle has not cached the track's windows yet."""
+def scores_at_offsets(bundle: ModelBundle, video: VideoEmbedding, music: Mapping[str, MusicEmbedding],
+                      offsets_s: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+    """(learned score, its window's offset s) of each track of ``music`` at the window nearest
+    its offset in ``offsets_s``, in one batched matching pass over all the tracks."""
+    if not music:
+        return {}
     encoded = bundle.encode_video(video)
-    n_clips = len(video.clip_features)
-    out = {}
-    at_offset = {t for t in track_ids if offsets_s is not None and t in offsets_s}
     pairs = []
-    for track_id in (t for t in track_ids if t in at_offset):  # in the caller's order
-        embedding = music(track_id)
-        if embedding is not None:
-            start = float(embedding.starts_s[np.argmin(np.abs(embedding.starts_s - offsets_s[track_id]))])
-            pairs.append((track_id, embedding, start))
-    if pairs:  # one batched pass over every track's window
-        windows = bundle.encode_track_windows([(e, start) for _, e, start in pairs], n_clips=n_clips)
-        scores = bundle.score_windows(encoded, windows)
-        out.update({t: (float(score), start) for (t, _, start), score in zip(pairs, scores)})
-    for track_id in track_ids:
-        if track_id in at_offset:
-            continue
-        windows = bundle.track_windows(track_id, n_clips, lambda t=track_id: music(t), duration_s=video.duration_s)
-        if windows is None:
-            continue
-        scores = bundle.score_windows(encoded, windows)
+    for track_id, embedding in music.items():
+        start = float(embedding.starts_s[np.argmin(np.abs(embedding.starts_s - offsets_s[track_id]))])
+        pairs.append((track_id, embedding, start))
+    windows = bundle.encode_track_windows([(e, start) for _, e, start in pairs], n_clips=len(video.clip_features))
+    scores = bundle.score_windows(encoded, windows)
+    return {t: (float(score), start) for (t, _, start), score in zip(pairs, scores)}
+
+
+def best_window_scores(bundle: ModelBundle, video: VideoEmbedding, windows: Mapping[str, EncodedWindows]
+                       ) -> dict[str, tuple[float, float]]:
+    """(best learned score, its window's offset s) of each track over the windows given for it
+    (``ModelBundle.fitting_windows``)."""
+    encoded = bundle.encode_video(video)
+    out = {}
+    for track_id, track_windows in windows.items():
+        scores = bundle.score_windows(encoded, track_windows)
         best = int(np.argmax(scores))
-        out[track_id] = (float(scores[best]), float(windows.offsets_s[best]))
+        out[track_id] = (float(scores[best]), float(track_windows.offsets_s[best]))
     return out
 
 

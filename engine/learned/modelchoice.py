@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 
 from bgmatch.assets import asset_path
 
+from .bundle_format import BUNDLE_MANIFEST
+
 if TYPE_CHECKING:  # torch is imported only when a model is loaded (keeps `--model none` quick)
     import torch
 
-    from .embed import ModelBundle
-
-BUNDLE_MANIFEST = "bundle.json"
-"""The file that marks a model bundle folder (written last by ``embed.save_bundle``)."""
+    from .bundle import ModelBundle
 
 DEFAULT = "default"
 NONE = "none"
@@ -43,6 +42,6 @@ def load_model_choice(choice: str | None, *, device: "str | torch.device | None"
     folder = resolve_model_choice(choice)
     if folder is None:
         return None
-    from .embed import ModelBundle
+    from .bundle import ModelBundle
 
     return ModelBundle.load(folder, device=device)

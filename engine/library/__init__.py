@@ -1,0 +1,32 @@
+"""The engine's door. The app and the CLI reach the engine only through this package,
+:mod:`bgmatch.engine.errors` and :mod:`bgmatch.engine.session` (``tests/test_architecture.py``
+holds them to it): the :class:`Library` facade, what it returns, and the few functions that need
+no library (probing a video, exporting, choosing a model, the default folders).
+"""
+from __future__ import annotations
+
+from ..analysis.beatgrid import BeatGridCorrection
+from ..analysis.media import MediaInfo, probe
+from ..analysis.motion import VideoAnalysis
+from ..analysis.rhythm import MusicAnalysis, beat_tracker_is_cold
+from ..learned.bundle_format import BUNDLE_MANIFEST
+from ..learned.modelchoice import DEFAULT as DEFAULT_MODEL
+from ..learned.modelchoice import NONE as NO_MODEL
+from ..learned.modelchoice import default_bundle_path, load_model_choice, resolve_model_choice
+from ..output.export import ExportConfig, export
+from ..progress import CancelFn, ProgressFn
+from .distributed import add_with_ray
+from .facade import Library
+from .folders import default_library_folder, demo_library_folder
+from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo, VideoQuery
+from .settings import LibraryConfig
+from .trackfilter import TrackFilter
+from .videos import check_video
+
+__all__ = [
+    "AddReport", "BUNDLE_MANIFEST", "BeatGridCorrection", "CancelFn", "DEFAULT_MODEL", "EmbedReport", "ExportConfig",
+    "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "Suggestion", "TrackDetails",
+    "TrackFilter", "TrackInfo", "VideoAnalysis", "VideoQuery", "add_with_ray", "beat_tracker_is_cold", "check_video",
+    "default_bundle_path", "default_library_folder", "demo_library_folder", "export", "load_model_choice", "probe",
+    "resolve_model_choice",
+]

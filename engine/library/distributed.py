@@ -22,8 +22,11 @@ from typing import Iterable
 
 from .arrays import pack, unpack
 from ..errors import ConfigError, LibraryError
-from .facade import (ANALYSIS_VERSION, AddReport, CancelFn, Library, LibraryConfig, ProgressFn,
-                      iter_media_files)
+from ..progress import CancelFn, ProgressFn
+from .facade import Library
+from .results import AddReport
+from .settings import LibraryConfig
+from .walk import iter_media_files
 from .store import PathRecord, TrackRecord
 
 LOCAL = "local"
@@ -122,7 +125,7 @@ def _stored_unchanged(lib: Library, path: Path) -> bool:
     st = path.stat()
     if (known.size, known.mtime_ns) != (st.st_size, st.st_mtime_ns):
         return False
-    return lib.store.get(known.track_id).meta.get("analysis_version") == ANALYSIS_VERSION
+    return lib.is_current(known.track_id)
 
 
 def _merge(lib: Library, todo: list[Path], results: list[ShardResult], report: AddReport) -> None:
@@ -142,7 +145,7 @@ def _merge(lib: Library, todo: list[Path], results: list[ShardResult], report: A
             continue
         track_id, size, mtime_ns = owner[path].paths[path]
         record = PathRecord(track_id, size, mtime_ns)
-        if lib.store.has_track(track_id) and lib.store.get(track_id).meta.get("analysis_version") == ANALYSIS_VERSION:
+        if lib.is_current(track_id):
             lib.store.put(path, record)
             report.unchanged.append(path)
         else:

@@ -1,155 +1,42 @@
-"""The user-facing facade: a music library folder that can be added to and asked for suggestions.
+"""The ``Library``: a music library folder that can be added to and asked for suggestions.
 
-A library folder holds ``store.lmdb`` (analysis per track, keyed by content hash) and the window
-index (``index.npz``), which is derived from the store and rebuilt whenever it is missing or
-older than the store. One process at a time may add tracks (``writer.lock``); any number may
-read meanwhile.
+A library folder holds ``store.lmdb`` (analysis per track, keyed by content hash), the window
+index (``index.npz``, derived from the store and rebuilt whenever it is missing or older than the
+store) and ``library.json`` (its settings and the versions of what it stores). One process at a
+time may add tracks (``writer.lock``); any number may read meanwhile.
 """
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import os
 import stat
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..analysis import media
-from . import descriptors
-from ..analysis.beatgrid import BeatGridCorrection, corrected_beats, corrected_tempo_bpm
+from ..analysis.beatgrid import META_KEY, BeatGridCorrection, corrected_beats
+from ..analysis.motion import VideoAnalysis, analyze_frames
+from ..analysis.rhythm import MusicAnalysis
+from ..analysis.sync import Ranked, TrackCurves, track_curves, video_curves
 from ..errors import BgmatchError, LibraryError, MediaError
-from .index import IndexConfig, WindowIndex
-from ..analysis.motion import MotionConfig, VideoAnalysis, analyze_frames
-from .retrieval import FusionConfig, Ranked, RetrievalConfig, recall, rerank
-from ..analysis.rhythm import MusicAnalysis, RhythmConfig, analyze_music
-from .store import FeatureStore, PathRecord, StoreWriteError, TrackRecord, content_hash
-from ..analysis.sync import TrackCurves, track_curves, video_curves
+from ..progress import CancelFn, ProgressFn, cancelled, report
+from . import descriptors, embedding
+from .index import WindowIndex
+from .lock import writer_lock
+from .records import analysis_record, is_current
+from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo, VideoQuery
+from .retrieval import recall, rerank
+from .settings import LibraryConfig, read_settings, settings_record, write_settings
+from .similar import similar_tracks, track_profile
+from .store import FeatureStore, PathRecord, StoreWriteError, content_hash
+from .walk import iter_media_files
 
 if TYPE_CHECKING:  # torch is imported only once a model is used (keeps `bgmatch tracks` quick)
-    from ..learned.embed import ModelBundle, MusicEmbedding, VideoEmbedding
-
-#: Bumped when the analysis changes, so stored tracks are analysed again.
-ANALYSIS_VERSION = 1
-AUDIO_EXTENSIONS = frozenset({".ogg", ".oga", ".opus", ".mp3", ".flac", ".wav", ".m4a", ".aac", ".aif", ".aiff", ".wma"})
-
-ProgressFn = Callable[[int, int, str], None]
-CancelFn = Callable[[], bool]
-
-
-@dataclass(frozen=True)
-class LibraryConfig:
-    """Analysis settings of a library."""
-
-    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
-    motion: MotionConfig = field(default_factory=MotionConfig)
-    index: IndexConfig = field(default_factory=IndexConfig)
-    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
-    fusion: FusionConfig = field(default_factory=FusionConfig)
-    max_track_s: float = 20 * 60.0
-    max_video_s: float = 20 * 60.0
-    min_video_s: float = 1.0
-
-
-@dataclass
-class AddReport:
-    """What :meth:`Library.add` did with each input."""
-
-    added: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, one-line message)
-    cancelled: bool = False
-
-
-@dataclass
-class EmbedReport:
-    """What :meth:`Library.embed` did: track ids embedded, failures (id, one-line message)."""
-
-    embedded: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    cancelled: bool = False
-
-
-@dataclass(frozen=True)
-class VideoQuery:
-    """A decoded query video (:meth:`Library.query`): its analysis and, when a model was set,
-    its learned embedding and that model's version."""
-
-    path: str
-    analysis: VideoAnalysis
-    embedding: VideoEmbedding | None = None
-    model_version: str = ""
-
-
-@dataclass(frozen=True)
-class TrackInfo:
-    """A track as listed to users."""
-
-    track_id: str
-    path: str
-    title: str
-    duration_s: float
-    tempo_bpm: float
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """One ranked track for a video."""
-
-    rank: int
-    track_id: str
-    path: str
-    title: str
-    score: float
-    offset_s: float
-    parts: dict[str, float]
-    tempo_bpm: float
-    duration_s: float
-
-
-def iter_media_files(paths: Iterable[str | os.PathLike[str]], *, extensions: frozenset[str] = AUDIO_EXTENSIONS,
-                     errors: list[tuple[str, str]] | None = None) -> Iterator[Path]:
-    """Files named directly, and files with a known extension under named folders (recursively).
-
-    Symbolic links to folders are not followed (no loops); unreadable folders are reported in
-    ``errors`` as (path, message) and skipped.
-    """
-    def onerror(exc: OSError) -> None:
-        if errors is not None:
-            errors.append((str(exc.filename), f"{exc.filename}: cannot read folder ({exc.strerror})"))
-
-    for p in map(Path, paths):
-        if p.is_dir():
-            for root, dirs, files in os.walk(p, onerror=onerror, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    f = Path(root) / name
-                    if f.suffix.lower() in extensions:
-                        yield f
-        else:
-            yield p
-
-
-def _analysis_record(path: Path, track_id: str, config: LibraryConfig) -> TrackRecord:
-    info = media.probe(path)
-    if not info.has_audio:
-        raise MediaError(path, "no audio track")
-    sr = config.rhythm.sr_hz
-    y = media.decode_audio(path, sr_hz=sr, max_duration_s=config.max_track_s)
-    if len(y) < sr:
-        raise MediaError(path, f"audio is too short ({len(y) / sr:.2f} s; at least 1 s needed)")
-    music = analyze_music(y, sr_hz=sr, config=config.rhythm)
-    vectors, starts = descriptors.music_window_vectors(music)
-    meta = {
-        "path": str(path),
-        "title": info.title or path.stem,
-        "analysis_version": ANALYSIS_VERSION,
-    }
-    arrays = {**music.arrays(), "window_vectors": vectors, "window_starts_s": starts}
-    return TrackRecord(track_id, meta, arrays)
+    from ..learned.bundle import ModelBundle
+    from ..learned.embeddings import MusicEmbedding
 
 
 class Library:
@@ -163,10 +50,12 @@ class Library:
         self._curves: dict[str, TrackCurves] = {}
         self._curves_generation = -1
         self._model: ModelBundle | None = None
+        self._windows = embedding.WindowCache()
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], *, create: bool = True, config: LibraryConfig | None = None) -> "Library":
-        """Open (or create) the library in ``folder``."""
+        """Open (or create) the library in ``folder``, with ``config`` or else the settings
+        recorded in its ``library.json`` (defaults for a new library)."""
         folder = Path(folder).expanduser()
         if folder.exists() and not folder.is_dir():
             raise LibraryError(f"{folder}: not a folder")
@@ -177,7 +66,8 @@ class Library:
                 folder.mkdir(parents=True)
             except OSError as exc:
                 raise LibraryError(f"{folder}: cannot create the library folder ({exc.strerror})") from None
-        return cls(folder, FeatureStore(folder / "store.lmdb"), config or LibraryConfig())
+        config = config or read_settings(folder) or LibraryConfig()
+        return cls(folder, FeatureStore(folder / "store.lmdb"), config)
 
     def close(self) -> None:
         """Release the store."""
@@ -192,88 +82,73 @@ class Library:
     def __len__(self) -> int:
         return len(self.store)
 
+    def _record_settings(self) -> None:
+        model = self._model
+        write_settings(self.folder, settings_record(
+            self.config, model_version=model.version if model else "",
+            embedding=embedding.key(model, self.config) if model else ""))
+
     # -- adding music ----------------------------------------------------------------------
     def add(self, paths: Iterable[str | os.PathLike[str]], *, progress: ProgressFn | None = None,
             cancel: CancelFn | None = None) -> AddReport:
         """Analyse and store audio files (folders are searched recursively).
 
         Unchanged files (same size and modification time, or same content) are not decoded
-        again. A file that fails is reported in ``failed`` and the others go on.
+        again. A file that fails is reported in ``failed`` and the others go on. (On a Ray
+        cluster: ``engine.library.add_with_ray``.)
         """
-        report = AddReport()
+        result = AddReport()
         with self.writing():
-            files = list(iter_media_files(paths, errors=report.failed))
-            self._add_all(files, report, progress, cancel)
-            if report.added:
+            self._record_settings()
+            files = list(iter_media_files(paths, errors=result.failed))
+            for i, path in enumerate(files):
+                if cancelled(cancel):
+                    result.cancelled = True
+                    break
+                report(progress, i, len(files), str(path))
+                try:
+                    self._add_one(path.absolute(), result)
+                except StoreWriteError:
+                    raise  # the disk, not the file: the rest of the batch would fail alike
+                except BgmatchError as exc:
+                    result.failed.append((str(path), str(exc)))
+                except OSError as exc:
+                    result.failed.append((str(path), f"{path}: {exc.strerror or exc}"))
+            if not result.cancelled:
+                report(progress, len(files), len(files), "")
+            if result.added:
                 self.index()  # rebuild now so the next suggest is fast
-        return report
+        return result
 
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the library's writer lock; raise :class:`LibraryError` if another process has it."""
-        lock_path = self.folder / "writer.lock"
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise LibraryError(f"{self.folder}: cannot write to the library ({exc.strerror})") from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise LibraryError(f"{self.folder}: another process (pid {holder}) is adding to this "
-                                   "library; try again when it has finished") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
-        finally:
-            os.close(fd)  # releases the lock
+    def writing(self):
+        """Hold the library's writer lock (``LibraryError`` if another process has it)."""
+        return writer_lock(self.folder)
 
-    def _add_all(self, files: list[Path], report: AddReport, progress: ProgressFn | None,
-                 cancel: CancelFn | None) -> None:
-        for i, path in enumerate(files):
-            if cancel is not None and cancel():
-                report.cancelled = True
-                break
-            if progress is not None:
-                progress(i, len(files), str(path))
-            try:
-                self._add_one(path.absolute(), report)
-            except StoreWriteError:
-                raise  # the disk, not the file: the rest of the batch would fail alike
-            except BgmatchError as exc:
-                report.failed.append((str(path), str(exc)))
-            except OSError as exc:
-                report.failed.append((str(path), f"{path}: {exc.strerror or exc}"))
-        if progress is not None and not report.cancelled:
-            progress(len(files), len(files), "")
-
-    def _add_one(self, path: Path, report: AddReport) -> None:
+    def _add_one(self, path: Path, result: AddReport) -> None:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
             raise MediaError(path, "not a regular file")
         key = str(path)
         known = self.store.path_record(key)
-        if known and known.size == st.st_size and known.mtime_ns == st.st_mtime_ns and self._current(known.track_id):
-            report.unchanged.append(key)
+        if known and known.size == st.st_size and known.mtime_ns == st.st_mtime_ns and self.is_current(known.track_id):
+            result.unchanged.append(key)
             return
         if not os.access(path, os.R_OK):
             raise MediaError(path, "permission denied")
         track_id = content_hash(path)
         record = PathRecord(track_id, st.st_size, st.st_mtime_ns)
-        if self._current(track_id):
+        if self.is_current(track_id):
             self.store.put(key, record)
-            report.unchanged.append(key)
+            result.unchanged.append(key)
             return
-        self.store.put(key, record, _analysis_record(path, track_id, self.config))
-        report.added.append(key)
+        self.store.put(key, record, analysis_record(path, track_id, self.config))
+        result.added.append(key)
         if self._model is not None:
-            self._embed_one(track_id, self._model)
+            embedding.embed_track(self.store, self._model, track_id, config=self.config)
 
-    def _current(self, track_id: str) -> bool:
-        if not self.store.has_track(track_id):
-            return False
-        return self.store.get(track_id).meta.get("analysis_version") == ANALYSIS_VERSION
+    def is_current(self, track_id: str) -> bool:
+        """Whether a track is stored and analysed under this library's settings."""
+        return is_current(self.store, track_id, self.config)
 
     # -- learned model ---------------------------------------------------------------------
     @property
@@ -285,7 +160,7 @@ class Library:
         """Rank with ``bundle`` fused into the score from now on (None: analysis only).
 
         Tracks need its embeddings (:meth:`embed`, or :meth:`add` while it is set); they are
-        stored per model version, so switching back to an earlier model re-embeds nothing.
+        stored per model version and hop, so switching back to an earlier model re-embeds nothing.
         """
         self._model = bundle
 
@@ -294,7 +169,7 @@ class Library:
         bundle = bundle or self._model
         if bundle is None:
             return []
-        have = self.store.embedded_ids(bundle.music_version)
+        have = self.store.embedded_ids(embedding.key(bundle, self.config))
         return [t for t in self.store.track_ids() if t not in have]
 
     def embed(self, *, bundle: ModelBundle | None = None, progress: ProgressFn | None = None,
@@ -302,63 +177,49 @@ class Library:
         """Store the music embeddings of ``bundle`` (default: the current model) for every track
         that lacks them. Resumable: each track is stored as soon as it is done."""
         bundle = bundle or self._model
-        report = EmbedReport()
+        result = EmbedReport()
         if bundle is None:
-            return report
+            return result
         todo = self.missing_embeddings(bundle)
         for i, track_id in enumerate(todo):
-            if cancel is not None and cancel():
-                report.cancelled = True
+            if cancelled(cancel):
+                result.cancelled = True
                 break
             record = self.store.get(track_id)
-            if progress is not None:
-                progress(i, len(todo), record.meta["path"])
+            report(progress, i, len(todo), record.meta["path"])
             try:
-                self._embed_one(track_id, bundle, record)
-                report.embedded.append(track_id)
+                embedding.embed_track(self.store, bundle, track_id, config=self.config, record=record)
+                result.embedded.append(track_id)
             except StoreWriteError:
                 raise
             except (BgmatchError, OSError) as exc:
-                report.failed.append((track_id, str(exc)))
-        if progress is not None and not report.cancelled:
-            progress(len(todo), len(todo), "")
-        return report
+                result.failed.append((track_id, str(exc)))
+        if not result.cancelled:
+            report(progress, len(todo), len(todo), "")
+        return result
 
-    def _embed_one(self, track_id: str, bundle: ModelBundle, rec: TrackRecord | None = None) -> MusicEmbedding:
-        from ..learned.embed import MusicInputs, music_inputs
-        from ..analysis.features import log_mel
-
-        rec = self.store.get(track_id) if rec is None else rec
-        features = bundle.features
-        path = Path(rec.meta["path"])
-        try:
-            mel_y = media.decode_audio(path, sr_hz=features.sr_hz, max_duration_s=self.config.max_track_s)
-        except MediaError as exc:
-            if not path.exists():
-                raise MediaError(path, "file is gone (moved or deleted); add it again") from None
-            raise exc
-        if features.rhythm() == self.config.rhythm:
-            analysis = MusicAnalysis.from_arrays(rec.arrays)  # the stored one: no second beat tracking
-            inputs = MusicInputs(log_mel(mel_y, config=features.mel()).numpy(), analysis, len(mel_y) / features.sr_hz)
-        else:  # other rhythm settings: analyse again as the model expects
-            inputs = music_inputs(path, config=features, max_duration_s=self.config.max_track_s)
-        embedding = bundle.embed_music(inputs, hop_s=self.config.fusion.music_hop_s or features.clip_s)
-        self.store.put_embedding(bundle.music_version, track_id, embedding.arrays())
-        return embedding
-
-    def _stored_embedding(self, track_id: str, bundle: ModelBundle) -> MusicEmbedding | None:
-        from ..learned.embed import MusicEmbedding
-
-        arrays = self.store.get_embedding(bundle.music_version, track_id)
-        return None if arrays is None else MusicEmbedding.from_arrays(arrays)
+    def _music_embeddings(self, track_ids: Iterable[str], bundle: ModelBundle) -> dict[str, MusicEmbedding]:
+        """The embeddings of the tracks for ``bundle``, embedding those that lack one (a track
+        whose file is gone or broken is left out)."""
+        out = {}
+        for track_id in track_ids:
+            music = embedding.stored_embedding(self.store, bundle, track_id, config=self.config)
+            if music is None:
+                try:
+                    music = embedding.embed_track(self.store, bundle, track_id, config=self.config)
+                except (MediaError, OSError):
+                    continue
+            out[track_id] = music
+        return out
 
     # -- reading ---------------------------------------------------------------------------
     def tracks(self) -> list[TrackInfo]:
-        """Every track in the library, by title."""
+        """Every track in the library, by title (tempo after the user's beat-grid correction)."""
         out = []
         for rec in self.store.tracks():
             music = MusicAnalysis.from_arrays(rec.arrays)
-            out.append(TrackInfo(rec.track_id, rec.meta["path"], rec.meta["title"], music.duration_s, music.tempo_bpm))
+            tempo = music.tempo_bpm * BeatGridCorrection.from_meta(rec.meta).tempo_factor
+            out.append(TrackInfo(rec.track_id, rec.meta["path"], rec.meta["title"], music.duration_s, tempo))
         return sorted(out, key=lambda t: t.title.lower())
 
     def check(self) -> list[str]:
@@ -387,7 +248,7 @@ class Library:
         return problems
 
     def music_analysis(self, track_id: str) -> MusicAnalysis:
-        """The stored rhythm analysis of a track."""
+        """The stored rhythm analysis of a track (as analysed, before any correction)."""
         return MusicAnalysis.from_arrays(self.store.get(track_id).arrays)
 
     def index(self) -> WindowIndex:
@@ -413,17 +274,41 @@ class Library:
         self._index = idx
         return idx
 
-    def scoring_analysis(self, track_id: str) -> MusicAnalysis:
-        """The track's analysis with the user's beat-grid correction (``beat_grid`` meta) applied:
-        what ranking uses. :meth:`music_analysis` stays as analysed."""
+    # -- beat grid -------------------------------------------------------------------------
+    def beat_correction(self, track_id: str) -> BeatGridCorrection:
+        """The user's beat-grid correction of a track (identity when there is none)."""
+        return BeatGridCorrection.from_meta(self.store.get(track_id).meta)
+
+    def set_beat_correction(self, track_id: str, correction: BeatGridCorrection) -> None:
+        """Keep a beat-grid correction of a track in the library; ranking uses it from now on."""
+        self.store.update_meta(track_id, **{META_KEY: None if correction.is_identity else correction.to_meta()})
+
+    def track_details(self, track_id: str, correction: BeatGridCorrection | None = None) -> TrackDetails:
+        """A track's stored analysis under ``correction`` (default: its stored one)."""
         rec = self.store.get(track_id)
         music = MusicAnalysis.from_arrays(rec.arrays)
-        correction = BeatGridCorrection.from_meta(rec.meta)
-        if correction.is_identity:
-            return music
+        correction = BeatGridCorrection.from_meta(rec.meta) if correction is None else correction
         beats = corrected_beats(music.beat_times_s, correction, duration_s=music.duration_s)
-        return dataclasses.replace(music, beat_times_s=beats,
-                                   tempo_bpm=corrected_tempo_bpm(music.tempo_bpm, correction))
+        return TrackDetails(track_id, music, correction, beats)
+
+    def scoring_analysis(self, track_id: str) -> MusicAnalysis:
+        """The track's analysis with the user's beat-grid correction applied: what ranking uses.
+        :meth:`music_analysis` stays as analysed."""
+        details = self.track_details(track_id)
+        if details.correction.is_identity:
+            return details.music
+        return dataclasses.replace(details.music, beat_times_s=details.beat_times_s, tempo_bpm=details.tempo_bpm)
+
+    def similar(self, track_id: str, track_ids: Iterable[str]) -> dict[str, float]:
+        """"More like this": how alike each of ``track_ids`` is to ``track_id`` in rhythm and
+        energy (corrected tempi), 1.0 for the track itself."""
+        profiles = {}
+        for tid in dict.fromkeys([track_id, *track_ids]):
+            details = self.track_details(tid)
+            profiles[tid] = track_profile(details.music, tempo_bpm=details.tempo_bpm)
+        ranked = dict(similar_tracks(track_id, profiles))
+        ranked[track_id] = 1.0
+        return ranked
 
     def _track_curves(self, track_ids: list[str]) -> dict[str, TrackCurves]:
         gen = self.store.generation
@@ -463,19 +348,19 @@ class Library:
         bundle = bundle or self._model
         if bundle is None:
             return VideoQuery(str(path), analysis)
-        from ..learned.embed import subsample_frames, video_inputs_from_frames
+        from ..learned.inputs import subsample_frames, video_inputs_from_frames
 
         sub, times = subsample_frames(frames.frames, frames.times_s, fps=bundle.features.video_fps)
-        embedding = bundle.embed_video(video_inputs_from_frames(sub, times, duration_s=frames.duration_s,
-                                                                config=bundle.features))
-        return VideoQuery(str(path), analysis, embedding, bundle.version)
+        embedded = bundle.embed_video(video_inputs_from_frames(sub, times, duration_s=frames.duration_s,
+                                                               config=bundle.features))
+        return VideoQuery(str(path), analysis, embedded, bundle.version)
 
     def suggest(self, video: str | os.PathLike[str] | VideoQuery | VideoAnalysis, *, top: int = 10
                 ) -> list[Suggestion]:
         """Tracks ranked by how well they fit ``video``, each with its best start offset.
 
         With a model set (:meth:`set_model`), the best synchrony candidates are re-ordered by the
-        fused score (``engine.fusion``) when ``video`` is a path or a :class:`VideoQuery` made
+        fused score (``learned.fusion``) when ``video`` is a path or a :class:`VideoQuery` made
         with that model; candidates not yet embedded for it are embedded first (:meth:`embed`
         does them all with progress). A bare ``VideoAnalysis`` is ranked by synchrony alone.
         """
@@ -495,8 +380,9 @@ class Library:
         for i, r in enumerate(ranked[:top]):
             rec = self.store.get(r.track_id)
             music = MusicAnalysis.from_arrays(rec.arrays)
+            tempo = music.tempo_bpm * BeatGridCorrection.from_meta(rec.meta).tempo_factor
             out.append(Suggestion(i + 1, r.track_id, rec.meta["path"], rec.meta["title"], r.score, r.offset_s,
-                                  r.parts, music.tempo_bpm, music.duration_s))
+                                  r.parts, tempo, music.duration_s))
         return out
 
     def sync_ranking(self, analysis: VideoAnalysis, *, want: int = 10) -> list[Ranked]:
@@ -528,21 +414,20 @@ class Library:
         (default: the current model), embedding the tracks it lacks: at the window nearest each
         track's offset in ``offsets_s``, else its best window. A track whose file is gone gets
         the worst score of the others (at offset 0)."""
-        from ..learned.fusion import learned_scores
+        from ..learned.fusion import best_window_scores, scores_at_offsets
 
         bundle = bundle or self._model
         if bundle is None or video.embedding is None or video.model_version != bundle.version:
             raise LibraryError("learned scores need a model and a query made with it (Library.query)")
-
-        def music(track_id: str) -> MusicEmbedding | None:
-            embedding = self._stored_embedding(track_id, bundle)
-            if embedding is None:
-                try:
-                    embedding = self._embed_one(track_id, bundle)
-                except (MediaError, OSError):
-                    return None
-            return embedding
-
-        scores = learned_scores(bundle, video.embedding, track_ids, music, offsets_s=offsets_s)
+        offsets_s = offsets_s or {}
+        n_clips = len(video.embedding.clip_features)
+        cached = {t: w for t in track_ids if t not in offsets_s
+                  if (w := self._windows.get(bundle, t, n_clips)) is not None}
+        music = self._music_embeddings([t for t in track_ids if t not in cached], bundle)
+        scores = scores_at_offsets(bundle, video.embedding, {t: e for t, e in music.items() if t in offsets_s},
+                                   offsets_s)
+        cached.update({t: self._windows.put(bundle, t, e, n_clips) for t, e in music.items() if t not in offsets_s})
+        windows = {t: w.fitting(bundle, video.embedding.duration_s) for t, w in cached.items()}
+        scores.update(best_window_scores(bundle, video.embedding, windows))
         worst = min((s for s, _ in scores.values()), default=0.0)
         return {t: scores.get(t, (worst, 0.0)) for t in track_ids}

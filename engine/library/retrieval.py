@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .index import WindowIndex
-from ..analysis.sync import SyncConfig, TrackCurves, VideoCurves, best_offset, score_offsets
+from ..analysis.sync import Ranked, SyncConfig, TrackCurves, VideoCurves, best_offset, score_offsets
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,6 @@ class FusionConfig:
     score is taken at the synchrony offset snapped to this grid. On BeatCut valid, fused Recall@10
     with a 4 s grid was within 0.04 of a 1 s grid in two measurements (0.73 against 0.69, and 0.69
     against 0.72), for a quarter of the encoder work at index time."""
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One re-ranked track: its best offset, score and score parts."""
-
-    track_id: str
-    score: float
-    offset_s: float
-    parts: dict[str, float]
 
 
 def recall(index: WindowIndex, query: np.ndarray, *, n_tracks: int, want: int) -> list[str]:

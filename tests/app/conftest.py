@@ -63,7 +63,7 @@ def _duration(path: Path) -> float:
 @pytest.fixture(scope="session")
 def library_template(tmp_path_factory: pytest.TempPathFactory, gallery: list[Path]) -> Path:
     """A library of a few real tracks, indexed once per session (copied per test)."""
-    from bgmatch.engine.library.facade import Library
+    from bgmatch.engine.library import Library
 
     folder = tmp_path_factory.mktemp("library-template") / "lib"
     with Library.open(folder) as lib:

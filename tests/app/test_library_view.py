@@ -117,7 +117,7 @@ def test_empty_library_shows_hints(qtbot, tmp_path, temp_settings, video):
 
 HOLD_LOCK = """
 import sys, time
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 with Library.open(sys.argv[1]) as lib, lib.writing():
     print("locked", flush=True)
     time.sleep(120)

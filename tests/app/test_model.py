@@ -17,7 +17,7 @@ FUSION_WEIGHT = 1.0
 
 def tiny_training(config: dict, progress_callback, cancel_flag: threading.Event, **options) -> dict:
     """The installed ``run_training`` on the dialog's folder and output, with tiny networks and few steps."""
-    from bgmatch.engine.learned.embed import set_fusion_weight
+    from bgmatch.engine.learned.bundle_format import set_fusion_weight
     from bgmatch.training.cli import run_training
 
     small = {"n_layers": 1, "n_heads": 4, "d_model": 32, "conv_kernel": 15, "dropout": 0.0}
@@ -107,7 +107,7 @@ def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, pas
 
 def test_cancel_while_embedding_keeps_the_old_model(qtbot, window, tiny_bundle_dir):
     _restored(qtbot, window)
-    from bgmatch.engine.learned.embed import ModelBundle
+    from bgmatch.engine.learned.bundle import ModelBundle
 
     job = window.model_flow.use(str(tiny_bundle_dir))
     assert job is not None and window.model_task.isVisible()

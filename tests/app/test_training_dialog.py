@@ -120,7 +120,7 @@ def test_cancel_stops_the_run(qtbot, window, tmp_path):
 
 def test_bundle_marker_matches_the_engine():
     from bgmatch.engine.learned.modelchoice import BUNDLE_MANIFEST
-    from bgmatch.engine.learned.embed import BUNDLE_MANIFEST as ENGINE_MANIFEST
+    from bgmatch.engine.learned.bundle_format import BUNDLE_MANIFEST as ENGINE_MANIFEST
 
     assert BUNDLE_MANIFEST == ENGINE_MANIFEST
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.analysis.media import probe
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.library.distributed import add_with_ray, shard_files
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 
 ray = pytest.importorskip("ray")
 

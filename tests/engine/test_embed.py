@@ -7,14 +7,8 @@ import pytest
 import torch
 
 from bgmatch.engine.analysis import media
-from bgmatch.engine.learned.embed import (
-    FeatureConfig,
-    ModelBundle,
-    ScoreConfig,
-    music_clip_inputs,
-    music_inputs_from_wave,
-    rhythm_tokens_at,
-)
+from bgmatch.engine.learned.inputs import FeatureConfig, music_clip_inputs, music_inputs_from_wave, rhythm_tokens_at
+from bgmatch.engine.learned.bundle import ModelBundle, ScoreConfig
 from bgmatch.engine.errors import ConfigError, ModelError
 from bgmatch.engine.analysis.features import mel_clips
 from bgmatch.engine.analysis.rhythm import rhythm_tokens

@@ -9,7 +9,8 @@ import pytest
 
 from bgmatch.engine.library import facade as library_module
 from bgmatch.engine.errors import LibraryError, MediaError
-from bgmatch.engine.library.facade import Library, iter_media_files
+from bgmatch.engine.library import Library
+from bgmatch.engine.library.walk import iter_media_files
 
 
 @pytest.fixture()
@@ -118,7 +119,7 @@ def test_open_errors(tmp_path):
 
 def test_recall_stage_path_returns_ranked_candidates(tmp_path, small_music, footage_dir):
     """With exact re-ranking switched off, candidates come from the faiss window index."""
-    from bgmatch.engine.library.facade import LibraryConfig
+    from bgmatch.engine.library import LibraryConfig
     from bgmatch.engine.library.retrieval import RetrievalConfig
 
     exact = Library.open(tmp_path / "lib")

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from bgmatch.cli.main import main as cli_main
+from bgmatch.engine.library import embedding as embedding_module
 from bgmatch.engine.library import facade as library_module
-from bgmatch.engine.learned.embed import ModelBundle
+from bgmatch.engine.learned.bundle import ModelBundle
 from bgmatch.engine.errors import ModelError
 from bgmatch.engine.learned.fusion import fuse, standardized
-from bgmatch.engine.library.facade import Library, LibraryConfig
+from bgmatch.engine.library import Library, LibraryConfig
 from bgmatch.engine.learned.modelchoice import load_model_choice, resolve_model_choice
 from bgmatch.engine.library.retrieval import FusionConfig, Ranked
 
@@ -46,7 +47,7 @@ def test_add_with_a_model_stores_embeddings_per_version(tmp_path, four_tracks, b
         assert stored["clip_features"].dtype == np.float16 and stored["clip_features"].shape[1] == 32
 
 
-def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks, bundle, footage_dir):
+def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks, bundle, footage_dir, monkeypatch):
     video = footage_dir / "bikes.mp4"
     with Library.open(tmp_path / "lib") as lib:
         lib.add([four_tracks])
@@ -64,18 +65,17 @@ def test_suggest_fuses_the_learned_score_of_a_real_forward(tmp_path, four_tracks
         # Without offsets a track's learned score is its best window's, from the bundle itself.
         through_library = lib.learned_scores(query, [s.track_id for s in fused])
         for s in fused:
-            music = lib._stored_embedding(s.track_id, bundle)
+            music = embedding_module.stored_embedding(lib.store, bundle, s.track_id, config=lib.config)
             offsets, scores = bundle.score_offsets(query.embedding, music)
             assert through_library[s.track_id] == pytest.approx((scores.max(), offsets[scores.argmax()]), abs=1e-5)
-        # Those windows are cached on the bundle: scoring again reads no embedding from the store.
-        stored = lib._stored_embedding
-        lib._stored_embedding = lambda *a: pytest.fail("read the store again")
-        assert lib.learned_scores(query, [s.track_id for s in fused]) == through_library
-        lib._stored_embedding = stored
+        # Those windows are cached by the library: scoring again reads no embedding from the store.
+        with monkeypatch.context() as patch:
+            patch.setattr(embedding_module, "stored_embedding", lambda *a, **k: pytest.fail("read the store again"))
+            assert lib.learned_scores(query, [s.track_id for s in fused]) == through_library
         # Fused, it is the score of the window at the synchrony offset (snapped to the clip hop), standardised.
         learned = {}
         for s in fused:
-            music = lib._stored_embedding(s.track_id, bundle)
+            music = embedding_module.stored_embedding(lib.store, bundle, s.track_id, config=lib.config)
             start = music.starts_s[np.argmin(np.abs(music.starts_s - sync_by_id[s.track_id].offset_s))]
             learned[s.track_id] = bundle.similarity(query.embedding, music, float(start))
         z = standardized(learned)
@@ -103,7 +103,7 @@ def test_weight_zero_keeps_the_sync_order_and_switching_back_needs_no_embedding(
         def no_embedding(*args, **kwargs):
             raise AssertionError("embedded again")
 
-        monkeypatch.setattr(Library, "_embed_one", no_embedding)
+        monkeypatch.setattr(embedding_module, "embed_track", no_embedding)
         out = lib.suggest(video, top=4)
         assert all("learned" in s.parts for s in out)
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bgmatch.engine.analysis import media
-from bgmatch.engine.learned.embed import FeatureConfig, video_inputs
+from bgmatch.engine.learned.inputs import FeatureConfig, video_inputs
 from bgmatch.engine.learned.models import MatchingConfig, MatchingModel
 from bgmatch.engine.analysis.motion import VideoAnalysis
 from bgmatch.engine.analysis.periodicity import (DEFAULT_PERIODICITY, LEVELS, PERIODICITY_DIM, music_periodicity,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import LibraryError
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def test_disk_full_fails_cleanly_and_leaves_the_library_readable(tmp_path, music
 
 HOLD_LOCK = """
 import sys, time
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 with Library.open(sys.argv[1]) as lib, lib.writing():
     print("locked", flush=True)
     time.sleep(60)

@@ -64,7 +64,7 @@ def test_unknown_query_raises():
 
 
 def test_real_gallery_duplicate_is_most_similar(tmp_path, demo_music):
-    from bgmatch.engine.library.facade import Library
+    from bgmatch.engine.library import Library
 
     with Library.open(tmp_path / "lib") as lib:
         lib.add(demo_music[:4])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 
 SOAK_S = float(os.environ.get("BGMATCH_SOAK_S", "45"))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.library import Library
 from bgmatch.engine.analysis.sync import GRID_HZ
 from bgmatch.training.beatcut import EditConfig, edit_to_music, find_footage
 

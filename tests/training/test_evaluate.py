@@ -159,7 +159,7 @@ def test_harness_scores_any_method_and_hands_it_only_the_video(small_bench: Path
 
 
 def test_harness_refuses_a_library_without_the_queries_tracks(small_bench: Path, tmp_path: Path) -> None:
-    from bgmatch.engine.library.facade import Library
+    from bgmatch.engine.library import Library
 
     layout = BenchLayout(small_bench)
     gallery = layout.gallery("test")
@@ -193,7 +193,8 @@ def test_model_methods_fuse_as_the_library_does_and_tune_the_weight(small_bench:
                                                                      tmp_path: Path, capsys) -> None:
     import shutil
 
-    from bgmatch.engine.learned.embed import ModelBundle, set_fusion_weight
+    from bgmatch.engine.learned.bundle import ModelBundle
+    from bgmatch.engine.learned.bundle_format import set_fusion_weight
 
     bundle_dir = tmp_path / "model"
     shutil.copytree(tiny_bundle_dir, bundle_dir)

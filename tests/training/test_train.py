@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bgmatch.engine.learned.embed import ModelBundle
+from bgmatch.engine.learned.bundle import ModelBundle
 from bgmatch.training.cli import main
 from bgmatch.training.config import parse_config
 from bgmatch.training.metrics_log import MetricsLog

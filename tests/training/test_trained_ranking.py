@@ -1,8 +1,8 @@
 """A trained bundle ranks through the engine: the library's learned scores find the train pairs."""
 from __future__ import annotations
 
-from bgmatch.engine.learned.embed import ModelBundle
-from bgmatch.engine.library.facade import Library
+from bgmatch.engine.learned.bundle import ModelBundle
+from bgmatch.engine.library import Library
 
 
 def test_trained_bundle_ranks_its_train_pairs_through_the_library(reference_run, edited_videos, tmp_path):

@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .edit import EditManifest
-    from .make_demo import Excerpt
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """One demo music file and where it came from."""
+
+    package: str
+    source: Path
+    out: Path
+    tags: dict[str, str]
+
 
 
 @dataclass(frozen=True)

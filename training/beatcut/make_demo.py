@@ -23,7 +23,7 @@ from bgmatch.engine.analysis.media import decode_audio, probe
 from bgmatch.engine.analysis.rhythm import analyze_music
 
 from .edit import EditConfig, EditManifest, edit_to_music
-from .licenses import FOOTAGE_LICENSES, MUSIC_LICENSES, write_licenses
+from .licenses import FOOTAGE_LICENSES, MUSIC_LICENSES, Excerpt, write_licenses
 from .sources import find_footage
 
 DEFAULT_MEDIA_ROOT = Path.home() / ".cache" / "bgmatch-media"
@@ -34,16 +34,6 @@ _OPUS_RATE_HZ = 48000
 _OPUS_FRAME = 960  # 20 ms
 _FADE_S = 0.05
 _KEPT_TAGS = ("title", "artist", "composer", "album", "date", "copyright")
-
-
-@dataclass(frozen=True)
-class Excerpt:
-    """One demo music file and where it came from."""
-
-    package: str
-    source: Path
-    out: Path
-    tags: dict[str, str]
 
 
 def slugify(name: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bgmatch.engine.errors import BgmatchError, ConfigError
-from bgmatch.engine.library.facade import AUDIO_EXTENSIONS, iter_media_files
+from bgmatch.engine.library.walk import AUDIO_EXTENSIONS, iter_media_files
 from bgmatch.engine.analysis.media import probe
 
 from .edit import EditConfig

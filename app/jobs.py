@@ -8,11 +8,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from bgmatch.engine.library import (AddReport, BeatGridCorrection, EmbedReport, ExportConfig, Library, MediaInfo,
-                                    Suggestion, TrackDetails, TrackInfo, VideoAnalysis, check_video, export,
-                                    load_model_choice)
+                                    Suggestion, TrackInfo, VideoAnalysis, export, load_model_choice)
 
 from .workers import CancelToken, JobCancelled, JobFn, ProgressFn
 

@@ -20,7 +20,7 @@ from ..analysis import media
 from ..analysis.beatgrid import META_KEY, BeatGridCorrection, corrected_beats
 from ..analysis.motion import VideoAnalysis, analyze_frames
 from ..analysis.rhythm import MusicAnalysis
-from ..analysis.sync import Ranked, TrackCurves, track_curves, video_curves
+from ..analysis.sync import Ranked
 from ..errors import BgmatchError, LibraryError, MediaError
 from ..progress import CancelFn, ProgressFn, cancelled, report
 from . import descriptors, embedding
@@ -28,7 +28,7 @@ from .index import WindowIndex
 from .lock import writer_lock
 from .records import analysis_record, is_current
 from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo, VideoQuery
-from .retrieval import recall, rerank
+from .ranking import Ranker
 from .settings import LibraryConfig, read_settings, settings_record, write_settings
 from .similar import similar_tracks, track_profile
 from .store import FeatureStore, PathRecord, StoreWriteError, content_hash
@@ -36,7 +36,6 @@ from .walk import iter_media_files
 
 if TYPE_CHECKING:  # torch is imported only once a model is used (keeps `bgmatch tracks` quick)
     from ..learned.bundle import ModelBundle
-    from ..learned.embeddings import MusicEmbedding
 
 
 class Library:
@@ -47,10 +46,8 @@ class Library:
         self.store = store
         self.config = config
         self._index: WindowIndex | None = None
-        self._curves: dict[str, TrackCurves] = {}
-        self._curves_generation = -1
         self._model: ModelBundle | None = None
-        self._windows = embedding.WindowCache()
+        self._ranker = Ranker(store, config, scoring_analysis=self.scoring_analysis, index=self.index)
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], *, create: bool = True, config: LibraryConfig | None = None) -> "Library":
@@ -198,20 +195,6 @@ class Library:
             report(progress, len(todo), len(todo), "")
         return result
 
-    def _music_embeddings(self, track_ids: Iterable[str], bundle: ModelBundle) -> dict[str, MusicEmbedding]:
-        """The embeddings of the tracks for ``bundle``, embedding those that lack one (a track
-        whose file is gone or broken is left out)."""
-        out = {}
-        for track_id in track_ids:
-            music = embedding.stored_embedding(self.store, bundle, track_id, config=self.config)
-            if music is None:
-                try:
-                    music = embedding.embed_track(self.store, bundle, track_id, config=self.config)
-                except (MediaError, OSError):
-                    continue
-            out[track_id] = music
-        return out
-
     # -- reading ---------------------------------------------------------------------------
     def tracks(self) -> list[TrackInfo]:
         """Every track in the library, by title (tempo after the user's beat-grid correction)."""
@@ -310,15 +293,6 @@ class Library:
         ranked[track_id] = 1.0
         return ranked
 
-    def _track_curves(self, track_ids: list[str]) -> dict[str, TrackCurves]:
-        gen = self.store.generation
-        if gen != self._curves_generation:
-            self._curves, self._curves_generation = {}, gen
-        for t in track_ids:
-            if t not in self._curves:
-                self._curves[t] = track_curves(self.scoring_analysis(t), config=self.config.retrieval.sync)
-        return {t: self._curves[t] for t in track_ids}
-
     # -- suggesting ------------------------------------------------------------------------
     def decode_video(self, path: str | os.PathLike[str]) -> media.Frames:
         """The video's frames at the analysis rate (``MediaError`` for bad or too short videos)."""
@@ -371,11 +345,7 @@ class Library:
         ranked = self.sync_ranking(video.analysis, want=top)
         bundle = self._model
         if bundle is not None and video.embedding is not None and video.model_version == bundle.version:
-            from ..learned.fusion import fuse
-
-            fc = self.config.fusion
-            weight = bundle.score_config.fusion_weight if fc.weight is None else fc.weight
-            ranked = fuse(ranked, self.learned_at_sync(video, ranked), weight=weight)
+            ranked = self._ranker.fused(video, ranked, bundle)
         out = []
         for i, r in enumerate(ranked[:top]):
             rec = self.store.get(r.track_id)
@@ -388,25 +358,13 @@ class Library:
     def sync_ranking(self, analysis: VideoAnalysis, *, want: int = 10) -> list[Ranked]:
         """Tracks by the analysis-only synchrony score at their best offsets, best first (every
         track in small libraries, else at least ``want`` recalled from the window index)."""
-        n_tracks = len(self.store)
-        if n_tracks == 0:
-            raise LibraryError(f"{self.folder}: the library has no tracks (run `bgmatch index FOLDER`)")
-        rc = self.config.retrieval
-        if n_tracks <= rc.exact_below_tracks:
-            ids = self.store.track_ids()
-        else:
-            ids = recall(self.index(), descriptors.video_query_vector(analysis), n_tracks=n_tracks,
-                         want=max(rc.candidate_tracks, want))
-        return rerank(video_curves(analysis, config=rc.sync), self._track_curves(ids), config=rc.sync)
+        return self._ranker.sync_ranking(analysis, want=want)
 
     def learned_at_sync(self, video: VideoQuery, ranked: list[Ranked], *, bundle: ModelBundle | None = None,
                         candidates: int | None = None) -> dict[str, float]:
         """What fusion adds: the learned score of each of the best ``candidates`` (default
         ``FusionConfig.candidates``) synchrony-ranked tracks, at its synchrony offset."""
-        top = ranked[:self.config.fusion.candidates if candidates is None else candidates]
-        learned = self.learned_scores(video, [r.track_id for r in top], bundle=bundle,
-                                      offsets_s={r.track_id: r.offset_s for r in top})
-        return {t: score for t, (score, _) in learned.items()}
+        return self._ranker.learned_at_sync(video, ranked, bundle=self._bundle(bundle), candidates=candidates)
 
     def learned_scores(self, video: VideoQuery, track_ids: list[str], *, bundle: ModelBundle | None = None,
                        offsets_s: Mapping[str, float] | None = None) -> dict[str, tuple[float, float]]:
@@ -414,20 +372,10 @@ class Library:
         (default: the current model), embedding the tracks it lacks: at the window nearest each
         track's offset in ``offsets_s``, else its best window. A track whose file is gone gets
         the worst score of the others (at offset 0)."""
-        from ..learned.fusion import best_window_scores, scores_at_offsets
+        return self._ranker.learned_scores(video, track_ids, bundle=self._bundle(bundle), offsets_s=offsets_s)
 
+    def _bundle(self, bundle: ModelBundle | None) -> ModelBundle:
         bundle = bundle or self._model
-        if bundle is None or video.embedding is None or video.model_version != bundle.version:
+        if bundle is None:
             raise LibraryError("learned scores need a model and a query made with it (Library.query)")
-        offsets_s = offsets_s or {}
-        n_clips = len(video.embedding.clip_features)
-        cached = {t: w for t in track_ids if t not in offsets_s
-                  if (w := self._windows.get(bundle, t, n_clips)) is not None}
-        music = self._music_embeddings([t for t in track_ids if t not in cached], bundle)
-        scores = scores_at_offsets(bundle, video.embedding, {t: e for t, e in music.items() if t in offsets_s},
-                                   offsets_s)
-        cached.update({t: self._windows.put(bundle, t, e, n_clips) for t, e in music.items() if t not in offsets_s})
-        windows = {t: w.fitting(bundle, video.embedding.duration_s) for t, w in cached.items()}
-        scores.update(best_window_scores(bundle, video.embedding, windows))
-        worst = min((s for s, _ in scores.values()), default=0.0)
-        return {t: scores.get(t, (worst, 0.0)) for t in track_ids}
+        return bundle

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.training.config import TrainConfig, config_to_dict, load_config, parse_config
+from bgmatch.engine.config import config_to_dict
+from bgmatch.training.config import TrainConfig, load_config, parse_config
 from bgmatch.training.models import model_configs
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
@@ -53,8 +54,8 @@ def test_config_errors_name_the_table_and_key(data, message):
 
 @pytest.mark.parametrize("model, message", [
     ({"name": "huge"}, "[model] name: unknown model config 'huge'"),
-    ({"music": {"layers": 2}}, "[model.music] MusicEncoderConfig: unknown key(s) 'layers'"),
-    ({"video": {"d_model": "big"}}, "[model.video] VideoEncoderConfig.d_model: expected int"),
+    ({"music": {"layers": 2}}, "[model.music] unknown key(s) 'layers'; known: n_mels, d_model"),
+    ({"video": {"d_model": "big"}}, "[model.video] d_model: expected int, got str 'big'"),
     ({"video": {"frame_px": 96}}, "[model.video] frame_px = 96 contradicts 128"),
 ])
 def test_model_override_errors(model, message):

@@ -42,15 +42,17 @@ def config_from_dict(cls: type[ConfigT], data: Any, *, where: str = "") -> Confi
     """Build the config dataclass ``cls`` from plain nested mappings (as parsed from TOML/JSON).
 
     ``where`` is the dotted name of the table ``data`` is (``"match.losses"``; empty: the top
-    level), used in messages. Missing keys keep the dataclass defaults; ``int`` values are
-    accepted for ``float`` fields (and stored as float); lists become tuples for tuple fields.
+    level), used in messages. Missing keys keep the dataclass defaults (a field without one is
+    required); ``int`` values are accepted for ``float`` fields (and stored as float); lists
+    become tuples for tuple fields.
 
     Raises
     ------
     ConfigError
         ``"[<table>] <key>: <reason>"`` for a key that is not a field (the message lists the
-        known ones), a value of the wrong type, or a value the dataclass's own ``__post_init__``
-        rejects (its message, prefixed with the table unless it already names one).
+        known ones), a missing required key, a value of the wrong type, or a value the
+        dataclass's own ``__post_init__`` rejects (its message, prefixed with the table unless
+        it already names one).
     """
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise ConfigError(f"config_from_dict needs a dataclass type, got {cls!r}")
@@ -148,6 +150,13 @@ def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
     return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
 
 
+@functools.lru_cache(maxsize=None)
+def _required(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` without a default."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.default is dataclasses.MISSING
+                 and f.default_factory is dataclasses.MISSING)
+
+
 def _table(cls: type, data: Any, where: str) -> Any:
     label = where or "top level"
     if not isinstance(data, Mapping):
@@ -158,6 +167,9 @@ def _table(cls: type, data: Any, where: str) -> Any:
         what = "table" if fields and all(dataclasses.is_dataclass(h) for h in fields.values()) else "key"
         raise ConfigError(f"[{label}] unknown {what}(s) {', '.join(map(repr, unknown))}; "
                           f"known: {', '.join(fields)}")
+    missing = [name for name in _required(cls) if name not in data]
+    if missing:
+        raise ConfigError(f"[{label}] missing key(s) {', '.join(map(repr, missing))}")
     values = {key: _value(fields[key], value, where, key) for key, value in data.items()}
     try:
         return cls(**values)

@@ -41,6 +41,13 @@ class Analysis:
 
 
 @dataclass(frozen=True)
+class Track:
+    key: str
+    duration_s: float
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     analysis: Analysis = field(default_factory=Analysis)
     window: Window = field(default_factory=Window)
@@ -74,6 +81,7 @@ def test_nested_tables_tuples_unions_and_literals_are_built_and_converted():
     assert type(config.analysis.tags["calm"]) is float
     assert config_from_dict(Settings, {}) == Settings()  # missing keys keep the defaults
     assert config_from_dict(Analysis, {"limit_s": None}).limit_s is None
+    assert config_from_dict(Track, {"key": "a", "duration_s": 3}) == Track("a", 3.0)
 
 
 def test_round_trip_through_json_for_test_and_engine_configs():
@@ -112,6 +120,8 @@ def test_round_trip_through_json_for_test_and_engine_configs():
     (Settings, {"window": {"size_s": 0}}, "[window] size_s must be > 0, got 0.0"),  # its own __post_init__
     (Settings, {"window": 3}, "[window] expected a table, got int 3"),
     (Settings, [1], "[top level] expected a table, got list [1]"),
+    (Track, {"duration_s": 3}, "[top level] missing key(s) 'key'"),
+    (Track, {"key": "a", "duration_s": 3, "tags": ["calm", 1]}, "[top level] tags[1]: expected str, got int 1"),
     (FeatureConfig, {"frame_px": -1}, "[top level] FeatureConfig: frame_px must be > 0, got -1"),
 ])
 def test_errors_are_one_line_naming_the_table_and_key(cls, data, message):

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from bgmatch.engine.config import config_from_dict, config_to_dict, load_config, read_config_file, save_config
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.learned.embed import FeatureConfig, ScoreConfig
+from bgmatch.engine.learned.bundle import ScoreConfig
+from bgmatch.engine.learned.inputs import FeatureConfig
 from bgmatch.engine.learned.models import MatchingConfig, MusicEncoderConfig, VideoEncoderConfig
 
 

@@ -3,23 +3,22 @@
 Every table of the file is one dataclass below (``[run]``, ``[data]``, ``[features]``,
 ``[text]``, ``[targets]``, ``[model]``, ``[pretrain]``, ``[match]``, ``[match.losses]``,
 ``[eval]``, ``[eval.score]``). Unknown keys, wrong types and out-of-range values raise
-``ConfigError`` naming the file, the table and the key. Relative paths are resolved against the
-folder of the config file. See ``training/configs/small.toml`` for a commented example.
+``ConfigError`` naming the file, the table and the key (``bgmatch.engine.config`` loads the file).
+Relative paths are resolved against the folder of the config file. See
+``training/configs/small.toml`` for a commented example.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
-import tomllib
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal
 
-from bgmatch.engine.learned.inputs import FeatureConfig
-from bgmatch.engine.learned.bundle import ScoreConfig
+from bgmatch.engine import config as engine_config
 from bgmatch.engine.errors import ConfigError
+from bgmatch.engine.learned.bundle import ScoreConfig
+from bgmatch.engine.learned.inputs import FeatureConfig
 
 SPLITS = ("train", "valid", "test")
 STAGES = ("prepare", "pretrain", "match", "eval")
@@ -312,40 +311,28 @@ def editor_config(*, folder: str | Path, out_dir: str | Path, tags_csv: str | Pa
     return parse_config({"run": run, "data": data, "match": match, "eval": {"splits": ["valid"]}})
 
 
-# -- loading ----------------------------------------------------------------------------------
+# -- loading ---------------------------------------------------------------------------------
 _PATH_FIELDS = {"run": ("out_dir",), "data": ("root", "prepared_dir")}
 
 
 def load_config(path: str | Path, *, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
-    """Read a TOML config file; relative paths are taken from the file's folder.
+    """Read a TOML (or JSON) config file; relative paths are taken from the file's folder.
 
     ``overrides`` maps dotted keys (``"run.out_dir"``, ``"match.losses.infonce"``) to values
     applied on top of the file. Raises ``ConfigError("<file>: [table] key: reason")``.
     """
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    for dotted, value in (overrides or {}).items():
-        *tables, key = dotted.split(".")
-        node = data
-        for table in tables:
-            node = node.setdefault(table, {})
-        node[key] = value
-    try:
-        return parse_config(data, base_dir=path.parent)
-    except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+    config = engine_config.load_config(TrainConfig, path, overrides=overrides)
+    return resolve_paths(config, base_dir=Path(path).parent)
 
 
 def parse_config(data: Mapping[str, Any], *, base_dir: str | Path = ".") -> TrainConfig:
     """Build a :class:`TrainConfig` from plain nested mappings (as parsed from TOML)."""
-    config = _from_mapping(TrainConfig, data, "")
+    return resolve_paths(engine_config.config_from_dict(TrainConfig, data), base_dir=base_dir)
+
+
+def resolve_paths(config: TrainConfig, *, base_dir: str | Path) -> TrainConfig:
+    """``config`` with its relative paths (``run.out_dir``, ``data.root``, ``data.prepared_dir``)
+    made absolute against ``base_dir`` (``~`` expanded)."""
     base = Path(base_dir)
     changes = {}
     for table, names in _PATH_FIELDS.items():
@@ -354,59 +341,3 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str | Path = ".") -> Trai
                     for n in names if getattr(section, n)}
         changes[table] = dataclasses.replace(section, **resolved)
     return dataclasses.replace(config, **changes)
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A config dataclass as plain nested dicts and lists (JSON- and TOML-able)."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
-
-
-def _from_mapping(cls: type, data: Any, where: str) -> Any:
-    label = where or "top level"
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"[{label}] expected a table, got {type(data).__name__} {data!r}")
-    hints = get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = [k for k in data if k not in names]
-    if unknown:
-        what = "table" if not where else "key"
-        raise ConfigError(f"[{label}] unknown {what}(s) {', '.join(map(repr, unknown))}; known: {', '.join(names)}")
-    values = {key: _value(hints[key], value, f"{where}.{key}" if where else key) for key, value in data.items()}
-    try:
-        return cls(**values)
-    except ConfigError as error:
-        message = str(error)
-        raise ConfigError(message if message.startswith("[") else f"[{label}] {message}") from None
-
-
-def _value(hint: Any, value: Any, where: str) -> Any:
-    origin = get_origin(hint)
-    table, _, key = where.rpartition(".")
-    label = f"[{table or 'top level'}] {key}"
-    if dataclasses.is_dataclass(hint):
-        return _from_mapping(hint, value, where)
-    if origin is Literal:
-        allowed = get_args(hint)
-        if value not in allowed or isinstance(value, bool):
-            raise ConfigError(f"{label}: {value!r} is not one of {', '.join(map(repr, allowed))}")
-        return value
-    if origin is tuple:
-        item_hint = get_args(hint)[0]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{label}: expected a list, got {type(value).__name__} {value!r}")
-        return tuple(_value(item_hint, item, f"{where}[{i}]") for i, item in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{label}: expected a table, got {type(value).__name__} {value!r}")
-        return dict(value)
-    if origin in (Union, types.UnionType):
-        return value
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, (int, float)) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }.get(hint, True)
-    if not ok:
-        raise ConfigError(f"{label}: expected {getattr(hint, '__name__', hint)}, got {type(value).__name__} {value!r}")
-    return float(value) if hint is float else value

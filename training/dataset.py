@@ -13,9 +13,9 @@ from typing import Literal
 import numpy as np
 import torch
 
+from bgmatch.engine.config import config_from_dict
 from bgmatch.engine.learned.inputs import FeatureConfig, MusicInputs, music_clip_inputs
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.learned.models import config_from_dict
 from bgmatch.engine.analysis.motion import VideoAnalysis
 from bgmatch.engine.analysis.periodicity import music_periodicity, video_periodicity
 from bgmatch.engine.analysis.rhythm import MusicAnalysis
@@ -65,8 +65,12 @@ class PreparedData:
         self.store = PreparedStore(folder, readonly=True)
         self.folder = Path(folder)
         self.manifest = self.store.read_manifest()
-        self.features = config_from_dict(FeatureConfig, self.manifest["features"])
-        self.pseudo = PseudoTargetSpec.from_dict(self.manifest["pseudo_targets"])
+        try:
+            self.features = config_from_dict(FeatureConfig, self.manifest.get("features"), where="features")
+            self.pseudo = config_from_dict(PseudoTargetSpec, self.manifest.get("pseudo_targets"),
+                                           where="pseudo_targets")
+        except ConfigError as error:
+            raise ConfigError(f"{self.store.manifest_path}: {error}") from None
         self.video = lru_cache(maxsize=cache_size)(self._video)  # type: ignore[method-assign]
         self.music = lru_cache(maxsize=cache_size)(self._music)  # type: ignore[method-assign]
         self.video_periodicity = lru_cache(maxsize=cache_size)(self._video_periodicity)  # type: ignore[method-assign]

@@ -17,12 +17,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.learned.bundle import ScoreConfig
 from bgmatch.engine.learned.models import MatchingConfig, MatchingModel, save_model
 
 from .checkpointing import fingerprint
 from .clip_features import ClipFeatureTable
-from .config import LossConfig, TrainConfig, config_to_dict, with_steps
+from .config import LossConfig, TrainConfig, with_steps
 from .dataset import Item, PreparedData, TargetSet, batch_indices, rank_slice
 from .distributed import DistContext, barrier, gather
 from .loop import CancelFn, LoopResult, ProgressFn, make_optimizer, train_loop

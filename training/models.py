@@ -2,11 +2,11 @@
 with the fields that follow from the data filled in."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from bgmatch.engine.config import config_from_dict, config_to_dict
 from bgmatch.engine.errors import ConfigError
-from bgmatch.engine.learned.models import MatchingConfig, MusicEncoderConfig, VideoEncoderConfig, config_from_dict, named_config
+from bgmatch.engine.learned.models import MatchingConfig, MusicEncoderConfig, VideoEncoderConfig, named_config
 
 from .config import TrainConfig
 
@@ -24,17 +24,13 @@ def model_configs(config: TrainConfig, *, n_targets: int, text_dim: int
 
 
 def _build(kind: str, config: TrainConfig, derived: dict[str, Any]) -> Any:
-    where = f"[model.{kind}]"
     try:
-        base = dataclasses.asdict(named_config(kind, config.model.name))
+        named = named_config(kind, config.model.name)
     except ConfigError as error:
         raise ConfigError(f"[model] name: {error}") from None
     overrides = dict(getattr(config.model, kind))
     for key, value in derived.items():
         if key in overrides and overrides[key] != value:
-            raise ConfigError(f"{where} {key} = {overrides[key]!r} contradicts {value!r}, which the data and the "
-                              f"other models imply; leave it out")
-    try:
-        return config_from_dict(type(named_config(kind, config.model.name)), {**base, **overrides, **derived})
-    except ConfigError as error:
-        raise ConfigError(f"{where} {error}") from None
+            raise ConfigError(f"[model.{kind}] {key} = {overrides[key]!r} contradicts {value!r}, which the data "
+                              f"and the other models imply; leave it out")
+    return config_from_dict(type(named), {**config_to_dict(named), **overrides, **derived}, where=f"model.{kind}")

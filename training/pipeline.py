@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from bgmatch.engine.config import save_config
 from bgmatch.engine.learned.bundle import save_bundle
 from bgmatch.engine.errors import ConfigError
 
 from bgmatch.engine.learned.models import MatchingModel
 
 from .clip_features import ClipFeatureTable, encode_all
-from .config import STAGES, TrainConfig, config_to_dict, load_config
+from .config import STAGES, TrainConfig, load_config
 from .dataset import PreparedData, TargetSet
 from .distributed import DistContext, barrier, init_distributed, shutdown
 from .match import effective_score, run_match
@@ -115,7 +116,7 @@ def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback |
     log = MetricsLog(out, enabled=context.is_main)
     report = progress if context.is_main else None
     if context.is_main:
-        (out / "config.json").write_text(json.dumps(config_to_dict(config), indent=2))
+        save_config(out / "config.json", config)
     if "prepare" in stages:
         if context.is_main:
             prepared = prepare(config, progress=report, cancel=cancel, show_bar=show_bar)
@@ -128,7 +129,7 @@ def _run(config: TrainConfig, context: DistContext, progress: ProgressCallback |
         return result
     data = PreparedData(config.prepared_dir)
     try:
-        if dataclasses.asdict(data.features) != dataclasses.asdict(config.features):
+        if data.features != config.features:
             raise ConfigError(f"[features] differ from those the data in {config.prepared_dir} was prepared with")
         targets = TargetSet(data, config.targets.source)
         pretrained = run_pretrain(config, data, targets, context, log, progress=report, cancel=cancel)

@@ -6,7 +6,6 @@ and the pseudo-tag bins fitted on the training clips) and the tag-text embedding
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 from librosa.util.exceptions import ParameterError
 from tqdm import tqdm
 
+from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.learned.inputs import FeatureConfig, decode_music, music_inputs_from_wave, video_inputs
 from bgmatch.engine.errors import BgmatchError, ConfigError, MediaError
 
@@ -93,7 +93,7 @@ def _check_features(store: PreparedStore, features: FeatureConfig) -> None:
     if not store.manifest_path.exists():
         return
     stored = store.read_manifest().get("features")
-    if stored != dataclasses.asdict(features):
+    if stored != config_to_dict(features):
         raise ConfigError(f"[features] differ from those the data in {store.folder} was prepared with; "
                           f"use another data.prepared_dir or delete that folder")
 
@@ -146,12 +146,12 @@ def _finalize(store: PreparedStore, sources: SourceSet, config: TrainConfig, fai
     text_dim = _write_texts(store, texts, config, text_device)
     store.write_manifest({
         "data_format": config.data.format,
-        "features": dataclasses.asdict(config.features),
+        "features": config_to_dict(config.features),
         "splits": splits,
         "galleries": galleries,
         "has_tags": bool(vocabulary),
         "tag_vocabulary": vocabulary,
-        "pseudo_targets": spec.to_dict(),
+        "pseudo_targets": config_to_dict(spec),
         "pseudo_target_names": spec.names(),
         "text_model": config.text.model,
         "text_dim": text_dim,

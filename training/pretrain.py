@@ -13,11 +13,12 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.errors import ConfigError
 from bgmatch.engine.learned.models import MusicEncoder, VideoEncoder, load_model, save_model
 
 from .checkpointing import fingerprint
-from .config import TrainConfig, config_to_dict, with_steps
+from .config import TrainConfig, with_steps
 from .dataset import PreparedData, TargetSet, batch_indices, pretrain_batch, pretrain_samples, rank_slice
 from .distributed import DistContext, barrier
 from .loop import CancelFn, LoopResult, ProgressFn, make_optimizer, train_loop

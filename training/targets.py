@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import librosa
 import numpy as np
@@ -126,13 +125,6 @@ class PseudoTargetSpec:
         """The tag names of one descriptor [6]."""
         names = self.names()
         return [names[i] for i in np.flatnonzero(self.encode(descriptor)[0])]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PseudoTargetSpec":
-        return cls(**{k: tuple(float(x) for x in data[k]) for k in cls.__dataclass_fields__})
 
 
 def _levels(kind: str, edges: Sequence[float]) -> list[str]:

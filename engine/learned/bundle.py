@@ -23,12 +23,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..analysis.periodicity import music_periodicity
+from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError, ModelError
 from .bundle_format import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, MODEL_FILES, read_manifest, write_manifest
 from .device import pick_device
 from .embeddings import EncodedVideo, EncodedWindows, MusicEmbedding, VideoEmbedding, select_windows
 from .inputs import FeatureConfig, MusicInputs, VideoInputs, music_clip_inputs, music_inputs, video_inputs
-from .models import MatchingModel, MusicEncoder, VideoEncoder, config_from_dict, load_model, save_model
+from .models import MatchingModel, MusicEncoder, VideoEncoder, load_model, save_model
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def save_bundle(folder: str | os.PathLike[str], *, music: MusicEncoder, video: V
         save_model(folder / MODEL_FILES[kind], model, model.config, kind=kind)
     manifest = {
         "format": BUNDLE_FORMAT, "format_version": BUNDLE_FORMAT_VERSION,
-        "features": dataclasses.asdict(features), "score": dataclasses.asdict(score),
+        "features": config_to_dict(features), "score": config_to_dict(score),
         "models": dict(MODEL_FILES), "extra": extra or {},
     }
     write_manifest(folder, manifest)
@@ -90,8 +91,8 @@ class ModelBundle:
         folder = Path(folder)
         manifest = read_manifest(folder)
         try:
-            features = config_from_dict(FeatureConfig, manifest.get("features", {}))
-            score = config_from_dict(ScoreConfig, manifest.get("score", {}))
+            features = config_from_dict(FeatureConfig, manifest.get("features", {}), where="features")
+            score = config_from_dict(ScoreConfig, manifest.get("score", {}), where="score")
         except ConfigError as error:
             raise ModelError(f"{folder / 'bundle.json'}: {error}") from None
         target = pick_device(device)

@@ -88,7 +88,7 @@ def write_settings(folder: Path, record: dict[str, Any]) -> None:
 def read_settings(folder: Path) -> LibraryConfig | None:
     """The settings recorded in ``folder``'s ``library.json`` (None when there is none);
     ``LibraryError`` names the file and the key when it is damaged or unknown."""
-    from ..learned.models import config_from_dict
+    from ..config import config_from_dict
 
     path = folder / SETTINGS_FILE
     try:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from bgmatch.engine.errors import ConfigError
-from bgmatch.training.config import TrainConfig, config_to_dict, load_config, parse_config
+from bgmatch.engine.config import config_to_dict, save_config
+from bgmatch.training.config import TrainConfig, load_config, parse_config
 from bgmatch.training.models import model_configs
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
@@ -53,8 +54,8 @@ def test_config_errors_name_the_table_and_key(data, message):
 
 @pytest.mark.parametrize("model, message", [
     ({"name": "huge"}, "[model] name: unknown model config 'huge'"),
-    ({"music": {"layers": 2}}, "[model.music] MusicEncoderConfig: unknown key(s) 'layers'"),
-    ({"video": {"d_model": "big"}}, "[model.video] VideoEncoderConfig.d_model: expected int"),
+    ({"music": {"layers": 2}}, "[model.music] unknown key(s) 'layers'; known: n_mels, d_model"),
+    ({"video": {"d_model": "big"}}, "[model.video] d_model: expected int, got str 'big'"),
     ({"video": {"frame_px": 96}}, "[model.video] frame_px = 96 contradicts 128"),
 ])
 def test_model_override_errors(model, message):
@@ -87,3 +88,14 @@ def test_paths_are_relative_to_the_config_file_and_overrides_apply(tmp_path):
     assert config.prepared_dir == config.out_dir / "prepared"
     assert config.match.steps == 7 and config.match.losses.infonce == 0.5
     assert isinstance(config, TrainConfig)
+
+
+def test_a_saved_run_config_loads_back_and_bad_overrides_name_the_file(tmp_path):
+    config = load_config(CONFIGS / "small.toml")
+    save_config(tmp_path / "config.json", config)  # what a run writes beside its checkpoints
+    assert load_config(tmp_path / "config.json") == config
+    with pytest.raises(ConfigError, match=r"small\.toml: override 'run\.out_dir\.x': run\.out_dir is str '.+', "
+                                          r"not a table$"):
+        load_config(CONFIGS / "small.toml", overrides={"run.out_dir.x": 1})
+    with pytest.raises(ConfigError, match=r"small\.toml: \[match\.losses\] infonce: expected float, got str 'x'$"):
+        load_config(CONFIGS / "small.toml", overrides={"match.losses.infonce": "x"})

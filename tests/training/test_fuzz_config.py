@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.errors import BgmatchError
 from bgmatch.training.config import load_config, parse_config
 from bgmatch.training.sources import inside_root
@@ -41,8 +42,6 @@ def test_random_config_tables(data):
 @FUZZ
 @given(section=st.sampled_from(SECTIONS), key=st.text(max_size=14), value=values)
 def test_one_bad_value_in_a_real_config(section, key, value):
-    from bgmatch.training.config import config_to_dict
-
     data = config_to_dict(SMALL)
     table = data.setdefault(section, {})
     if isinstance(table, dict):

@@ -9,7 +9,6 @@ without audio; a JSON manifest beside it says how it was made.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -22,6 +21,7 @@ import av
 import cv2
 import numpy as np
 
+from bgmatch.engine.config import config_from_dict, config_to_dict, read_config_file
 from bgmatch.engine.errors import ConfigError, MediaError
 from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.engine.analysis.motion import cut_scores
@@ -77,14 +77,13 @@ class EditConfig:
             raise ConfigError("clip_speed_range must be > 0 and pan_speed_range >= 0")
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        """Plain data (tuples as lists), as stored in manifests and ``build.json``."""
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EditConfig":
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown EditConfig keys: {sorted(unknown)}")
-        return cls(**d)
+        """The config stored by :meth:`to_dict`; ``ConfigError`` names a wrong key or value."""
+        return config_from_dict(cls, d)
 
 
 @dataclass(frozen=True)
@@ -102,17 +101,21 @@ class EditManifest:
     version: int = MANIFEST_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return config_to_dict(self)
 
     def write(self, path: str | os.PathLike[str]) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> "EditManifest":
-        d = json.loads(Path(path).read_text())
+        """A manifest written by :meth:`write`; ``ConfigError("<file>: …")`` when it is not one."""
+        d = read_config_file(path)
         if d.get("version") != MANIFEST_VERSION:
             raise ConfigError(f"{path}: manifest version {d.get('version')} is not {MANIFEST_VERSION}")
-        return cls(**d)
+        try:
+            return config_from_dict(cls, d)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
 
 
 def energy_levels(analysis: MusicAnalysis, *, times_s: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 import platformdirs
 
+from bgmatch.engine.config import config_from_dict, read_config_file
 from bgmatch.engine.errors import ConfigError
 
 LAYOUT_VERSION = 1
@@ -91,7 +92,7 @@ class BenchLayout:
         """The build settings; a clear error when the folder holds no built benchmark."""
         if not self.build_json.is_file():
             raise ConfigError(f"{self.root}: no BeatCut benchmark here (run `bgmatch eval build {self.root}`)")
-        info = json.loads(self.build_json.read_text())
+        info = read_config_file(self.build_json)
         if info.get("version") != LAYOUT_VERSION:
             raise ConfigError(f"{self.build_json}: layout version {info.get('version')} is not {LAYOUT_VERSION}")
         return info
@@ -101,7 +102,11 @@ class BenchLayout:
         splits = self.read_build()["splits"]
         if split not in splits:
             raise ConfigError(f"{self.root}: no split {split!r} (have {', '.join(splits)})")
-        return [GalleryTrack(**t) for t in splits[split]["tracks"]]
+        try:
+            return [config_from_dict(GalleryTrack, t, where=f"splits.{split}.tracks[{i}]")
+                    for i, t in enumerate(splits[split]["tracks"])]
+        except ConfigError as error:
+            raise ConfigError(f"{self.build_json}: {error}") from None
 
     def query_videos(self, split: str) -> list[Path]:
         """The rendered query videos of ``split``, by name."""

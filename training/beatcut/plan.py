@@ -5,7 +5,6 @@ alone, so a resumed or parallel build renders exactly the queries a fresh one wo
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library.walk import AUDIO_EXTENSIONS, iter_media_files
 from bgmatch.engine.analysis.media import probe
@@ -54,11 +54,9 @@ class BuildConfig:
                 raise ConfigError(f"split {s!r} has queries but no share of the tracks")
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d = config_to_dict(self)
         d["queries"] = {s: int(self.queries.get(s, 0)) for s in SPLITS}
         d["fractions"] = {s: float(self.fractions.get(s, 0.0)) for s in SPLITS}
-        d["duration_range_s"] = list(self.duration_range_s)
-        d["edit"] = self.edit.to_dict()
         return d
 
 

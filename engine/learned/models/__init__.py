@@ -1,6 +1,5 @@
 """Music and video Conformer encoders, the matching model, named configs and safe checkpoints."""
 from .checkpoint import FORMAT, FORMAT_VERSION, LoadedModel, load_model, save_model
-from .config import config_from_dict, config_to_dict
 from .conformer import Conformer, ConformerBlock, ConformerConfig
 from .factory import MODEL_KINDS, NAMED_CONFIGS, build_model, create_model, model_classes, named_config
 from .layers import ClipEncoderOutput, masked_mean, sinusoidal_positions
@@ -27,8 +26,6 @@ __all__ = [
     "VideoEncoder",
     "VideoEncoderConfig",
     "build_model",
-    "config_from_dict",
-    "config_to_dict",
     "create_model",
     "load_model",
     "masked_mean",

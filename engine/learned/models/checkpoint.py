@@ -20,8 +20,8 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from ...config import config_from_dict, config_to_dict
 from ...errors import ConfigError, ModelError
-from .config import config_from_dict, config_to_dict
 from .factory import MODEL_KINDS
 
 FORMAT = "bgmatch-model"
@@ -102,9 +102,9 @@ def load_model(
         raise ModelError(f"{source}: holds a {stored_kind!r} model, expected {kind!r}")
     config_class, model_class = MODEL_KINDS[stored_kind]
     try:
-        config = config_from_dict(config_class, payload.get("config"))
+        config = config_from_dict(config_class, payload.get("config"), where="config")
     except ConfigError as error:
-        raise ModelError(f"{source}: invalid config: {error}") from error
+        raise ModelError(f"{source}: {error}") from error
     state = payload.get("state_dict")
     if not isinstance(state, Mapping) or not all(
         isinstance(name, str) and isinstance(t, Tensor) for name, t in state.items()

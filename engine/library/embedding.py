@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..analysis import media
-from ..analysis.features import log_mel
 from ..analysis.rhythm import MusicAnalysis
 from ..errors import MediaError
 from .settings import LibraryConfig, embedding_key
@@ -36,6 +35,7 @@ def key(bundle: "ModelBundle", config: LibraryConfig) -> str:
 def embed_track(store: FeatureStore, bundle: "ModelBundle", track_id: str, *, config: LibraryConfig,
                 record: TrackRecord | None = None) -> "MusicEmbedding":
     """Decode a stored track's file, embed it with ``bundle`` and store the embedding."""
+    from ..analysis.features import log_mel  # imports torch: only once a model is used
     from ..learned.inputs import MusicInputs, music_inputs
 
     record = store.get(track_id) if record is None else record

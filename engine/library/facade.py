@@ -30,7 +30,6 @@ from .records import analysis_record, is_current
 from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo, VideoQuery
 from .ranking import Ranker
 from .settings import LibraryConfig, read_settings, settings_record, write_settings
-from .similar import similar_tracks, track_profile
 from .store import FeatureStore, PathRecord, StoreWriteError, content_hash
 from .walk import iter_media_files
 
@@ -285,6 +284,8 @@ class Library:
     def similar(self, track_id: str, track_ids: Iterable[str]) -> dict[str, float]:
         """"More like this": how alike each of ``track_ids`` is to ``track_id`` in rhythm and
         energy (corrected tempi), 1.0 for the track itself."""
+        from .similar import similar_tracks, track_profile  # scipy: only when asked
+
         profiles = {}
         for tid in dict.fromkeys([track_id, *track_ids]):
             details = self.track_details(tid)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..analysis.motion import MotionConfig
 from ..analysis.rhythm import RhythmConfig
+from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError, LibraryError
 from .index import IndexConfig
 from .retrieval import FusionConfig, RetrievalConfig
@@ -63,7 +64,7 @@ def embedding_key(music_version: str, hop_s: float, clip_s: float) -> str:
 def settings_record(config: LibraryConfig, *, model_version: str = "", embedding: str = "") -> dict[str, Any]:
     """What ``library.json`` holds: the format, the settings and the versions of stored data."""
     return {"format": SETTINGS_FORMAT, "format_version": SETTINGS_FORMAT_VERSION,
-            "settings": json.loads(json.dumps(dataclasses.asdict(config))),
+            "settings": config_to_dict(config),
             "versions": {"analysis": ANALYSIS_VERSION, "analysis_settings": analysis_settings(config),
                          "model": model_version, "embedding": embedding}}
 
@@ -88,8 +89,6 @@ def write_settings(folder: Path, record: dict[str, Any]) -> None:
 def read_settings(folder: Path) -> LibraryConfig | None:
     """The settings recorded in ``folder``'s ``library.json`` (None when there is none);
     ``LibraryError`` names the file and the key when it is damaged or unknown."""
-    from ..config import config_from_dict
-
     path = folder / SETTINGS_FILE
     try:
         record = json.loads(path.read_text())

@@ -180,11 +180,23 @@ def _shuffled(items: list[Any], rng: np.random.Generator) -> list[Any]:
     return [items[i] for i in rng.permutation(len(items))]
 
 
-def _interleave(*pools: list[Any]) -> Iterator[Any]:
-    for k in range(max((len(p) for p in pools), default=0)):
-        for p in pools:
-            if k < len(p):
-                yield p[k]
+def _interleave(*pools: list[Any] | Callable[[], list[Any]]) -> Iterator[Any]:
+    """Round-robin over ``pools``; a callable pool is called only when its first item is needed."""
+    ready: list[list[Any] | None] = [p if isinstance(p, list) else None for p in pools]
+    k = 0
+    while True:
+        any_left = False
+        for i, pool in enumerate(pools):
+            if ready[i] is None:
+                ready[i] = pool()  # type: ignore[operator]
+            items = ready[i]
+            assert items is not None
+            if k < len(items):
+                any_left = True
+                yield items[k]
+        if not any_left:
+            return
+        k += 1
 
 
 def candidates(category: Category, config: BuildConfig, *, src_dir: Path,
@@ -206,13 +218,15 @@ def candidates(category: Category, config: BuildConfig, *, src_dir: Path,
         yield from (_spec(category, p, "as_is") for p in triple)
         yield from (_spec(category, p, "as_is") for p in _shuffled(_music21_pool(src_dir, "3/4"), rng))
     elif category == "compound":
-        pools = [_shuffled(_music21_pool(src_dir, m), rng) for m in COMPOUND_METERS]
+        pools = [lambda m=m: _shuffled(_music21_pool(src_dir, m), item_rng(config.seed, f"{category}:{m}"))
+                 for m in COMPOUND_METERS]
         yield from (_spec(category, p, "as_is") for p in _interleave(*pools))
     elif category == "humanised":
         first = _shuffled(steady, rng)
         yield from (_spec(category, p, "humanise") for p in first[:2])
-        rest = _interleave(first[2:], _shuffled(_music21_pool(src_dir, "6/8"), rng),
-                           _shuffled(_music21_pool(src_dir, "3/4"), rng))
+        rest = _interleave(first[2:], *(lambda m=m: _shuffled(_music21_pool(src_dir, m),
+                                                              item_rng(config.seed, f"{category}:{m}"))
+                                        for m in ("6/8", "3/4")))
         yield from (_spec(category, p, "humanise") for p in rest)
     else:
         raise ConfigError(f"unknown category {category!r} (choose from {', '.join(CATEGORIES)})")

@@ -238,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     root = args.out or default_root()
+    trackers = [load_tracker(s) for s in (args.tracker or default_trackers())]
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     if args.build:
@@ -247,7 +248,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"built {len(report.rendered)} items, kept {len(report.skipped)}, left out {len(report.rejected)} "
               f"pieces in {time.perf_counter() - t0:.0f} s; the set has {len(report.items)} items in {root}")
     items = load_set(root)[: args.limit]
-    trackers = [load_tracker(s) for s in (args.tracker or default_trackers())]
     bar = tqdm(total=len(items) * len(trackers), unit="run", desc="eval beats", disable=args.quiet)
 
     def progress(done: int, total: int, _msg: str) -> None:

@@ -324,8 +324,9 @@ def render_item(spec: ItemSpec, config: BuildConfig, *, soundfont: Path) -> tupl
     stop_s = min(t_end, last_s + TAIL_S)
     y = y[int(round(t0 * config.sr_hz)): int(round(stop_s * config.sr_hz))]
     duration_s = len(y) / config.sr_hz
-    if duration_s < config.min_s:
-        raise Rejected(f"{spec.piece.path}: only {duration_s:.1f} s of music (need {config.min_s:g} s)")
+    sounding_s = min(last_s, t_end) - first_s
+    if sounding_s < config.min_s:
+        raise Rejected(f"{spec.piece.path}: only {sounding_s:.1f} s of music (need {config.min_s:g} s)")
     beats = beats_all[keep] - t0
     downs = grid.downbeat[keep]
     positions = np.cumsum(np.ones(len(grid.downbeat), dtype=np.int64)) - np.maximum.accumulate(

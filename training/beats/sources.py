@@ -2,13 +2,16 @@
 
 * Debian packages of game music shipped as MIDI (:data:`DEBIAN_PACKAGES`), fetched without
   installing (``apt-get download`` + ``dpkg -x``) into ``SRC/x/<package>``; each package's
-  ``copyright`` file is copied to ``SRC/licenses/``.
+  ``copyright`` file is copied to ``SRC/licenses/``. Freedoom's music is MIDI inside its WAD
+  files; omgifol reads the lumps out to ``SRC/x/freedoom-midi/`` (each distinct lump once).
 * music21's bundled corpus, only collections whose music and encodings are free to use
   (:data:`MUSIC21_COLLECTIONS`); the Essen folksong collection is left out (its encoder allows
   non-commercial use only), as are the classical encodings of unclear origin.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from bgmatch.engine.errors import ConfigError
 #: Debian package → license of its MIDI files (from the package's copyright file).
 DEBIAN_PACKAGES: dict[str, str] = {
     "openttd-openmsx": "GPL-2.0 (OpenMSX, © 2010 various authors; Debian package openttd-openmsx)",
+    "freedoom": "BSD-3-Clause (Freedoom, © 2001-2012 Contributors to the Freedoom project; Debian package freedoom)",
     "planetblupi-music-midi": "GPL-3+ (Planet Blupi, © 1997 Daniel Roux, EPSITEC SA & Denis Dumoulin, "
                               "2017-2018 Mathieu Schroeter; Debian package planetblupi-music-midi)",
 }
@@ -79,6 +83,8 @@ def debian_pieces(src_dir: Path, packages: list[str] | None = None) -> list[Piec
     """Every MIDI file of the Debian packages, sorted by id."""
     pieces = []
     for pkg, folder in fetch_debian(src_dir, packages).items():
+        if pkg == "freedoom":
+            folder = _wad_music(folder, src_dir / "x" / "freedoom-midi")
         for path in sorted(folder.rglob("*.mid")):
             pieces.append(Piece(f"{pkg}/{path.stem}", "midi", str(path), None, f"debian:{pkg}",
                                 DEBIAN_PACKAGES[pkg], title=path.stem))
@@ -101,3 +107,26 @@ def music21_pieces(meter: str) -> list[Piece]:
         pieces[piece_id] = Piece(piece_id, "music21", rel, None if entry.number is None else int(entry.number),
                                  f"music21:{collection}", MUSIC21_COLLECTIONS[collection], meter, title)
     return [pieces[k] for k in sorted(pieces)]
+
+
+def _wad_music(folder: Path, out: Path) -> Path:
+    """The MIDI music lumps of the WAD files under ``folder`` as ``out/<wad>/<lump>.mid`` (once)."""
+    if out.is_dir():
+        return out
+    import omg
+
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    seen: set[str] = set()
+    for wad_path in sorted(folder.rglob("*.wad")):
+        wad = omg.WAD(str(wad_path))
+        for name in sorted(wad.music.keys()):
+            data = bytes(wad.music[name].data)
+            digest = hashlib.sha1(data).hexdigest()
+            if not data.startswith(b"MThd") or digest in seen:  # MUS lumps are left out
+                continue
+            seen.add(digest)
+            (tmp / wad_path.stem).mkdir(parents=True, exist_ok=True)
+            (tmp / wad_path.stem / f"{name.lower()}.mid").write_bytes(data)
+    os.replace(tmp, out)
+    return out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import math
 import shutil
@@ -14,11 +15,11 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from bgmatch.training.beats.build import BuildConfig, build
+from bgmatch.training.beats.build import CATEGORIES, BuildConfig, build, candidates
 from bgmatch.training.beats.evaluate import main as beats_main
 from bgmatch.training.beats.evaluate import score_item
 from bgmatch.training.beats.grid import beat_unit, midi_grid
-from bgmatch.training.beats.layout import load_set
+from bgmatch.training.beats.layout import default_src_dir, load_set
 from bgmatch.training.beats.transform import ramp, tempo_map, ticks_to_seconds
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="needs fluidsynth (Debian fluidsynth)")
@@ -127,6 +128,14 @@ def test_same_seed_same_set_and_resume(tiny: Path, tmp_path: Path) -> None:
     other = BuildConfig(**{**TINY.__dict__, "seed": 1})
     with pytest.raises(Exception, match="other settings"):
         build(tiny, other, categories=CATS)
+
+
+def test_candidates_of_a_category_are_distinct_pieces() -> None:
+    """A piece whose own tempo changes is a native tempo-change item, never also a ramped one."""
+    for category in CATEGORIES:
+        specs = list(itertools.islice(candidates(category, TINY, src_dir=default_src_dir()), 400))
+        assert len({s.item_id for s in specs}) == len(specs) == len({s.piece.piece_id for s in specs})
+        assert len(specs) >= TINY.per_category
 
 
 def test_compound_and_simple_meters_and_tempo_map() -> None:

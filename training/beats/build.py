@@ -213,7 +213,9 @@ def candidates(category: Category, config: BuildConfig, *, src_dir: Path,
         yield from (_spec(category, p, "as_is") for p in _shuffled(steady, rng))
     elif category == "tempo_change":
         yield from (_spec(category, p, v) for p, v in native_changes)
-        yield from (_spec(category, p, "ramp") for p in _interleave(_shuffled(steady, rng), _shuffled(triple, rng)))
+        used = {p.piece_id for p, _ in native_changes}  # one item per piece and category
+        ramps = _interleave(_shuffled(steady, rng), _shuffled(triple, rng))
+        yield from (_spec(category, p, "ramp") for p in ramps if p.piece_id not in used)
     elif category == "triple":
         yield from (_spec(category, p, "as_is") for p in triple)
         yield from (_spec(category, p, "as_is") for p in _shuffled(_music21_pool(src_dir, "3/4"), rng))
@@ -422,6 +424,8 @@ def build(root: Path, config: BuildConfig = BuildConfig(), *, src_dir: Path | No
 def _next_item(stream: Iterator[ItemSpec], config: BuildConfig, root: Path, soundfont: Path,
                rejected: dict[str, str], rejected_path: Path, report: BuildReport) -> str | None:
     for spec in stream:
+        if spec.item_id in report.items:
+            continue
         if item_json(root, spec.item_id).is_file():
             report.skipped.append(spec.item_id)
             return spec.item_id
@@ -444,7 +448,7 @@ def _next_item(stream: Iterator[ItemSpec], config: BuildConfig, root: Path, soun
 def _finish(root: Path, info: dict[str, Any], report: BuildReport) -> None:
     known = list(info.get("items", []))
     order = report.items + [i for i in known if i not in report.items]
-    info["items"] = order
+    info["items"] = list(dict.fromkeys(order))
     info["licenses"] = {**{f"debian:{k}": v for k, v in DEBIAN_PACKAGES.items()},
                         **{f"music21:{k}": v for k, v in MUSIC21_COLLECTIONS.items()}}
     write_json(root / "build.json", info)

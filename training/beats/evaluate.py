@@ -42,7 +42,7 @@ SKIP_S = 5.0
 
 def librosa_tracker(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, None]:
     """The engine's current tracker: ``rhythm.analyze_music``'s beats (no downbeats)."""
-    from bgmatch.engine.rhythm import analyze_music
+    from bgmatch.engine.analysis.rhythm import analyze_music
 
     return analyze_music(np.asarray(y, dtype=np.float32), sr_hz=sr_hz).beat_times_s, None
 

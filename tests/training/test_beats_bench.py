@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import librosa
@@ -15,10 +16,10 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from bgmatch.training.beats.build import CATEGORIES, BuildConfig, build, candidates
+from bgmatch.training.beats.build import CATEGORIES, BuildConfig, build, candidates, prepare_item
 from bgmatch.training.beats.evaluate import main as beats_main
 from bgmatch.training.beats.evaluate import score_item
-from bgmatch.training.beats.grid import beat_unit, midi_grid
+from bgmatch.training.beats.grid import SUBDIVISIONS, beat_unit, midi_grid
 from bgmatch.training.beats.layout import default_src_dir, load_set
 from bgmatch.training.beats.transform import ramp, tempo_map, ticks_to_seconds
 
@@ -136,6 +137,35 @@ def test_candidates_of_a_category_are_distinct_pieces() -> None:
         specs = list(itertools.islice(candidates(category, TINY, src_dir=default_src_dir()), 400))
         assert len({s.item_id for s in specs}) == len(specs) == len({s.piece.piece_id for s in specs})
         assert len(specs) >= TINY.per_category
+
+
+def _residuals_s(onsets_s: np.ndarray, beats_s: np.ndarray) -> np.ndarray:
+    """Distance (s) of each onset to the nearest 1/4 or 1/3 subdivision of its ground-truth beat."""
+    onsets_s = onsets_s[(onsets_s >= beats_s[0]) & (onsets_s < beats_s[-1])]
+    i = np.searchsorted(beats_s, onsets_s, side="right") - 1
+    period = beats_s[i + 1] - beats_s[i]
+    phase = (onsets_s - beats_s[i]) / period
+    return np.abs(phase[:, None] - SUBDIVISIONS[None, :]).min(axis=1) * period
+
+
+def test_humanised_ground_truth_follows_the_drift_not_the_jitter() -> None:
+    """The humanised item's beats speed up and slow down (the drifted tempo map) and its notes sit
+    on them up to the jitter (a few ms to 35 ms); the same piece as written sits on them exactly."""
+    human = next(candidates("humanised", TINY, src_dir=default_src_dir()))
+    prep = prepare_item(human, TINY)
+    beats = np.asarray(prep.doc["beats_s"]) + prep.start_s
+    periods = np.diff(beats)
+    assert 1.01 < periods.max() / periods.min() < 1.2
+    onsets = np.array([n.start for inst in prep.pm.instruments for n in inst.notes])
+    jittered = _residuals_s(onsets, beats)
+    as_written = prepare_item(replace(human, category="steady", variant="as_is", item_id="steady-x"), TINY)
+    beats = np.asarray(as_written.doc["beats_s"]) + as_written.start_s
+    assert np.ptp(np.diff(beats)) < 0.002  # as written: one tempo
+    onsets = np.array([n.start for inst in as_written.pm.instruments for n in inst.notes])
+    exact = _residuals_s(onsets, beats)
+    assert np.median(exact) < 0.005  # on the grid (up to the file's own one-tick offsets)
+    assert np.median(jittered) > np.median(exact) + 0.003
+    assert np.percentile(jittered, 95) <= np.percentile(exact, 95) + 0.036
 
 
 def test_compound_and_simple_meters_and_tempo_map() -> None:

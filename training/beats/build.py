@@ -262,8 +262,29 @@ def _to_mido(pm: pretty_midi.PrettyMIDI) -> mido.MidiFile:
     return mido.MidiFile(file=buf)
 
 
+@dataclass(frozen=True)
+class PreparedItem:
+    """An item before synthesis: the MIDI to render, the excerpt to keep (seconds) and the JSON document."""
+
+    pm: pretty_midi.PrettyMIDI
+    start_s: float
+    stop_s: float
+    doc: dict[str, Any]
+
+
 def render_item(spec: ItemSpec, config: BuildConfig, *, soundfont: Path) -> tuple[np.ndarray, dict[str, Any]]:
     """Render one item: ``(audio float32 [n] at config.sr_hz, its JSON document)``; raises :class:`Rejected`."""
+    prep = prepare_item(spec, config)
+    y = synthesize(prep.pm, sr_hz=config.sr_hz, soundfont=soundfont)
+    y = y[int(round(prep.start_s * config.sr_hz)): int(round(prep.stop_s * config.sr_hz))]
+    doc = dict(prep.doc)
+    doc["duration_s"] = round(len(y) / config.sr_hz, 4)
+    doc["meters"] = [m for m in doc["meters"] if m["time_s"] < doc["duration_s"]]
+    return y, doc
+
+
+def prepare_item(spec: ItemSpec, config: BuildConfig) -> PreparedItem:
+    """The MIDI file of one item as it will be rendered, and its ground truth; raises :class:`Rejected`."""
     rng = item_rng(config.seed, spec.item_id)
     mid = load_midi(spec.piece, rng)
     onsets = _note_on_ticks(mid)
@@ -322,10 +343,8 @@ def render_item(spec: ItemSpec, config: BuildConfig, *, soundfont: Path) -> tupl
             click.notes.append(pretty_midi.Note(velocity=127, pitch=76 if down else 77, start=float(t),
                                                 end=float(t) + 0.05))
         pm.instruments.append(click)
-    y = synthesize(pm, sr_hz=config.sr_hz, soundfont=soundfont)
     stop_s = min(t_end, last_s + TAIL_S)
-    y = y[int(round(t0 * config.sr_hz)): int(round(stop_s * config.sr_hz))]
-    duration_s = len(y) / config.sr_hz
+    duration_s = (int(round(stop_s * config.sr_hz)) - int(round(t0 * config.sr_hz))) / config.sr_hz
     sounding_s = min(last_s, t_end) - first_s
     if sounding_s < config.min_s:
         raise Rejected(f"{spec.piece.path}: only {sounding_s:.1f} s of music (need {config.min_s:g} s)")
@@ -355,7 +374,7 @@ def render_item(spec: ItemSpec, config: BuildConfig, *, soundfont: Path) -> tupl
         "downbeats_s": [round(float(t), 5) for t in beats[downs]] if grid.downbeats_known else None,
         "beat_positions": positions,
     }
-    return y, doc
+    return PreparedItem(pm, t0, stop_s, doc)
 
 
 def _tick_at(mid: mido.MidiFile, seconds: float) -> float:

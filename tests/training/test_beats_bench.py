@@ -217,6 +217,18 @@ def test_metrics_on_hand_made_cases() -> None:
     assert late["beat_f"] == 1.0 and math.isnan(late["downbeat_f"])
 
 
+def test_tracker_answers_as_pair_or_object() -> None:
+    from types import SimpleNamespace
+
+    from bgmatch.training.beats.evaluate import _as_pair
+
+    beats, downs = _as_pair(SimpleNamespace(beat_times_s=[1.0, 0.5], downbeat_times_s=[0.5]), "t")
+    assert beats.tolist() == [0.5, 1.0] and downs.tolist() == [0.5]
+    assert _as_pair(([0.5], None), "t")[1] is None
+    with pytest.raises(Exception, match="must return"):
+        _as_pair([0.5, 1.0], "t")
+
+
 def test_cli_writes_table_and_json(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bgmatch.training.evaluate import main as eval_main
 

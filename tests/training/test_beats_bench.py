@@ -16,11 +16,13 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from bgmatch.training.beats.build import CATEGORIES, BuildConfig, build, candidates, prepare_item
+from bgmatch.training.beats.build import build
 from bgmatch.training.beats.evaluate import main as beats_main
 from bgmatch.training.beats.evaluate import score_item
 from bgmatch.training.beats.grid import SUBDIVISIONS, beat_unit, midi_grid
+from bgmatch.training.beats.item import prepare_item
 from bgmatch.training.beats.layout import default_src_dir, load_set
+from bgmatch.training.beats.plan import CATEGORIES, BuildConfig, candidates
 from bgmatch.training.beats.transform import ramp, tempo_map, ticks_to_seconds
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="needs fluidsynth (Debian fluidsynth)")

@@ -31,8 +31,9 @@ from tqdm import tqdm
 
 from bgmatch.engine.errors import BgmatchError, ConfigError
 
-from .build import CATEGORIES, BuildConfig, build_with_bar
+from .build import build_with_bar
 from .layout import BeatItem, default_root, load_set, write_json
+from .plan import CATEGORIES, BuildConfig
 
 Tracker = Callable[..., Any]  # (y, *, sr_hz) -> (beats_s, downbeats_s | None)
 NEURAL_MODULE = "bgmatch.engine.analysis.beats"

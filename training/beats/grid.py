@@ -134,3 +134,15 @@ def onset_fit(onset_ticks: np.ndarray, grid: Grid, *, tolerance_beats: float = 1
     on_beat = np.minimum(phase, 1 - phase) <= tolerance_beats
     half = np.abs(phase - 0.5) <= tolerance_beats
     return Fit(float(np.mean(dist <= tolerance_beats)), float(np.mean(on_beat)), float(np.mean(half)), len(onsets))
+
+
+def note_on_ticks(mid: mido.MidiFile) -> np.ndarray:
+    """Ticks of every sounding note-on of ``mid`` (all tracks), int64 ``[m]``."""
+    ticks = []
+    for track in mid.tracks:
+        t = 0
+        for msg in track:
+            t += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                ticks.append(t)
+    return np.asarray(ticks, dtype=np.int64)

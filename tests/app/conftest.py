@@ -40,9 +40,11 @@ def no_shipped_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     """Windows start on the analysis score, as an installation without shipped weights does, so
     each test chooses its model; tests marked ``shipped_model`` keep the real default."""
     if request.node.get_closest_marker("shipped_model") is None:
+        from bgmatch.app import model_flow
         from bgmatch.engine.learned import modelchoice
 
-        monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: None)
+        monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: None)  # what "default" resolves to
+        monkeypatch.setattr(model_flow, "default_bundle_path", lambda: None)  # what the Model menu lists
 
 
 @pytest.fixture(scope="session")

@@ -237,7 +237,7 @@ def add_output_commands(sub, common: argparse.ArgumentParser) -> None:
     s.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="the WAV file to write")
 
 
-def _print_plan(plan, quiet: bool) -> None:
+def _print_plan(plan) -> None:
     for warning in plan.warnings:
         print(f"note: {warning}", file=sys.stderr)
     joins = ", ".join(f"{t:.2f} s" for t in plan.joins_target_s) or "none"
@@ -263,7 +263,7 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
 
         result = export_timeline(args.video, args.track, offset_s=args.offset, out_path=args.timeline, fit=fit)
         if result.plan is not None:
-            _print_plan(result.plan, args.quiet)
+            _print_plan(result.plan)
         print(f"wrote {result.path} ({result.dropped})")
         return EXIT_OK
     config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out, target_lufs=args.loudness)
@@ -271,33 +271,20 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
         result = export_video(args.video, args.track, offset_s=args.offset, out_path=args.output, config=config,
                               fit=fit, progress=lambda f: bar.update(int(f * 100) - bar.n))
     if result.plan is not None:
-        _print_plan(result.plan, args.quiet)
+        _print_plan(result.plan)
     _print_loudness(result.loudness, "the written file")
     print(f"wrote {result.path}")
     return EXIT_OK
 
 
 def cmd_fit(args: argparse.Namespace, lib) -> int:
-    from bgmatch.engine.output.fit import FitConfig, fit_track, render_track, write_wav
-    from bgmatch.engine.output.loudness import integrated_lufs, normalize
+    from bgmatch.engine.output.fit import FitConfig, write_fit
 
-    sr_hz = 48000
-    plan = fit_track(args.track, offset_s=args.offset, duration_s=args.duration, config=FitConfig(stretch=args.stretch))
-    audio = render_track(args.track, plan, sr_hz=sr_hz)
-    report = None
-    if args.loudness is not None:
-        audio, report = normalize(audio, sr_hz=sr_hz, target_lufs=args.loudness)
-    path = write_wav(audio, args.output, sr_hz=sr_hz)
-    _print_plan(plan, args.quiet)
-    if report is not None:
-        import dataclasses
-
-        from bgmatch.engine import media
-
-        written = media.decode_audio(path, sr_hz=sr_hz, stereo=True)
-        _print_loudness(dataclasses.replace(report, output_lufs=integrated_lufs(written, sr_hz=sr_hz)),
-                        "the written file")
-    print(f"wrote {path}")
+    result = write_fit(args.track, offset_s=args.offset, duration_s=args.duration, out_path=args.output,
+                       config=FitConfig(stretch=args.stretch), target_lufs=args.loudness)
+    _print_plan(result.plan)
+    _print_loudness(result.loudness, "the written file")
+    print(f"wrote {result.path}")
     return EXIT_OK
 
 

@@ -23,13 +23,16 @@ import os
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import librosa
 import numpy as np
 
 from .. import media
 from ..errors import BgmatchError, ConfigError, MediaError
+
+if TYPE_CHECKING:
+    from .loudness import LoudnessReport
 
 #: How the bar lines were found.
 GridKind = Literal["downbeats", "every-4-beats", "none"]
@@ -439,15 +442,21 @@ def render_track(track: str | os.PathLike[str], plan: FitPlan, *, sr_hz: int = 4
     return render_fit(plan, media.decode_audio(track, sr_hz=sr_hz, stereo=True), sr_hz=sr_hz)
 
 
-def write_wav(audio: np.ndarray, out_path: str | os.PathLike[str], *, sr_hz: int) -> Path:
-    """Write ``audio`` ``[channels, n]`` as a 24-bit WAV, atomically (temp file, then rename)."""
-    import soundfile
-
+def _wav_path(out_path: str | os.PathLike[str]) -> Path:
+    """``out_path`` if a WAV can be written there; else a :class:`BgmatchError` saying why."""
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".wav":
         raise BgmatchError(f"{out_path}: the fitted music is written as WAV; use a .wav name")
     if not out_path.parent.is_dir():
         raise BgmatchError(f"{out_path.parent}: no such folder")
+    return out_path
+
+
+def write_wav(audio: np.ndarray, out_path: str | os.PathLike[str], *, sr_hz: int) -> Path:
+    """Write ``audio`` ``[channels, n]`` as a 24-bit WAV, atomically (temp file, then rename)."""
+    import soundfile
+
+    out_path = _wav_path(out_path)
     tmp = out_path.with_name(f".{out_path.name}.part")
     try:
         soundfile.write(str(tmp), np.clip(audio, -1.0, 1.0).T, sr_hz, subtype="PCM_24", format="WAV")
@@ -457,3 +466,30 @@ def write_wav(audio: np.ndarray, out_path: str | os.PathLike[str], *, sr_hz: int
     finally:
         tmp.unlink(missing_ok=True)
     return out_path
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`write_fit` wrote: the WAV, its plan, and its loudness (measured on the file; None when not normalised)."""
+
+    path: Path
+    plan: FitPlan
+    loudness: "LoudnessReport | None"
+
+
+def write_fit(track: str | os.PathLike[str], *, offset_s: float, duration_s: float, out_path: str | os.PathLike[str],
+              config: FitConfig = FitConfig(), target_lufs: float | None = None, sr_hz: int = 48000) -> FitResult:
+    """Plan, render and write ``track`` fitted to ``duration_s`` as a WAV (loudness-normalised when ``target_lufs``)."""
+    from .loudness import integrated_lufs, normalize
+
+    out_path = _wav_path(out_path)  # before the work: a bad name fails at once
+    plan = fit_track(track, offset_s=offset_s, duration_s=duration_s, config=config)
+    audio = render_track(track, plan, sr_hz=sr_hz)
+    report = None
+    if target_lufs is not None:
+        audio, report = normalize(audio, sr_hz=sr_hz, target_lufs=target_lufs)
+    path = write_wav(audio, out_path, sr_hz=sr_hz)
+    if report is not None:
+        report = replace(report, output_lufs=integrated_lufs(media.decode_audio(path, sr_hz=sr_hz, stereo=True),
+                                                             sr_hz=sr_hz))
+    return FitResult(path, plan, report)

@@ -254,12 +254,11 @@ def _print_loudness(report, what: str) -> None:
 def cmd_export(args: argparse.Namespace, lib) -> int:
     from tqdm import tqdm
 
-    from bgmatch.engine.export import ExportConfig, export_video
-    from bgmatch.engine.output.fit import FitConfig
+    from bgmatch.engine.library import ExportConfig, FitConfig, export_video
 
     fit = FitConfig(stretch=args.stretch) if args.fit or args.stretch else None
     if args.timeline is not None:
-        from bgmatch.engine.output.timeline import export_timeline
+        from bgmatch.engine.library import export_timeline
 
         result = export_timeline(args.video, args.track, offset_s=args.offset, out_path=args.timeline, fit=fit)
         if result.plan is not None:
@@ -278,7 +277,7 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
 
 
 def cmd_fit(args: argparse.Namespace, lib) -> int:
-    from bgmatch.engine.output.fit import FitConfig, write_fit
+    from bgmatch.engine.library import FitConfig, write_fit
 
     result = write_fit(args.track, offset_s=args.offset, duration_s=args.duration, out_path=args.output,
                        config=FitConfig(stretch=args.stretch), target_lufs=args.loudness)

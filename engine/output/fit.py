@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 import librosa
 import numpy as np
 
-from .. import media
+from ..analysis import media
 from ..errors import BgmatchError, ConfigError, MediaError
 
 if TYPE_CHECKING:
@@ -423,7 +423,7 @@ def fit_track(track: str | os.PathLike[str], *, offset_s: float, duration_s: flo
 
     Downbeats are used when the analysis has ``downbeat_times_s``.
     """
-    from ..rhythm import RhythmConfig, analyze_music
+    from ..analysis.rhythm import RhythmConfig, analyze_music
 
     y = media.decode_audio(track, sr_hz=config.analysis_sr_hz)
     if analysis is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import opentimelineio as otio
 
-from .. import media
+from ..analysis import media
 from ..errors import BgmatchError, MediaError
 from .fit import FitConfig, FitPlan, fit_track
 
@@ -158,7 +158,7 @@ class TimelineResult:
 
 def video_cuts(video: str | os.PathLike[str], *, fps: float = 12.5) -> np.ndarray:
     """Shot-cut times (s) of ``video``: frame histogram jumps (:func:`motion.detect_cuts`), no optical flow."""
-    from ..motion import detect_cuts
+    from ..analysis.motion import detect_cuts
 
     frames = media.decode_frames(video, fps=fps, width_px=160)
     return detect_cuts(frames.frames, frames.times_s)
@@ -173,7 +173,7 @@ def export_timeline(video: str | os.PathLike[str], track: str | os.PathLike[str]
     that runs out before the video ends is refused, as in :func:`export.soundtrack`. Beats come
     from the fit plan (or a fresh analysis of the track); cuts from :func:`video_cuts` unless given.
     """
-    from ..rhythm import analyze_music
+    from ..analysis.rhythm import analyze_music
 
     out_path = Path(out_path)
     timeline_format(out_path)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from bgmatch.cli.main import EXIT_ERROR, EXIT_OK, build_parser, main
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 from bgmatch.engine.output.loudness import integrated_lufs
 
 

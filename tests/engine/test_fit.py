@@ -5,11 +5,11 @@ import librosa
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import MediaError
 from bgmatch.engine.output.fit import (FitConfig, FitError, FitPlan, Segment, beat_features, fit_track, plan_fit,
                                        render_fit, stretch_available, write_wav)
-from bgmatch.engine.rhythm import analyze_music
+from bgmatch.engine.analysis.rhythm import analyze_music
 
 SR = 22050
 FRAME_S = 1 / 25

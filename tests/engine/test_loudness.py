@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgmatch.engine import media
+from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import BgmatchError
 from bgmatch.engine.output.fit import write_wav
 from bgmatch.engine.output.loudness import integrated_lufs, normalize, true_peak_dbtp

@@ -263,7 +263,8 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
         result = export_timeline(args.video, args.track, offset_s=args.offset, out_path=args.timeline, fit=fit)
         if result.plan is not None:
             _print_plan(result.plan)
-        print(f"wrote {result.path} ({result.dropped})")
+        print(f"wrote {result.path}")
+        print(f"format: {result.dropped}")
         return EXIT_OK
     config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out, target_lufs=args.loudness)
     with tqdm(total=100, unit="%", disable=args.quiet, leave=False, file=sys.stderr) as bar:

@@ -39,8 +39,8 @@ FORMATS = {
 FORMAT_NOTES = {
     ".otio": "keeps everything: clips, source ranges, crossfades, markers, file URLs",
     ".fcpxml": "drops the crossfades (the adapter writes the music as connected clips, which carry no "
-               "transitions); markers come back on their clips, and OpenTimelineIO's reader also copies the "
-               "music's onto the video clip",
+               "transitions); markers come back on their clips (a few moved by a frame), and OpenTimelineIO's "
+               "reader also copies the music's onto the video clip",
     ".xml": "keeps clips, source ranges, crossfades and markers",
     ".edl": "holds the music track only (an EDL is one track; the video is one untouched clip); a crossfade "
             "becomes an EDL dissolve, which starts at the join, so it reads back with the join moved by half "

@@ -181,6 +181,7 @@ def _random_plan(plan: FitPlan, rng) -> FitPlan:
                    plan.beat_times_s, ending_target_s=t)
 
 
+@pytest.mark.slow  # renders 120 plans
 def test_joins_are_more_continuous_than_random_ones(tracks):
     rng = np.random.default_rng(0)
     planned, random = [], []

@@ -16,16 +16,18 @@ from bgmatch.engine.output.fit import fit_track
 from bgmatch.engine.output.timeline import (FORMAT_NOTES, FORMATS, build_timeline, export_timeline, read_timeline,
                                             source_for, timeline_rate, video_cuts, write_timeline)
 
-RATE = 25.0  # tree.avi runs at 15 fps, not a timecode rate: its timelines run at 25
+RATE = 25.0  # the demo video's frame rate
 
 
 @pytest.fixture(scope="module")
-def choice(footage_dir, demo_music):
-    """A real fit: 60 s of Nebula from 50 s, re-cut to the 29.6 s of tree.avi, and the video's cuts."""
-    video = footage_dir / "tree.avi"
+def choice(demo_music):
+    """A real fit: 60 s of Nebula from 50 s, re-cut to the 30 s demo video (real footage cut on
+    Nebula's beats), and the video's cuts."""
+    video = demo_music[0].parent.parent / "video.mp4"
     track = next(p for p in demo_music if p.name == "nebula.opus")
     plan = fit_track(track, offset_s=50.0, duration_s=media.probe(video).duration_s)
     cuts = video_cuts(video)
+    assert len(cuts) >= 5
     return video, track, plan, cuts
 
 
@@ -48,6 +50,11 @@ def _markers(timeline):
 def _music_markers(timeline):
     return sorted((m.name.lower(), m.marked_range.start_time.to_seconds())
                   for c in _clips(_music(timeline)) for m in c.markers)
+
+
+def _all_found(wanted, got, *, tol_s):
+    """Whether every (name, time) in ``wanted`` has one of the same name in ``got`` within ``tol_s``."""
+    return all(any(n == m and abs(t - u) <= tol_s + 1e-6 for m, u in got) for n, t in wanted)
 
 
 def _music(timeline):
@@ -79,7 +86,7 @@ def test_every_format_reads_back_with_its_clips_ranges_and_markers(tmp_path, cho
     transitions = [c for c in music_back if isinstance(c, otio.schema.Transition)]
     markers = _markers(back)
     written_markers = _markers(written)
-    assert len(written_markers) > 20
+    assert len(written_markers) > 20 and ("cut", pytest.approx(cuts[0], abs=0.02)) in written_markers
     if ext in {".otio", ".xml"}:  # everything
         assert len(transitions) == len(plan.segments) - 1
         assert markers == written_markers
@@ -87,11 +94,11 @@ def test_every_format_reads_back_with_its_clips_ranges_and_markers(tmp_path, cho
         assert _ranges(video_back)[0][1] == pytest.approx(src.video_duration_s, abs=frame)
     elif ext == ".fcpxml":  # no dissolves on connected audio clips; the music's markers come back on its clips
         assert not transitions and _music_markers(back) == _music_markers(written)
-        assert set(written_markers) <= set(markers)
+        assert _all_found(written_markers, markers, tol_s=frame)  # the reader moves a few by a frame
     elif ext == ".edl":  # the music track alone, its dissolves and its markers (the reader repeats some)
         assert len(back.tracks) == 1 and len(transitions) == len(plan.segments) - 1
         music_markers = sorted(m for m in written_markers if m[0] in {"bar", "beat"})
-        assert set(music_markers) <= set(markers)
+        assert _all_found(music_markers, markers, tol_s=frame)
     elif ext == ".kdenlive":  # clips and ranges only
         assert not transitions and not markers
     assert FORMAT_NOTES[ext]
@@ -164,4 +171,4 @@ def test_a_plain_timeline_trims_the_track_with_beat_markers(tmp_path, choice):
     assert len(ranges) == 1 and ranges[0][0] == pytest.approx(12.0)
     assert ranges[0][1] == pytest.approx(media.probe(video).duration_s, abs=1 / RATE)
     names = {m[0] for m in _markers(back)}
-    assert {"bar", "beat"} <= names and ("cut" in names) == (len(cuts) > 0)
+    assert {"bar", "beat", "cut"} <= names

@@ -73,15 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
     s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
-    s = sub.add_parser("export", parents=[common], help="write the video with a track as its soundtrack",
-                       description="Write an MP4 with the video's picture (copied when possible) and the "
-                                   "track from OFFSET, trimmed to the video and faded in and out.")
-    s.add_argument("video", type=Path)
-    s.add_argument("track", type=Path)
-    s.add_argument("--offset", type=float, default=0.0, metavar="S", help="start in the track, seconds (default: 0)")
-    s.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.mp4")
-    s.add_argument("--fade-in", type=float, default=0.5, metavar="S", help="fade-in length (default: 0.5 s)")
-    s.add_argument("--fade-out", type=float, default=2.0, metavar="S", help="fade-out length (default: 2 s)")
+    add_output_commands(sub, common)
 
     s = sub.add_parser("tracks", parents=[common], help="list the library's tracks")
     s.add_argument("--json", action="store_true", help="print JSON")
@@ -157,19 +149,6 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
     return EXIT_OK
 
 
-def cmd_export(args: argparse.Namespace, lib) -> int:
-    from tqdm import tqdm
-
-    from bgmatch.engine.library import ExportConfig, export
-
-    config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out)
-    with tqdm(total=100, unit="%", disable=args.quiet, leave=False, file=sys.stderr) as bar:
-        out = export(args.video, args.track, offset_s=args.offset, out_path=args.output, config=config,
-                     progress=lambda f: bar.update(int(f * 100) - bar.n))
-    print(f"wrote {out}")
-    return EXIT_OK
-
-
 def cmd_tracks(args: argparse.Namespace, lib) -> int:
     import json
     from dataclasses import asdict
@@ -199,6 +178,116 @@ def cmd_demo(args: argparse.Namespace, lib) -> int:
     return status
 
 
+# ----- export and fit: the music of the chosen track, fitted, loudness-normalised, or a timeline -----
+
+def _lufs(text: str) -> float | None:
+    if text.lower() == "off":
+        return None
+    value = float(text)
+    if not -70.0 <= value <= 0.0:
+        raise argparse.ArgumentTypeError(f"loudness must be between -70 and 0 LUFS (or 'off'), got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _add_music_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("track", type=Path, help="the music track (any audio file FFmpeg reads)")
+    s.add_argument("--offset", type=float, default=0.0, metavar="S",
+                   help="start in the track, seconds (the offset `bgmatch suggest` shows; default: 0)")
+    s.add_argument("--stretch", action="store_true",
+                   help="with a fit: time-stretch it by at most ±3%% (Rubber Band) so the track's ending lands "
+                        "exactly on the last frame")
+    s.add_argument("--loudness", type=_lufs, default=-14.0, metavar="LUFS",
+                   help="normalise the music to this integrated loudness (ITU-R BS.1770), true peak under "
+                        "-1 dBTP; 'off' keeps the track's level (default: -14, for online video)")
+
+
+def add_output_commands(sub, common: argparse.ArgumentParser) -> None:
+    """The `export` and `fit` subcommands."""
+    s = sub.add_parser("export", parents=[common], help="write the video with a track as its soundtrack, or a timeline",
+                       description="Write an MP4 with the video's picture (copied when possible) and the track from "
+                                   "OFFSET, faded in and loudness-normalised; or, with --timeline, a timeline for "
+                                   "editing software. A track that ends before the video is refused unless --fit "
+                                   "re-cuts it at bar lines to the video's length, ending on its own ending.")
+    s.add_argument("video", type=Path, help="the video whose picture (and length) the export takes")
+    _add_music_options(s)
+    s.add_argument("--fit", action="store_true",
+                   help="re-cut the track to the video's length at bar lines, ending on the track's own ending")
+    out = s.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", type=Path, metavar="OUT.mp4", help="the video to write (.mp4, .m4v, .mov)")
+    out.add_argument("--timeline", type=Path, metavar="OUT.ext",
+                     help="write a timeline instead, format by extension: .otio (OpenTimelineIO), .fcpxml "
+                          "(Final Cut Pro X, Resolve), .xml (FCP 7 XML: Premiere), .edl (CMX 3600), .kdenlive")
+    s.add_argument("--fade-in", type=float, default=0.5, metavar="S", help="fade-in length (default: 0.5 s)")
+    s.add_argument("--fade-out", type=float, default=2.0, metavar="S",
+                   help="fade-out length of a plain trim (default: 2 s; a fit ends on the track's ending instead)")
+
+    s = sub.add_parser("fit", parents=[common], help="write a track re-cut to a length, as WAV",
+                       description="Re-cut TRACK from OFFSET to last DURATION seconds: segments joined at bar "
+                                   "lines where the music on both sides is most alike, ending on the track's own "
+                                   "ending. Writes the music alone.")
+    _add_music_options(s)
+    s.add_argument("--duration", type=_seconds, required=True, metavar="D", help="target length, seconds")
+    s.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.wav", help="the WAV file to write")
+
+
+def _print_plan(plan) -> None:
+    for warning in plan.warnings:
+        print(f"note: {warning}", file=sys.stderr)
+    joins = ", ".join(f"{t:.2f} s" for t in plan.joins_target_s) or "none"
+    stretch = f", stretched {100 * (1 / plan.stretch_rate - 1):+.2f} %" if plan.stretch_rate != 1.0 else ""
+    print(f"fit: {len(plan.segments)} segments, joins at {joins}{stretch}; ending at {plan.ending_target_s:.2f} s")
+
+
+def _print_loudness(report, what: str) -> None:
+    if report is not None:
+        print(f"loudness of {what}: {report.output_lufs:.1f} LUFS integrated (target {report.target_lufs:.1f}), "
+              f"true peak {report.true_peak_dbtp:.1f} dBTP")
+
+
+def cmd_export(args: argparse.Namespace, lib) -> int:
+    from tqdm import tqdm
+
+    from bgmatch.engine.library import ExportConfig, FitConfig, export_video
+
+    fit = FitConfig(stretch=args.stretch) if args.fit or args.stretch else None
+    if args.timeline is not None:
+        from bgmatch.engine.library import export_timeline
+
+        result = export_timeline(args.video, args.track, offset_s=args.offset, out_path=args.timeline, fit=fit)
+        if result.plan is not None:
+            _print_plan(result.plan)
+        print(f"wrote {result.path}")
+        print(f"format: {result.dropped}")
+        return EXIT_OK
+    config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out, target_lufs=args.loudness)
+    with tqdm(total=100, unit="%", disable=args.quiet, leave=False, file=sys.stderr) as bar:
+        result = export_video(args.video, args.track, offset_s=args.offset, out_path=args.output, config=config,
+                              fit=fit, progress=lambda f: bar.update(int(f * 100) - bar.n))
+    if result.plan is not None:
+        _print_plan(result.plan)
+    _print_loudness(result.loudness, "the written file")
+    print(f"wrote {result.path}")
+    return EXIT_OK
+
+
+def cmd_fit(args: argparse.Namespace, lib) -> int:
+    from bgmatch.engine.library import FitConfig, write_fit
+
+    result = write_fit(args.track, offset_s=args.offset, duration_s=args.duration, out_path=args.output,
+                       config=FitConfig(stretch=args.stretch), target_lufs=args.loudness)
+    _print_plan(result.plan)
+    _print_loudness(result.loudness, "the written file")
+    print(f"wrote {result.path}")
+    return EXIT_OK
+
+
 #: Subcommands owned by other packages: `bgmatch NAME ARGS…` runs ``module.main(ARGS…)``.
 DELEGATED = {
     "train": ("bgmatch.training.cli", "train a model from a config (prepare → pretrain → match → eval)"),
@@ -207,7 +296,8 @@ DELEGATED = {
     "bench": ("bgmatch.bench.__main__", "run the speed, memory and scale benchmarks"),
 }
 
-COMMANDS = {"index": cmd_index, "suggest": cmd_suggest, "export": cmd_export, "tracks": cmd_tracks, "demo": cmd_demo}
+COMMANDS = {"index": cmd_index, "suggest": cmd_suggest, "export": cmd_export, "fit": cmd_fit, "tracks": cmd_tracks,
+            "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,8 +324,8 @@ def main(argv: list[str] | None = None) -> int:
 
         folder = demo_library_folder() if args.command == "demo" else default_library()
     try:
-        if args.command == "export":  # needs no library
-            return cmd_export(args, None)
+        if args.command in {"export", "fit"}:  # need no library
+            return COMMANDS[args.command](args, None)
         with Library.open(folder, create=args.command in {"index", "demo"}) as lib:
             if args.command in {"index", "suggest", "demo"}:
                 from bgmatch.engine.library import load_model_choice

@@ -13,7 +13,9 @@ from ..learned.bundle_format import BUNDLE_MANIFEST
 from ..learned.modelchoice import DEFAULT as DEFAULT_MODEL
 from ..learned.modelchoice import NONE as NO_MODEL
 from ..learned.modelchoice import default_bundle_path, load_model_choice, resolve_model_choice
-from ..output.export import ExportConfig, export
+from ..output.export import ExportConfig, ExportResult, export, export_video
+from ..output.fit import FitConfig, FitPlan, FitResult, write_fit
+from ..output.timeline import TimelineResult, export_timeline
 from ..progress import CancelFn, ProgressFn
 from .distributed import add_with_ray
 from .facade import Library
@@ -25,6 +27,7 @@ from .videos import check_video
 
 __all__ = [
     "AddReport", "BUNDLE_MANIFEST", "BeatGridCorrection", "CancelFn", "DEFAULT_MODEL", "EmbedReport", "ExportConfig",
+    "ExportResult", "FitConfig", "FitPlan", "FitResult", "TimelineResult", "export_timeline", "export_video", "write_fit",
     "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "Suggestion", "TrackDetails",
     "TrackFilter", "TrackInfo", "VideoAnalysis", "VideoQuery", "add_with_ray", "beat_tracker_is_cold", "check_video",
     "default_bundle_path", "default_library_folder", "demo_library_folder", "export", "load_model_choice", "probe",

@@ -1,10 +1,14 @@
-"""Write a video with a music track as its soundtrack: trimmed to the video, faded, muxed.
+"""Write a video with a music track as its soundtrack: trimmed (or fitted) to the video, faded,
+loudness-normalised, muxed.
 
 The video stream is copied packet for packet when MP4 can hold its codec; otherwise it is
-re-encoded to H.264. The result is written to a temporary file and renamed into place.
+re-encoded to H.264. The result is written to a temporary file and renamed into place. A track
+that runs out before the video ends is refused unless it is fitted (:mod:`.fit`):
+the soundtrack is never padded with silence.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,6 +20,8 @@ import numpy as np
 
 from ..analysis import media
 from ..errors import BgmatchError, MediaError
+from .fit import FitConfig, FitPlan, fit_track, render_track
+from .loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessReport, integrated_lufs, normalize
 
 #: Codecs an MP4 file can carry as they are.
 MP4_COPY_CODECS = frozenset({"h264", "hevc", "mpeg4", "av1", "vp9"})
@@ -23,13 +29,33 @@ MP4_COPY_CODECS = frozenset({"h264", "hevc", "mpeg4", "av1", "vp9"})
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """Audio settings of an export."""
+    """Audio settings of an export.
+
+    ``target_lufs`` None keeps the track's own level (times ``gain``); otherwise the music is
+    normalised to it (BS.1770 integrated) with its true peak under ``ceiling_dbtp``. A fitted
+    soundtrack ends on the track's own ending, so ``fade_out_s`` applies only to a plain trim.
+    """
 
     sr_hz: int = 48000
     bitrate: int = 192_000
     fade_in_s: float = 0.5
     fade_out_s: float = 2.0
     gain: float = 1.0
+    target_lufs: float | None = DEFAULT_TARGET_LUFS
+    ceiling_dbtp: float = DEFAULT_CEILING_DBTP
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_video` wrote: the file, the fit plan used (or None) and the loudness.
+
+    ``loudness.output_lufs`` is measured on the written file (decoded again), not on the
+    samples before encoding; ``loudness`` is None when no normalisation was asked for.
+    """
+
+    path: Path
+    plan: FitPlan | None
+    loudness: LoudnessReport | None
 
 
 def fade(audio: np.ndarray, *, sr_hz: int, fade_in_s: float, fade_out_s: float) -> np.ndarray:
@@ -82,7 +108,75 @@ def export(
 ) -> Path:
     """Write ``out_path`` (MP4): ``video``'s picture with ``track`` from ``offset_s`` as sound.
 
-    ``progress`` receives the fraction done (0–1). Returns the output path.
+    ``progress`` receives the fraction done (0–1). Returns the output path; see
+    :func:`export_video` for fitting and the measured loudness.
+    """
+    return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=progress).path
+
+
+def soundtrack(
+    video_duration_s: float,
+    track: str | os.PathLike[str],
+    *,
+    offset_s: float,
+    config: ExportConfig = ExportConfig(),
+    fit: FitConfig | FitPlan | None = None,
+) -> tuple[np.ndarray, FitPlan | None, LoudnessReport | None]:
+    """The music of an export, ``[2, round(video_duration_s · sr_hz)]`` float32 at ``config.sr_hz``.
+
+    With ``fit`` (a config to plan with, or a plan made before) the track is re-cut to the
+    video's length; without it a track that runs out before the video ends is refused with a
+    :class:`MediaError` that names both lengths. Returns the audio, the plan and the loudness
+    of the samples (before encoding).
+    """
+    if offset_s < 0:
+        raise BgmatchError(f"offset {offset_s} s is negative")
+    track_info = media.probe(track)
+    if not track_info.has_audio:
+        raise MediaError(track, "no audio track")
+    if track_info.duration_s and offset_s >= track_info.duration_s:
+        raise MediaError(track, f"offset {offset_s:.2f} s is past the end of the track ({track_info.duration_s:.2f} s)")
+    n = int(round(video_duration_s * config.sr_hz))
+    plan: FitPlan | None = None
+    if fit is not None:
+        plan = fit if isinstance(fit, FitPlan) else fit_track(track, offset_s=offset_s, duration_s=video_duration_s,
+                                                              config=fit)
+        audio = render_track(track, plan, sr_hz=config.sr_hz)[:, :n]
+        audio = fade(audio, sr_hz=config.sr_hz, fade_in_s=config.fade_in_s, fade_out_s=0.0)
+    else:
+        audio = media.decode_audio(track, sr_hz=config.sr_hz, offset_s=offset_s, max_duration_s=video_duration_s,
+                                   stereo=True)
+        if audio.shape[1] < n - config.sr_hz / 25:  # more than a video frame short
+            left_s = audio.shape[1] / config.sr_hz
+            raise MediaError(track, f"runs out {video_duration_s - left_s:.2f} s before the video ends: "
+                                    f"{left_s:.2f} s of music from offset {offset_s:.2f} s for a "
+                                    f"{video_duration_s:.2f} s video; use --fit, or an offset of at most "
+                                    f"{max(0.0, offset_s + left_s - video_duration_s):.2f} s")
+        audio = np.pad(audio[:, :n], ((0, 0), (0, max(0, n - audio.shape[1]))))
+        audio = fade(audio, sr_hz=config.sr_hz, fade_in_s=config.fade_in_s, fade_out_s=config.fade_out_s)
+    report = None
+    if config.target_lufs is None:
+        audio = audio * config.gain
+    else:
+        audio, report = normalize(audio, sr_hz=config.sr_hz, target_lufs=config.target_lufs,
+                                  ceiling_dbtp=config.ceiling_dbtp)
+    return np.clip(audio, -1.0, 1.0).astype(np.float32), plan, report
+
+
+def export_video(
+    video: str | os.PathLike[str],
+    track: str | os.PathLike[str],
+    *,
+    offset_s: float,
+    out_path: str | os.PathLike[str],
+    config: ExportConfig = ExportConfig(),
+    fit: FitConfig | FitPlan | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> ExportResult:
+    """Write ``out_path`` (MP4): ``video``'s picture with the music of :func:`soundtrack`.
+
+    ``progress`` receives the fraction done (0–1). The loudness in the result is measured on
+    the written file.
     """
     out_path = Path(out_path)
     if out_path.suffix.lower() not in {".mp4", ".m4v", ".mov"}:
@@ -92,16 +186,7 @@ def export(
     info = media.probe(video)
     if not info.has_video:
         raise MediaError(video, "no video track")
-    track_info = media.probe(track)
-    if not track_info.has_audio:
-        raise MediaError(track, "no audio track")
-    if track_info.duration_s and offset_s >= track_info.duration_s:
-        raise MediaError(track, f"offset {offset_s:.2f} s is past the end of the track ({track_info.duration_s:.2f} s)")
-    audio = media.decode_audio(track, sr_hz=config.sr_hz, offset_s=offset_s, max_duration_s=info.duration_s, stereo=True)
-    n = int(round(info.duration_s * config.sr_hz))
-    if audio.shape[1] < n:
-        audio = np.pad(audio, ((0, 0), (0, n - audio.shape[1])))
-    audio = fade(audio[:, :n] * config.gain, sr_hz=config.sr_hz, fade_in_s=config.fade_in_s, fade_out_s=config.fade_out_s)
+    audio, plan, report = soundtrack(info.duration_s, track, offset_s=offset_s, config=config, fit=fit)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.part")
     try:
@@ -121,7 +206,10 @@ def export(
                     out_v.set_display_rotation(rotation)
                 out_a = _add_audio_stream(out, config)
                 _reencode_video(inp, in_v, out, out_v, info.duration_s, progress)
-            _encode_audio(out, out_a, np.clip(audio, -1.0, 1.0), config)
+            _encode_audio(out, out_a, audio, config)
+        if report is not None:  # what a player will hear: the encoded file, decoded again
+            written = media.decode_audio(tmp, sr_hz=config.sr_hz, stereo=True)
+            report = dataclasses.replace(report, output_lufs=integrated_lufs(written, sr_hz=config.sr_hz))
         os.replace(tmp, out_path)
     except av.error.FFmpegError as exc:
         raise MediaError(video, f"export failed: {exc.strerror or exc}") from None
@@ -129,7 +217,7 @@ def export(
         tmp.unlink(missing_ok=True)
     if progress is not None:
         progress(1.0)
-    return out_path
+    return ExportResult(out_path, plan, report)
 
 
 def _copy_video(inp, in_v, out, out_v, duration_s: float, progress) -> None:

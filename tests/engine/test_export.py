@@ -48,3 +48,35 @@ def test_fade_is_equal_power_and_leaves_the_middle():
     assert y[0, 0] == 0 and y[0, 500] == 1 and y[0, -1] < 1e-3
     assert y[0, 50] == pytest.approx(0.5, abs=0.02)  # sin² at the middle of the ramp
     assert ExportConfig().fade_in_s > 0
+
+
+def test_a_track_that_runs_out_is_refused_in_one_line(tmp_path, footage_dir, demo_music):
+    track = next(p for p in demo_music if p.name == "nebula.opus")  # 60 s
+    video = footage_dir / "tree.avi"  # 29.6 s
+    with pytest.raises(MediaError) as err:
+        export(video, track, offset_s=50.0, out_path=tmp_path / "o.mp4")
+    message = str(err.value)
+    assert "\n" not in message and "nebula.opus" in message
+    assert "10.00 s of music" in message and "29.60 s video" in message and "--fit" in message
+    assert not list(tmp_path.iterdir())
+
+
+def test_fitted_export_lasts_the_video_at_the_target_loudness(tmp_path, footage_dir, demo_music):
+    from bgmatch.engine.output.export import export_video
+    from bgmatch.engine.output.fit import FitConfig
+    from bgmatch.engine.output.loudness import integrated_lufs
+
+    track = next(p for p in demo_music if p.name == "nebula.opus")
+    video = footage_dir / "tree.avi"
+    result = export_video(video, track, offset_s=50.0, out_path=tmp_path / "fit.mp4", fit=FitConfig(),
+                          config=ExportConfig(target_lufs=-16.0))
+    src = media.probe(video)
+    got = media.decode_audio(result.path, sr_hz=48000, stereo=True)
+    assert abs(got.shape[1] / 48000 - src.duration_s) < 1 / 25 + 0.03  # AAC frames: within a frame and a packet
+    assert result.plan is not None and result.plan.segments[0].source_start_s == 50.0
+    assert abs(result.loudness.output_lufs - (-16.0)) < 0.5
+    assert abs(integrated_lufs(got, sr_hz=48000) - (-16.0)) < 0.5
+    # The first seconds are the track from the offset (after the fade-in), as the sync needs.
+    want = media.decode_audio(track, sr_hz=48000, offset_s=50.0, max_duration_s=4.0, stereo=True)
+    mid = slice(48000, 3 * 48000)
+    assert np.corrcoef(got[0, mid], want[0, mid])[0, 1] > 0.9

@@ -47,6 +47,9 @@ DEBIAN_PACKAGES: dict[str, str] = {
     "libsystemd": "libsystemd0", "libstdc++": "libstdc++6",
 }
 
+#: Libraries that come with the PySide6 wheel itself (never a system package).
+PYSIDE_OWN = ("libQt6", "libpyside6", "libshiboken6")
+
 #: ``ldd`` lines of a library it could not find: ``\tlibxcb-icccm.so.4 => not found``.
 _NOT_FOUND = re.compile(r"^\s*(\S+)\s*=>\s*not found", re.MULTILINE)
 
@@ -127,6 +130,10 @@ def missing_requirement(*, environ: dict[str, str] | os._Environ = os.environ,
         return None
     platform = platform_plugin_name(environ)
     packages = missing_packages(qt_plugins(folder, platform=platform), ldd=ldd)
+    own = [p for p in packages if p.startswith(PYSIDE_OWN)]
+    if own:  # Qt's own libraries ship inside the wheel: the installation is broken, not the system
+        return (f"PySide6 in {folder} is incomplete ({', '.join(own)} not found): "
+                f"pip install --force-reinstall 'PySide6>=6.7,!=6.12.0'")
     if not packages:
         return None
     return (f"the desktop app needs system libraries that are missing (Qt {platform} platform and "

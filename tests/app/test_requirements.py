@@ -3,6 +3,7 @@ naming what to install when PySide6 or a system library is missing, no traceback
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -76,6 +77,15 @@ def test_the_real_check_finds_everything_installed_here():
     assert missing_packages(xcb) == []  # real ldd on PySide6's xcb and multimedia plugins
     assert missing_requirement(environ={"QT_QPA_PLATFORM": "xcb"}) is None
     assert missing_requirement() is None
+
+
+def test_a_plugin_cut_off_from_its_qt_libraries_asks_to_reinstall_pyside(tmp_path):
+    """Real ldd on a copy of the xcb plugin outside the wheel: its Qt libraries are not found."""
+    plugin = tmp_path / "PySide6" / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    plugin.parent.mkdir(parents=True)
+    shutil.copy(pyside_dir() / "Qt" / "plugins" / "platforms" / "libqxcb.so", plugin)
+    line = missing_requirement(environ={}, find_pyside=lambda: tmp_path / "PySide6")
+    assert "libQt6XcbQpa.so.6" in line and "pip install --force-reinstall" in line and "apt-get" not in line
 
 
 def _without_pyside(tmp_path: Path) -> dict[str, str]:

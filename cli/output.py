@@ -15,8 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from bgmatch.engine.analysis.fitmeasure import FitMeasure, measure_fit
-from bgmatch.engine.library import Suggestion
+from bgmatch.engine.library import FitMeasure, Suggestion, measure_fit
 
 #: How many of the other well-fitting offsets the note names.
 NOTE_OFFSETS = 3

@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from ..motion import VideoAnalysis
-from ..rhythm import MusicAnalysis
-from ..sync import GRID_HZ, SyncConfig, score_offsets, track_curves, video_curves
+from .motion import VideoAnalysis
+from .rhythm import MusicAnalysis
+from .sync import GRID_HZ, SyncConfig, score_offsets, track_curves, video_curves
 
 #: One frame at 25 fps: a cut this close to a beat is on it.
 ON_BEAT_TOLERANCE_S = 0.040

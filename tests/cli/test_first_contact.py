@@ -15,8 +15,8 @@ import pytest
 
 from bgmatch.cli.main import EXIT_ERROR, EXIT_OK, EXIT_USAGE, main
 from bgmatch.cli.output import offset_clock
-from bgmatch.engine import media
 from bgmatch.engine.analysis.fitmeasure import fit_percent
+from bgmatch.engine.library import probe
 
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
 
@@ -69,7 +69,7 @@ def test_the_printed_export_command_runs_as_printed(demo_library, capsys, tmp_pa
     monkeypatch.chdir(tmp_path)
     assert main(argv[1:] + ["-q"]) == EXIT_OK
     out = tmp_path / argv[argv.index("-o") + 1]
-    info = media.probe(out)
+    info = probe(out)
     assert info.has_audio and info.has_video and info.duration_s == pytest.approx(30.0, abs=0.15)
 
 

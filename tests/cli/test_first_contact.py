@@ -7,8 +7,6 @@ import json
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -73,21 +71,22 @@ def test_the_printed_export_command_runs_as_printed(demo_library, capsys, tmp_pa
     assert info.has_audio and info.has_video and info.duration_s == pytest.approx(30.0, abs=0.15)
 
 
-def _help(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "bgmatch.cli.main", *args, "--help"], capture_output=True,
-                          text=True, check=True)
-    return done.stdout
+def _help(capsys, *args: str) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--help"])
+    assert exc.value.code == 0
+    return capsys.readouterr().out
 
 
-def test_help_names_every_argument_and_only_ranking_commands_take_a_model():
-    tracks = _help("tracks")
+def test_help_names_every_argument_and_only_ranking_commands_take_a_model(capsys):
+    tracks = _help(capsys, "tracks")
     assert "--model" not in tracks and "--device" not in tracks and "--library" in tracks
     for command in ("index", "suggest", "demo"):
-        text = _help(command)
+        text = _help(capsys, command)
         assert "--model" in text and "--device" in text
-    assert "the edited video to find music for" in _help("suggest")
-    assert "audio files or folders" in _help("index")
-    assert "how many tracks to show" in _help("demo")
+    assert "the edited video to find music for" in _help(capsys, "suggest")
+    assert "audio files or folders" in _help(capsys, "index")
+    assert "how many tracks to show" in _help(capsys, "demo")
 
 
 def test_a_folder_without_audio_says_what_was_searched(tmp_path, capsys):

@@ -5,8 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .settings import APPLICATION, ORGANIZATION
-
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of the app."""
@@ -28,7 +26,7 @@ def create_window(argv: list[str] | None = None):
 
     quiet_qt_logging()
     from .main_window import MainWindow
-    from .settings import AppSettings
+    from .settings import APPLICATION, ORGANIZATION, AppSettings
     from .theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "bgmatch"])
@@ -49,8 +47,16 @@ def create_window(argv: list[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the app until its window closes; returns the exit code."""
+    """Run the app until its window closes; returns the exit code (1, with one line on stderr
+    saying what to install, when PySide6 or a system library Qt needs is missing)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    build_parser().parse_args(argv)  # --help and usage errors need no Qt
+    from .requirements import missing_requirement
+
+    problem = missing_requirement()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     window = create_window(argv)
     from PySide6.QtWidgets import QApplication
 

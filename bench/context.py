@@ -20,7 +20,7 @@ def default_cache_dir() -> Path:
 
 
 def default_media_dir() -> Path:
-    """The real media fetched by ``shared/media/fetch.sh`` (``$BGMATCH_MEDIA`` or ``~/.cache/bgmatch-media``)."""
+    """The real media fetched by ``tests/media/fetch.sh`` (``$BGMATCH_MEDIA`` or ``~/.cache/bgmatch-media``)."""
     return Path(os.environ.get("BGMATCH_MEDIA", Path.home() / ".cache" / "bgmatch-media"))
 
 

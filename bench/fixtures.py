@@ -31,7 +31,7 @@ def footage_files(media_dir: Path) -> list[Path]:
     """The real footage clips, sorted."""
     files = sorted(p for p in (media_dir / "footage").glob("*") if p.is_file() and p.name not in _SKIP_FOOTAGE)
     if not files:
-        raise BenchError(f"no footage in {media_dir / 'footage'}; run shared/media/fetch.sh {media_dir}")
+        raise BenchError(f"no footage in {media_dir / 'footage'}; run bash tests/media/fetch.sh {media_dir}")
     return files
 
 
@@ -39,7 +39,7 @@ def music_files(media_dir: Path) -> list[Path]:
     """The real music tracks, sorted."""
     files = sorted(p for p in (media_dir / "music").rglob("*") if p.suffix in {".ogg", ".opus"})
     if not files:
-        raise BenchError(f"no music in {media_dir / 'music'}; run shared/media/fetch.sh {media_dir}")
+        raise BenchError(f"no music in {media_dir / 'music'}; run bash tests/media/fetch.sh {media_dir}")
     return files
 
 

@@ -6,9 +6,12 @@ files could not be used (each named on stderr).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from .progress import progress_bar
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -28,9 +31,24 @@ def default_library() -> Path:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    """argparse type: an integer of at least 1 (a usage error, exit 2, otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds, 0 or more (a usage error, exit 2, otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be 0 s or more, got {text}")
     return value
 
 
@@ -40,11 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--library", type=Path, default=None, metavar="PATH",
                         help="library folder (default: bgmatch's folder in your user data dir)")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    common.add_argument("--model", default=None, metavar="FOLDER|default|none",
+    # Only the commands that rank or embed (index, suggest, demo) take a model and a device.
+    ranking = argparse.ArgumentParser(add_help=False)
+    ranking.add_argument("--model", default=None, metavar="FOLDER|default|none",
                         help="trained model fused with the analysis-only score: a bundle folder written by "
                              "`bgmatch train`, 'default' (the shipped one) or 'none' (default: $BGMATCH_MODEL "
                              "or 'default')")
-    common.add_argument("--device", default=None, metavar="DEV",
+    ranking.add_argument("--device", default=None, metavar="DEV",
                         help="where the model runs: cpu, cuda, cuda:1 (default: CUDA when present, or "
                              "$BGMATCH_DEVICE)")
 
@@ -58,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bgmatch {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("index", parents=[common], help="add music files or folders to the library",
+    s = sub.add_parser("index", parents=[common, ranking], help="add music files or folders to the library",
                        description="Analyse audio files (folders are searched recursively) into the library. "
                                    "Unchanged files are skipped; a bad file is reported and the rest go on.")
     s.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="audio files or folders")
@@ -66,10 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analyse on the Ray cluster at ADDRESS (auto, host:6379, ray://host:10001; "
                         "'local' starts one on this machine); every node must see the files at the same paths")
 
-    s = sub.add_parser("suggest", parents=[common], help="rank the library's tracks for a video",
+    s = sub.add_parser("suggest", parents=[common, ranking], help="rank the library's tracks for a video",
                        description="Analyse a video's cuts and motion and rank the library's tracks, "
                                    "each with the start offset in the track that fits best.")
-    s.add_argument("video", type=Path)
+    s.add_argument("video", type=Path, help="the edited video to find music for")
     s.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
     s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
@@ -81,33 +101,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, summary) in DELEGATED.items():
         sub.add_parser(name, help=summary, add_help=False)
 
-    s = sub.add_parser("demo", parents=[common], help="index the bundled demo music and suggest for the demo video",
+    s = sub.add_parser("demo", parents=[common, ranking],
+                       help="index the bundled demo music and suggest for the demo video",
                        description="Index the bundled demo gallery (a separate demo library unless --library "
                                    "is given) and print the suggestions for the bundled demo video.")
-    s.add_argument("--top", type=_positive_int, default=10)
+    s.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
     return p
-
-
-def _progress_bar(quiet: bool, unit: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, unit=unit, disable=quiet, dynamic_ncols=True, leave=False, file=sys.stderr)
-
-    def update(done: int, total: int, path: str) -> None:
-        bar.total = total
-        bar.n = done
-        bar.set_postfix_str(Path(path).name[-40:] if path else "", refresh=False)
-        bar.refresh()
-
-    return bar, update
 
 
 def cmd_index(args: argparse.Namespace, lib) -> int:
     from bgmatch.engine.library import beat_tracker_is_cold
 
+    missing = [p for p in args.paths if not os.path.exists(p)]  # dangling links too
+    if missing:  # before anything is written: the same words as `suggest` (engine.media)
+        for p in missing:
+            print(f"error: {p}: no such file", file=sys.stderr)
+        return EXIT_ERROR
     if beat_tracker_is_cold() and not args.quiet:
         print("First run: compiling librosa's beat tracker (about 30 s, once per installation) …", file=sys.stderr)
-    bar, update = _progress_bar(args.quiet, "file")
+    bar, update = progress_bar(args.quiet, "file")
     with bar:
         if getattr(args, "ray", None):
             from bgmatch.engine.library import add_with_ray
@@ -117,6 +129,13 @@ def cmd_index(args: argparse.Namespace, lib) -> int:
             report = lib.add(args.paths, progress=update)
     for _, message in report.failed:
         print(f"error: {message}", file=sys.stderr)
+    if not (report.added or report.unchanged or report.failed):
+        from bgmatch.engine.library import AUDIO_EXTENSIONS
+
+        searched = ", ".join(str(p) for p in args.paths)
+        print(f"error: no audio files in {searched} (folders are searched recursively for "
+              f"{' '.join(sorted(AUDIO_EXTENSIONS))}); nothing added to {lib.folder}", file=sys.stderr)
+        return EXIT_ERROR
     _embed_missing(args, lib)
     print(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "
           f"{len(lib)} tracks in {lib.folder}")
@@ -129,7 +148,7 @@ def _embed_missing(args: argparse.Namespace, lib) -> None:
         return
     if not args.quiet:
         print(f"Embedding the library with model {lib.model.version} …", file=sys.stderr)
-    bar, update = _progress_bar(args.quiet, "track")
+    bar, update = progress_bar(args.quiet, "track")
     with bar:
         report = lib.embed(progress=update)
     for track_id, message in report.failed:
@@ -137,15 +156,26 @@ def _embed_missing(args: argparse.Namespace, lib) -> None:
 
 
 def cmd_suggest(args: argparse.Namespace, lib) -> int:
-    from .output import suggestion_table, suggestions_json
+    from .output import export_command, fit_measures, rival_note, suggestion_table, suggestions_json
 
     _embed_missing(args, lib)
-    suggestions = lib.suggest(args.video, top=args.top)
-    if lib.model is not None and not args.quiet:
-        weight = lib.model.score_config.fusion_weight
-        print(f"score = synchrony + {weight:g} × learned (model {lib.model.version}); --model none for synchrony "
-              "alone", file=sys.stderr)
-    print(suggestions_json(suggestions) if args.json else suggestion_table(suggestions))
+    query = lib.query(args.video)
+    suggestions = lib.suggest(query, top=args.top)
+    measures = fit_measures(lib, query, suggestions)
+    if not args.quiet and not args.json:
+        model = (f" + {lib.model.score_config.fusion_weight:g} × learned (model {lib.model.version})"
+                 if lib.model is not None else "")
+        print(f"fit = 0–100 from the score: synchrony{model}; cuts on a beat: within ±40 ms of one at the "
+              "offset; --json for the raw parts", file=sys.stderr)
+    if args.json:
+        print(suggestions_json(suggestions, measures))
+        return EXIT_OK
+    print(suggestion_table(suggestions, measures))
+    if suggestions:
+        note = rival_note(suggestions[0], measures[0])
+        if note:
+            print(f"\n{note}")
+        print(f"\nExport the top result:\n  {export_command(args.video, suggestions[0])}")
     return EXIT_OK
 
 
@@ -198,7 +228,7 @@ def _seconds(text: str) -> float:
 
 def _add_music_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("track", type=Path, help="the music track (any audio file FFmpeg reads)")
-    s.add_argument("--offset", type=float, default=0.0, metavar="S",
+    s.add_argument("--offset", type=non_negative_seconds, default=0.0, metavar="S",
                    help="start in the track, seconds (the offset `bgmatch suggest` shows; default: 0)")
     s.add_argument("--stretch", action="store_true",
                    help="with a fit: time-stretch it by at most ±3%% (Rubber Band) so the track's ending lands "
@@ -224,8 +254,9 @@ def add_output_commands(sub, common: argparse.ArgumentParser) -> None:
     out.add_argument("--timeline", type=Path, metavar="OUT.ext",
                      help="write a timeline instead, format by extension: .otio (OpenTimelineIO), .fcpxml "
                           "(Final Cut Pro X, Resolve), .xml (FCP 7 XML: Premiere), .edl (CMX 3600), .kdenlive")
-    s.add_argument("--fade-in", type=float, default=0.5, metavar="S", help="fade-in length (default: 0.5 s)")
-    s.add_argument("--fade-out", type=float, default=2.0, metavar="S",
+    s.add_argument("--fade-in", type=non_negative_seconds, default=0.5, metavar="S",
+                   help="fade-in length (default: 0.5 s)")
+    s.add_argument("--fade-out", type=non_negative_seconds, default=2.0, metavar="S",
                    help="fade-out length of a plain trim (default: 2 s; a fit ends on the track's ending instead)")
 
     s = sub.add_parser("fit", parents=[common], help="write a track re-cut to a length, as WAV",

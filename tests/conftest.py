@@ -1,4 +1,4 @@
-"""Shared fixtures: real media fetched by ../shared/media/fetch.sh, and the bundled demo gallery."""
+"""Shared fixtures: real media fetched by tests/media/fetch.sh, and the bundled demo gallery."""
 from __future__ import annotations
 
 import os
@@ -10,15 +10,22 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def media_fetcher() -> Path:
+    """The project's own media fetcher (``tests/media/fetch.sh``; a clone needs nothing beside it)."""
+    return REPO / "tests" / "media" / "fetch.sh"
+
+
+def media_dir() -> Path:
+    """Where the real test media lives: ``$BGMATCH_MEDIA``, else ``~/.cache/bgmatch-media``."""
+    return Path(os.environ.get("BGMATCH_MEDIA", Path.home() / ".cache" / "bgmatch-media"))
+
+
 @pytest.fixture(scope="session")
 def media_root() -> Path:
-    """Folder with real music/, footage/ and photos/ (fetched once if absent)."""
-    root = Path(os.environ.get("BGMATCH_MEDIA", Path.home() / ".cache" / "bgmatch-media"))
+    """Folder with real music/, footage/ and photos/ (fetched once with :func:`media_fetcher` if absent)."""
+    root = media_dir()
     if not (root / "music").is_dir() or not any((root / "music").rglob("*.ogg")):
-        fetch = REPO.parent / "shared" / "media" / "fetch.sh"
-        if not fetch.exists():
-            pytest.fail(f"real media missing at {root} and no fetch script at {fetch}")
-        subprocess.run(["bash", str(fetch), str(root)], check=True)
+        subprocess.run(["bash", str(media_fetcher()), str(root)], check=True)
     return root
 
 

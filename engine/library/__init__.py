@@ -6,6 +6,7 @@ no library (probing a video, exporting, choosing a model, the default folders).
 from __future__ import annotations
 
 from ..analysis.beatgrid import BeatGridCorrection
+from ..analysis.fitmeasure import FitMeasure, measure_fit
 from ..analysis.media import MediaInfo, probe
 from ..analysis.motion import VideoAnalysis
 from ..analysis.rhythm import MusicAnalysis, beat_tracker_is_cold
@@ -24,8 +25,10 @@ from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo
 from .settings import LibraryConfig
 from .trackfilter import TrackFilter
 from .videos import check_video
+from .walk import AUDIO_EXTENSIONS
 
 __all__ = [
+    "AUDIO_EXTENSIONS", "FitMeasure", "measure_fit",
     "AddReport", "BUNDLE_MANIFEST", "BeatGridCorrection", "CancelFn", "DEFAULT_MODEL", "EmbedReport", "ExportConfig",
     "ExportResult", "FitConfig", "FitPlan", "FitResult", "TimelineResult", "export_timeline", "export_video", "write_fit",
     "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "Suggestion", "TrackDetails",

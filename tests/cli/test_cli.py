@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -29,8 +30,8 @@ def test_index_suggest_tracks_export(tmp_path, music_dir, footage_dir, capsys):
     out, err = capsys.readouterr()
     assert "3 added, 0 unchanged, 1 failed" in out
     assert err.count("error:") == 1 and "broken.ogg" in err
-    assert main(["index", "--library", lib, "-q", str(music_dir / "sub-missing")]) == EXIT_PARTIAL
-    capsys.readouterr()
+    assert main(["index", "--library", lib, "-q", str(music_dir / "sub-missing")]) == EXIT_ERROR
+    assert capsys.readouterr().err == f"error: {music_dir / 'sub-missing'}: no such file\n"
 
     assert main(["suggest", "--library", lib, str(footage_dir / "bikes.mp4"), "--top", "2", "--json"]) == EXIT_OK
     rows = json.loads(capsys.readouterr().out)
@@ -41,7 +42,8 @@ def test_index_suggest_tracks_export(tmp_path, music_dir, footage_dir, capsys):
 
     assert main(["suggest", "--library", lib, str(footage_dir / "bikes.mp4")]) == EXIT_OK
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[:2] == ["#", "score"] and len(table) == 4
+    assert table[0].split()[:2] == ["#", "fit"] and all(re.match(r"\s+[123]\s", row) for row in table[1:4])
+    assert "Export the top result:" in table and not re.match(r"\s+4\s", table[4])
 
     assert main(["tracks", "--library", lib, "--json"]) == EXIT_OK
     assert len(json.loads(capsys.readouterr().out)) == 3
@@ -86,3 +88,10 @@ def test_clock_rounds_before_splitting_minutes():
     from bgmatch.cli.output import clock
 
     assert clock(59.97) == "1:00.0" and clock(0.04) == "0:00.0" and clock(125.25) == "2:05.2"
+
+
+def test_offsets_print_to_the_millisecond():
+    from bgmatch.cli.output import clock, offset_clock
+
+    assert offset_clock(4.75) == "0:04.750" and offset_clock(59.9996) == "1:00.000" and offset_clock(125.0625) == "2:05.062"
+    assert clock(4.75, decimals=0) == "0:05"

@@ -33,7 +33,7 @@ def default_bench_dir() -> Path:
 
 
 def default_media_root() -> Path:
-    """``$BGMATCH_MEDIA`` or ``~/.cache/bgmatch-media`` (what ``shared/media/fetch.sh`` fills)."""
+    """``$BGMATCH_MEDIA`` or ``~/.cache/bgmatch-media`` (what ``tests/media/fetch.sh`` fills)."""
     env = os.environ.get("BGMATCH_MEDIA")
     return Path(env) if env else Path.home() / ".cache" / "bgmatch-media"
 

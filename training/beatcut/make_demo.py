@@ -1,4 +1,4 @@
-"""Build the committed demo assets from the real media that ``shared/media/fetch.sh`` fetches.
+"""Build the committed demo assets from the real media that ``tests/media/fetch.sh`` fetches.
 
     python -m bgmatch.training.beatcut.make_demo [MEDIA_ROOT] [--assets DIR]
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import av
 
 from ..errors import MediaError
-from ..media import first_decodable
+from .media import first_decodable
 
 FIELDS = ("title", "artist", "album", "genre", "date")
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from bgmatch.engine.errors import ConfigError, ModelError
-from bgmatch.engine.learned.tagger import (PATCH_FRAMES, SR_HZ, Musicnn, default_tagger_path, load_tagger,
+from bgmatch.engine.learned.tagger import (PATCH_FRAMES, SR_HZ, Musicnn, default_tagger_path, indexing_clip_budget,
+                                           load_tagger,
                                            load_tagger_weights, log_mel, mel_patches, save_tagger_weights)
-from bgmatch.engine.media import decode_audio
+from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.training.tools.musicnn_reference import track_path
 
 REFERENCE = Path(__file__).parent / "data" / "musicnn_reference.npz"
@@ -88,6 +89,12 @@ def test_orchestral_and_electronic_tracks_get_their_tags(tagger_all, demo_music)
         assert orchestral[tag] > electronic[tag]
     for tag in ("electronic", "synth", "techno"):
         assert electronic[tag] > orchestral[tag]
+
+
+def test_indexing_clip_budget():
+    assert indexing_clip_budget(30.0) == 4  # short tracks: the minimum
+    assert indexing_clip_budget(300.0) == 11  # 10 % of 100 clips of 3 s, rounded up
+    assert indexing_clip_budget(300.0, coverage=1.0, min_clips=1) == 101
 
 
 def test_short_audio_is_repeat_padded_to_one_clip(tagger_all, demo_music):

@@ -26,7 +26,7 @@ import numpy as np
 
 from bgmatch.assets import asset_path
 from bgmatch.engine.learned.tagger import SR_HZ, TAGGER_KINDS, log_mel, mel_patches
-from bgmatch.engine.media import decode_audio
+from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.training.tools.convert_musicnn import CHECKPOINTS, _extract_checkpoint
 
 OFFSET_S = 20.0

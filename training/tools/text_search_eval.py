@@ -18,7 +18,7 @@ import numpy as np
 
 from bgmatch.engine.learned.tagger import SR_HZ, Tagger, load_tagger
 from bgmatch.engine.learned.textspace import load_tag_space, text_scores
-from bgmatch.engine.media import decode_audio
+from bgmatch.engine.analysis.media import decode_audio
 
 # package name → what the package is (its Debian description and the LICENSES table)
 PACKAGE_LABELS = {"wesnoth-1.16-music": "orchestral", "singularity-music": "electronic"}

@@ -166,9 +166,9 @@ def mel_patches(mel: np.ndarray, *, patch_frames: int = PATCH_FRAMES) -> tuple[n
 def indexing_clip_budget(duration_s: float, *, coverage: float = 0.1, min_clips: int = 4) -> int:
     """Clips to tag of a track of ``duration_s`` when indexing: ``coverage`` of its length, at least ``min_clips``.
 
-    Both models cost about 0.22 CPU-s per 3 s clip (one core), i.e. 14× real time when every
-    clip is tagged; tagging 10 % of a track's clips, spread evenly, runs at about 135× real
-    time, which keeps indexing with tagging above 50× real time per core.
+    Measured on one core (both models, log-mel included): every clip tagged runs at 14× real
+    time; this budget at 108× (10 real tracks, 31 min), which keeps indexing with tagging above
+    50× real time per core.
     """
     clip_s = PATCH_FRAMES * HOP / SR_HZ
     return max(min_clips, int(np.ceil(coverage * duration_s / clip_s)))

@@ -94,7 +94,8 @@ def test_text_search_precision_on_the_demo_gallery(demo_music):
 
     Measured: mean precision@10 0.95 over 8 queries (chance 0.50), every query ≥ 0.9 (4 clips of each
     whole excerpt); here 2 clips of the first 30 s, to keep the test short. A random ranking reaches
-    a mean of 0.8 with probability < 1e-4.
+    a mean of 0.8 rarely: its mean precision over 8 queries has a standard deviation of 0.044
+    around 0.5 (hypergeometric, 12 of 24 relevant), so 0.8 is 7 standard deviations above it.
     """
     tagger = load_tagger("all", device="cpu")
     probs = tag_tracks(demo_music, tagger=tagger, max_clips=2, max_duration_s=30.0)

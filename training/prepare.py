@@ -25,7 +25,7 @@ from .config import SPLITS, TrainConfig
 from .prepared import PreparedError, PreparedStore
 from .sources import SourceSet, read_sources
 from .targets import clip_descriptors, fit_pseudo_targets, tag_vocabulary, track_descriptor
-from .text import embed_texts, load_text_model, tag_text
+from bgmatch.engine.learned.text import embed_texts, load_text_model, tag_text
 
 ProgressFn = Callable[[dict[str, Any]], None]
 CancelFn = Callable[[], bool]

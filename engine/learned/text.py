@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bgmatch.engine.errors import ConfigError
+from ..errors import ConfigError
 
 
 def tag_text(tags: Sequence[str]) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import re
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 import av

@@ -15,7 +15,8 @@ from ..learned.modelchoice import DEFAULT as DEFAULT_MODEL
 from ..learned.modelchoice import NONE as NO_MODEL
 from ..learned.modelchoice import default_bundle_path, load_model_choice, resolve_model_choice
 from ..output.export import ExportConfig, ExportResult, export, export_video
-from ..output.fit import FitConfig, FitPlan, FitResult, write_fit
+from ..output.fit import FitConfig, FitPlan
+from ..output.fit_render import FitResult, write_fit
 from ..output.timeline import TimelineResult, export_timeline
 from ..progress import CancelFn, ProgressFn
 from .distributed import add_with_ray

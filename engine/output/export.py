@@ -20,7 +20,8 @@ import numpy as np
 
 from ..analysis import media
 from ..errors import BgmatchError, MediaError
-from .fit import FitConfig, FitPlan, fit_track, render_track
+from .fit import FitConfig, FitPlan
+from .fit_render import fit_track, render_track
 from .loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessReport, integrated_lufs, normalize
 
 #: Codecs an MP4 file can carry as they are.

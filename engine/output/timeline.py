@@ -24,7 +24,8 @@ import opentimelineio as otio
 
 from ..analysis import media
 from ..errors import BgmatchError, MediaError
-from .fit import FitConfig, FitPlan, fit_track
+from .fit import FitConfig, FitPlan
+from .fit_render import fit_track
 
 #: Timeline file extension → OpenTimelineIO adapter.
 FORMATS = {

@@ -7,8 +7,8 @@ import pytest
 
 from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.output.fit import (FitConfig, FitError, FitPlan, Segment, beat_features, fit_track, plan_fit,
-                                       render_fit, stretch_available, write_wav)
+from bgmatch.engine.output.fit import FitConfig, FitError, FitPlan, Segment, beat_features, plan_fit
+from bgmatch.engine.output.fit_render import fit_track, render_fit, stretch_available, write_wav
 from bgmatch.engine.analysis.rhythm import analyze_music
 
 SR = 22050

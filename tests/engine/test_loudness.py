@@ -6,7 +6,7 @@ import pytest
 
 from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import BgmatchError
-from bgmatch.engine.output.fit import write_wav
+from bgmatch.engine.output.fit_render import write_wav
 from bgmatch.engine.output.loudness import integrated_lufs, normalize, true_peak_dbtp
 
 SR = 48000

@@ -12,7 +12,7 @@ from scipy.signal import correlate
 from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import BgmatchError, MediaError
 from bgmatch.engine.output.export import ExportConfig, soundtrack
-from bgmatch.engine.output.fit import fit_track
+from bgmatch.engine.output.fit_render import fit_track
 from bgmatch.engine.output.timeline import (FORMAT_NOTES, FORMATS, build_timeline, export_timeline, read_timeline,
                                             source_for, timeline_rate, video_cuts, write_timeline)
 

@@ -4,8 +4,11 @@ The network and its trained weights are BeatNet's (M. Heydari, F. Cwitkowitz, Z.
 CRNN and particle filtering for online joint beat downbeat and meter tracking", ISMIR 2021;
 https://github.com/mjhydri/BeatNet, weights CC BY 4.0, see assets/LICENSES.md). BeatNet's own
 package pins dependencies that do not install on Python 3.11, so the model is rebuilt here with
-the same parameter names and the converted state dict (``training/tools/convert_beatnet.py``) is
-loaded into it.
+the same parameter names and the converted state dict is loaded into it. The weights file
+(written by ``training/tools/convert_beatnet.py``) is one ``torch.save`` dict::
+
+    {"format": "bgmatch-beatnet", "format_version": 1, "config": {BeatNetConfig field: int},
+     "state_dict": {name: Tensor}, "extra": {"source", "source_sha256", "license", "attribution": str}}
 
 Input features are what BeatNet computes with madmom (``LOG_SPECT``: 64 ms Hann frames every
 20 ms at 22.05 kHz, magnitude STFT, 24-bands-per-octave logarithmic filterbank 30 Hz–17 kHz,
@@ -19,9 +22,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -33,7 +35,6 @@ from torch import nn
 from bgmatch.assets import asset_path
 
 from ..errors import ModelError
-from ..models.checkpoint import atomic_torch_save
 
 SR_HZ = 22050
 """Sample rate BeatNet's features are defined at."""
@@ -129,20 +130,6 @@ def beatnet_features(y: np.ndarray, *, sr_hz: int) -> np.ndarray:
 def default_weights_path() -> Path:
     """Where the shipped converted weights live (``assets/beats/beatnet.pt``)."""
     return asset_path("beats", "beatnet.pt")
-
-
-def save_beatnet(path: str | os.PathLike[str], model: BeatNetCRNN, *, extra: dict[str, Any]) -> Path:
-    """Write ``model`` as a plain state dict + config + ``extra`` (plain strings) atomically."""
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "config": asdict(model.config),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "extra": dict(extra),
-    }
-    target = Path(path)
-    atomic_torch_save(payload, target)
-    return target
 
 
 def load_beatnet(path: str | os.PathLike[str] | None = None) -> BeatNetCRNN:

@@ -2,7 +2,7 @@
 
 ``track_beats(y, sr_hz=...)`` is the one entry point. The neural default never touches
 librosa's numba-compiled beat tracker, so a fresh installation does not compile on first use;
-librosa's tracker (what ``engine/rhythm.py`` uses) stays available as ``method="librosa"`` and
+librosa's tracker (what ``engine/analysis/rhythm.py`` uses) stays available as ``method="librosa"`` and
 as the fallback when the weights are missing.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> 
 
     ``"neural"``: BeatNet activations at 50 fps decoded by a DBN over bars of 2, 3 and 4 beats.
     When its weights file is missing it warns once (per path) and falls back to ``"librosa"``:
-    librosa's beat tracker as ``engine.rhythm`` runs it, with downbeats every ``LIBROSA_METER``
+    librosa's beat tracker as ``analysis.rhythm`` runs it, with downbeats every ``LIBROSA_METER``
     beats at the phase whose beats have the strongest onsets.
     """
     if method not in ("neural", "librosa"):
@@ -86,7 +86,7 @@ def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] 
 
 
 def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
-    from ..rhythm import analyze_music  # imported here: librosa's beat module compiles with numba
+    from .rhythm import analyze_music  # imported here: librosa's beat module compiles with numba
 
     analysis = analyze_music(y, sr_hz=sr_hz)
     beats = analysis.beat_times_s

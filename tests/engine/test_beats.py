@@ -10,16 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from madmom_infer.ml.hmm import HiddenMarkovModel
 
 from bgmatch.assets import asset_path
 from bgmatch.engine.analysis import beatnet, beats
 from bgmatch.engine.analysis.beats import track_beats
-from madmom_infer.ml.hmm import HiddenMarkovModel
-
 from bgmatch.engine.analysis.downbeat_dbn import DownbeatDecoder, _FastHiddenMarkovModel
+from bgmatch.engine.analysis.media import decode_audio
+from bgmatch.engine.analysis.rhythm import analyze_music
 from bgmatch.engine.errors import ModelError
-from bgmatch.engine.media import decode_audio
-from bgmatch.engine.rhythm import analyze_music
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "beatnet_reference.npz"
 STEADY_TRACK = asset_path("demo", "music", "battle.opus")
@@ -169,7 +168,7 @@ def test_neural_default_does_not_load_librosas_numba_beat_tracker():
     code = (
         "import sys, numpy as np\n"
         "from bgmatch.engine.analysis.beats import track_beats\n"
-        "from bgmatch.engine.media import decode_audio\n"
+        "from bgmatch.engine.analysis.media import decode_audio\n"
         "from bgmatch.assets import asset_path\n"
         "y = decode_audio(asset_path('demo', 'music', 'nebula.opus'), sr_hz=22050, max_duration_s=10)\n"
         "t = track_beats(y, sr_hz=22050)\n"

@@ -4,7 +4,7 @@ Run ONCE in a throwaway environment that has madmom (built from source) and torc
 BeatNet's wheel unzipped; never imported by bgmatch (madmom and BeatNet are not dependencies):
 
     # in bgmatch's environment: the clip, decoded exactly as the test decodes it
-    python -c "import numpy as np; from bgmatch.engine.media import decode_audio; \\
+    python -c "import numpy as np; from bgmatch.engine.analysis.media import decode_audio; \\
         from bgmatch.assets import asset_path; \\
         np.save('/tmp/clip.npy', decode_audio(asset_path('demo', 'music', 'battle.opus'), \\
         sr_hz=22050, max_duration_s=3.0))"

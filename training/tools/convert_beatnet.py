@@ -16,11 +16,13 @@ import hashlib
 import io
 import sys
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from bgmatch.engine.analysis.beatnet import BeatNetCRNN, default_weights_path, save_beatnet
+from bgmatch.engine.analysis.beatnet import FORMAT, FORMAT_VERSION, BeatNetCRNN, default_weights_path
+from bgmatch.engine.learned.models.checkpoint import atomic_torch_save
 
 LICENSE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 ATTRIBUTION = (
@@ -57,12 +59,18 @@ def main(argv: list[str] | None = None) -> int:
     model = BeatNetCRNN()
     model.load_state_dict(state, strict=True)
     out = args.out or default_weights_path()
-    save_beatnet(out, model, extra={
-        "source": f"{args.wheel.name}:{member}",
-        "source_sha256": digest,
-        "license": LICENSE,
-        "attribution": ATTRIBUTION,
-    })
+    atomic_torch_save({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": asdict(model.config),
+        "state_dict": {name: t.detach().clone() for name, t in model.state_dict().items()},
+        "extra": {
+            "source": f"{args.wheel.name}:{member}",
+            "source_sha256": digest,
+            "license": LICENSE,
+            "attribution": ATTRIBUTION,
+        },
+    }, out)
     print(f"wrote {out} ({out.stat().st_size} bytes) from {args.wheel.name}:{member}")
     return 0
 

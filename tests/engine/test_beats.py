@@ -61,11 +61,14 @@ def _render_midi_piece(tmp_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     chords = [(48, 52, 55), (45, 48, 52), (41, 45, 48), (43, 47, 50)]
     for bar in range(n_bars):
         root = chords[bar % 4]
+        bar_s = bar * 4 * beat_s
+        drums.notes.append(pretty_midi.Note(90, 49, bar_s, bar_s + 0.3))  # crash on the downbeat
         for b in range(4):
             t = (bar * 4 + b) * beat_s
             drums.notes.append(pretty_midi.Note(100, 36 if b % 2 == 0 else 38, t, t + 0.1))
             drums.notes.append(pretty_midi.Note(70, 42, t + beat_s / 2, t + beat_s / 2 + 0.05))
-            bass.notes.append(pretty_midi.Note(105 if b == 0 else 85, root[0] - 12, t, t + beat_s * 0.9))
+            pitch = root[0] - 12 + (0, 7, 12, 7)[b]  # root, fifth, octave, fifth: a one-bar figure
+            bass.notes.append(pretty_midi.Note(110 if b == 0 else 80, pitch, t, t + beat_s * 0.9))
         for pitch in root:
             piano.notes.append(pretty_midi.Note(80, pitch + 12, bar * 4 * beat_s, (bar * 4 + 3.9) * beat_s))
     pm.instruments += [drums, bass, piano]

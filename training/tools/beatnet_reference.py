@@ -15,7 +15,7 @@ BeatNet's wheel unzipped; never imported by bgmatch (madmom and BeatNet are not 
 
 It computes the features with BeatNet's ``LOG_SPECT`` (madmom) exactly as BeatNet's offline
 mode configures it, and the softmax of BeatNet's ``BDA`` network loaded with the wheel's
-``model_1_weights.pt``, so the test compares our reimplementation against the originals.
+``model_3_weights.pt`` (the shipped one), so the test compares our reimplementation against the originals.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--beatnet-dir", type=Path, required=True, help="folder of the unzipped BeatNet wheel (also on PYTHONPATH)")
     p.add_argument("--track", required=True, help="the demo track the clip was decoded from")
     p.add_argument("--duration-s", type=float, required=True)
-    p.add_argument("--model", type=int, default=1)
+    p.add_argument("--model", type=int, default=3)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
 

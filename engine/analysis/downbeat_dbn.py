@@ -73,21 +73,22 @@ class _FastHiddenMarkovModel(HiddenMarkovModel):
         rows = np.arange(len(self._multi))
         back = np.zeros((n_frames, len(self._multi)), np.uint16)
         candidates = np.empty(self._multi_prev.shape)
-        current = np.empty(n + 1)
-        current[n] = -np.inf
+        # two score buffers swapped each frame; slot n is a dummy predecessor that stays -inf
+        current, previous = np.empty(n + 1), np.empty(n + 1)
+        current[n] = previous[n] = -np.inf
         with np.errstate(divide="ignore"):
             current[:n] = np.log(self.initial_distribution)
+        multi, multi_prev, multi_log_p = self._multi, self._multi_prev, self._multi_log_p
+        beat_states, downbeat_states = self._beat_states, self._downbeat_states
         for frame in range(n_frames):
-            previous = current
-            current = np.empty(n + 1)
-            current[n] = -np.inf
+            previous, current = current, previous
             current[1:n] = previous[: n - 1]
-            np.add(previous[self._multi_prev], self._multi_log_p, out=candidates)
-            best = np.argmax(candidates, axis=1)  # first maximum, as madmom's strict '>' scan
-            current[self._multi] = candidates[rows, best]
+            np.add(previous[multi_prev], multi_log_p, out=candidates)
+            best = candidates.argmax(axis=1)  # first maximum, as madmom's strict '>' scan
             back[frame] = best
-            current[self._beat_states] += beat_gain[frame]
-            current[self._downbeat_states] += downbeat_gain[frame]
+            current[multi] = candidates[rows, best]
+            current[beat_states] += beat_gain[frame]
+            current[downbeat_states] += downbeat_gain[frame]
         state = int(np.argmax(current[:n]))
         log_probability = float(current[state] + no_beat.sum())
         if np.isinf(log_probability):

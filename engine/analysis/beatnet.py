@@ -183,6 +183,8 @@ def beat_activations(features: np.ndarray, model: BeatNetCRNN) -> np.ndarray:
     Softmax over BeatNet's three classes, keeping columns (beat, downbeat) as madmom's
     downbeat DBN expects them.
     """
+    if len(features) == 0:
+        return np.zeros((0, 2), np.float32)
     with torch.inference_mode():
         logits = model(torch.from_numpy(np.ascontiguousarray(features, np.float32))[None])[0]
         probs = torch.softmax(logits, dim=-1)[:, :2]

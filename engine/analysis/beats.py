@@ -32,7 +32,7 @@ class BeatTrack:
     beat_times_s: np.ndarray  # [B] float64, ascending
     downbeat_times_s: np.ndarray  # [D] float64, a subset of beat_times_s
     tempo_bpm: float  # 60 / median beat interval (0.0 with fewer than two beats)
-    meter: int  # beats per bar
+    meter: int  # beats per bar (4 when too few beats to tell)
     method: BeatMethod  # the tracker that produced this (after any fallback)
 
 
@@ -75,7 +75,7 @@ def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] 
     model = beatnet.load_beatnet(weights)
     activations = beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
     beats, positions = _decoder().decode(activations)
-    meter = int(positions.max()) if len(positions) else LIBROSA_METER
+    meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
     return BeatTrack(
         beat_times_s=beats,
         downbeat_times_s=beats[positions == 1],

@@ -155,6 +155,15 @@ def test_features_and_activations_match_madmom_and_beatnet_reference():
     np.testing.assert_allclose(probs, ref["activations"], atol=1e-5)
 
 
+def test_silence_and_empty_input_give_an_empty_or_tiny_grid():
+    for y in (np.zeros(0, np.float32), np.zeros(22050 * 3, np.float32)):
+        track = track_beats(y, sr_hz=22050)
+        assert track.method == "neural" and len(track.beat_times_s) <= 1 and track.tempo_bpm == 0.0
+        assert track.meter == 4
+    with pytest.raises(ValueError, match="mono"):
+        track_beats(np.zeros((2, 100), np.float32), sr_hz=22050)
+
+
 def test_fast_viterbi_decodes_the_same_path_as_madmom_infer(steady_audio):
     model = beatnet.load_beatnet()
     act = beatnet.beat_activations(beatnet.beatnet_features(steady_audio[: 22050 * 8], sr_hz=22050), model)

@@ -29,7 +29,8 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("audio_npy", type=Path, help="mono float32 samples at 22050 Hz")
-    p.add_argument("--beatnet-dir", type=Path, required=True, help="folder of the unzipped BeatNet wheel (also on PYTHONPATH)")
+    p.add_argument("--beatnet-dir", type=Path, required=True,
+                   help="folder of the unzipped BeatNet wheel (also on PYTHONPATH)")
     p.add_argument("--track", required=True, help="the demo track the clip was decoded from")
     p.add_argument("--duration-s", type=float, required=True)
     p.add_argument("--model", type=int, default=3)

@@ -3,7 +3,8 @@
     pip download --no-deps beatnet==1.1.3 -d /tmp/beatnet
     python -m bgmatch.training.tools.convert_beatnet /tmp/beatnet/BeatNet-1.1.3-py3-none-any.whl
 
-The wheel's ``BeatNet/models/model_N_weights.pt`` files (three trainings; we ship model 3) are plain torch state dicts (BeatNet's
+The wheel's ``BeatNet/models/model_N_weights.pt`` files (three trainings; we ship model 3) are
+plain torch state dicts (BeatNet's
 ``BDA`` network; CC BY 4.0, Mojtaba Heydari); they are read straight from the zip with
 ``torch.load(weights_only=True)``, loaded strictly into :class:`BeatNetCRNN` and written as a
 bgmatch weights file (plain state dict + config + origin), atomically. Run once; the result is

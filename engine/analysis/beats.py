@@ -1,0 +1,108 @@
+"""Beats and downbeats of a music signal: BeatNet's CRNN + a bar-pointer DBN, or librosa.
+
+``track_beats(y, sr_hz=...)`` is the one entry point. The neural default never touches
+librosa's numba-compiled beat tracker, so a fresh installation does not compile on first use;
+librosa's tracker (what ``engine/analysis/rhythm.py`` uses) stays available as ``method="librosa"`` and
+as the fallback when the weights are missing.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from . import beatnet
+from .downbeat_dbn import DownbeatDecoder
+
+BeatMethod = Literal["neural", "librosa"]
+
+LIBROSA_METER = 4
+"""Beats per bar assumed for librosa's beats (it tracks no downbeats)."""
+
+
+@dataclass(frozen=True)
+class BeatTrack:
+    """Beat grid of one track."""
+
+    beat_times_s: np.ndarray  # [B] float64, ascending
+    downbeat_times_s: np.ndarray  # [D] float64, a subset of beat_times_s
+    tempo_bpm: float  # 60 / median beat interval (0.0 with fewer than two beats)
+    meter: int  # beats per bar (4 when too few beats to tell)
+    method: BeatMethod  # the tracker that produced this (after any fallback)
+
+
+_warned_missing: set[str] = set()
+
+
+def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> BeatTrack:
+    """Beats and downbeats of mono audio ``y`` (``[n]`` float, any rate ``sr_hz``).
+
+    ``"neural"``: BeatNet activations at 50 fps decoded by a DBN over bars of 2, 3 and 4 beats.
+    When its weights file is missing it warns once (per path) and falls back to ``"librosa"``:
+    librosa's beat tracker as ``analysis.rhythm`` runs it, with downbeats every ``LIBROSA_METER``
+    beats at the phase whose beats have the strongest onsets.
+    """
+    if method not in ("neural", "librosa"):
+        raise ValueError(f"unknown beat tracking method {method!r}; use 'neural' or 'librosa'")
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"track_beats needs mono audio of shape [n], got {y.shape}")
+    if method == "neural":
+        weights = beatnet.default_weights_path()
+        if weights.is_file():
+            return _track_neural(y, sr_hz=sr_hz, weights=weights)
+        if str(weights) not in _warned_missing:
+            _warned_missing.add(str(weights))
+            warnings.warn(
+                f"{weights}: BeatNet weights missing; tracking beats with librosa instead",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+    return _track_librosa(y, sr_hz=sr_hz)
+
+
+@functools.lru_cache(maxsize=1)
+def _decoder() -> DownbeatDecoder:
+    return DownbeatDecoder(fps_hz=beatnet.FPS_HZ, beats_per_bar=(2, 3, 4))
+
+
+def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] | Path) -> BeatTrack:
+    model = beatnet.load_beatnet(weights)
+    activations = beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
+    beats, positions = _decoder().decode(activations)
+    meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
+    return BeatTrack(
+        beat_times_s=beats,
+        downbeat_times_s=beats[positions == 1],
+        tempo_bpm=_tempo_bpm(beats),
+        meter=meter,
+        method="neural",
+    )
+
+
+def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
+    from .rhythm import analyze_music  # imported here: librosa's beat module compiles with numba
+
+    analysis = analyze_music(y, sr_hz=sr_hz)
+    beats = analysis.beat_times_s
+    frames = np.clip(np.round(beats * analysis.frame_rate_hz).astype(int), 0, len(analysis.onset_envelope) - 1)
+    strength = analysis.onset_envelope[frames] if len(beats) else np.zeros(0)
+    phases = [float(strength[p::LIBROSA_METER].mean()) if len(strength[p::LIBROSA_METER]) else -1.0
+              for p in range(LIBROSA_METER)]
+    phase = int(np.argmax(phases))
+    return BeatTrack(
+        beat_times_s=beats,
+        downbeat_times_s=beats[phase::LIBROSA_METER],
+        tempo_bpm=analysis.tempo_bpm,
+        meter=LIBROSA_METER,
+        method="librosa",
+    )
+
+
+def _tempo_bpm(beats: np.ndarray) -> float:
+    return float(60.0 / np.median(np.diff(beats))) if len(beats) >= 2 else 0.0

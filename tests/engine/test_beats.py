@@ -1,0 +1,193 @@
+"""Beat and downbeat tracking: BeatNet's CRNN + DBN (default) and the librosa fallback."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from madmom_infer.ml.hmm import HiddenMarkovModel
+
+from bgmatch.assets import asset_path
+from bgmatch.engine.analysis import beatnet, beats
+from bgmatch.engine.analysis.beats import track_beats
+from bgmatch.engine.analysis.downbeat_dbn import DownbeatDecoder, _FastHiddenMarkovModel
+from bgmatch.engine.analysis.media import decode_audio
+from bgmatch.engine.analysis.rhythm import analyze_music
+from bgmatch.engine.errors import ModelError
+
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "beatnet_reference.npz"
+STEADY_TRACK = asset_path("demo", "music", "battle.opus")
+SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+
+
+def _f_measure(reference: np.ndarray, estimated: np.ndarray) -> float:
+    import mir_eval
+
+    return float(mir_eval.beat.f_measure(mir_eval.beat.trim_beats(reference), mir_eval.beat.trim_beats(estimated)))
+
+
+@pytest.fixture(scope="module")
+def steady_audio() -> np.ndarray:
+    return decode_audio(STEADY_TRACK, sr_hz=22050, max_duration_s=30.0)
+
+
+def test_neural_beats_on_real_music_agree_with_librosa_tempo_up_to_octave(steady_audio):
+    track = track_beats(steady_audio, sr_hz=22050)
+    assert track.method == "neural"
+    assert 60.0 <= track.tempo_bpm <= 200.0
+    assert track.meter in (2, 3, 4)
+    assert len(track.beat_times_s) >= 20 and np.all(np.diff(track.beat_times_s) > 0)
+    assert np.isin(track.downbeat_times_s, track.beat_times_s).all() and len(track.downbeat_times_s) >= 4
+    librosa_tempo = analyze_music(steady_audio, sr_hz=22050).tempo_bpm
+    ratio = track.tempo_bpm / librosa_tempo
+    assert min(abs(ratio - r) / r for r in (0.5, 1.0, 2.0)) < 0.06, (track.tempo_bpm, librosa_tempo)
+
+
+def _render_midi_piece(tmp_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 20 s 4/4 piece at 112 bpm (drums, bass, piano), rendered by the fluidsynth CLI."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    soundfile = pytest.importorskip("soundfile")
+    bpm, n_bars = 112.0, 10
+    beat_s = 60.0 / bpm
+    pm = pretty_midi.PrettyMIDI(initial_tempo=bpm)
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    bass = pretty_midi.Instrument(program=33)
+    piano = pretty_midi.Instrument(program=0)
+    chords = [(48, 52, 55), (45, 48, 52), (41, 45, 48), (43, 47, 50)]
+    for bar in range(n_bars):
+        root = chords[bar % 4]
+        bar_s = bar * 4 * beat_s
+        drums.notes.append(pretty_midi.Note(90, 49, bar_s, bar_s + 0.3))  # crash on the downbeat
+        for b in range(4):
+            t = (bar * 4 + b) * beat_s
+            drums.notes.append(pretty_midi.Note(100, 36 if b % 2 == 0 else 38, t, t + 0.1))
+            drums.notes.append(pretty_midi.Note(70, 42, t + beat_s / 2, t + beat_s / 2 + 0.05))
+            pitch = root[0] - 12 + (0, 7, 12, 7)[b]  # root, fifth, octave, fifth: a one-bar figure
+            bass.notes.append(pretty_midi.Note(110 if b == 0 else 80, pitch, t, t + beat_s * 0.9))
+        for pitch in root:
+            piano.notes.append(pretty_midi.Note(80, pitch + 12, bar * 4 * beat_s, (bar * 4 + 3.9) * beat_s))
+    pm.instruments += [drums, bass, piano]
+    midi, wav = tmp_path / "piece.mid", tmp_path / "piece.wav"
+    pm.write(str(midi))
+    subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", "22050", str(SF2), str(midi)],
+                   check=True, capture_output=True, timeout=120)
+    y, sr_hz = soundfile.read(wav, dtype="float32", always_2d=True)
+    assert sr_hz == 22050
+    truth = np.arange(n_bars * 4) * beat_s
+    return y.mean(axis=1), truth, truth[::4]
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None or not SF2.is_file(),
+                    reason="needs the fluidsynth CLI and the fluid-soundfont-gm soundfont to render MIDI")
+def test_rendered_midi_beats_and_downbeats_are_found(tmp_path):
+    y, truth_beats, truth_downbeats = _render_midi_piece(tmp_path)
+    track = track_beats(y, sr_hz=22050)
+    assert track.method == "neural"
+    assert _f_measure(truth_beats, track.beat_times_s) >= 0.9
+    assert track.meter == 4
+    assert _f_measure(truth_downbeats, track.downbeat_times_s) >= 0.8
+
+
+def test_missing_weights_warn_once_and_fall_back_to_librosa(monkeypatch, tmp_path, steady_audio):
+    missing = tmp_path / "no-beatnet.pt"
+    monkeypatch.setattr(beatnet, "default_weights_path", lambda: missing)
+    monkeypatch.setattr(beats, "_warned_missing", set())
+    y = steady_audio[: 22050 * 15]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = track_beats(y, sr_hz=22050)
+        second = track_beats(y, sr_hz=22050)
+    mine = [w for w in caught if "BeatNet weights missing" in str(w.message)]
+    assert len(mine) == 1 and str(missing) in str(mine[0].message)
+    expected = analyze_music(y, sr_hz=22050)
+    for track in (first, second):
+        assert track.method == "librosa" and track.meter == 4
+        np.testing.assert_array_equal(track.beat_times_s, expected.beat_times_s)
+        assert track.tempo_bpm == expected.tempo_bpm
+        assert np.isin(track.downbeat_times_s, track.beat_times_s).all()
+
+
+def test_shipped_weights_load_with_weights_only_and_tampered_files_are_refused(tmp_path):
+    shipped = beatnet.default_weights_path()
+    assert shipped.stat().st_size <= 10 * 1024 * 1024
+    payload = torch.load(shipped, weights_only=True)
+    assert payload["format"] == beatnet.FORMAT and "CC BY 4.0" in payload["extra"]["license"]
+    assert isinstance(beatnet.load_beatnet(shipped), beatnet.BeatNetCRNN)
+
+    hostile = tmp_path / "hostile.pt"
+    torch.save({**payload, "extra": {"hook": Path("/etc/passwd")}}, hostile)  # a non-plain object
+    with pytest.raises(ModelError, match="unsafe pickle"):
+        beatnet.load_beatnet(hostile)
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(shipped.read_bytes()[:4000])
+    with pytest.raises(ModelError, match="not a torch weights file"):
+        beatnet.load_beatnet(truncated)
+    newer = tmp_path / "newer.pt"
+    torch.save({**payload, "format_version": beatnet.FORMAT_VERSION + 1}, newer)
+    with pytest.raises(ModelError, match="format_version"):
+        beatnet.load_beatnet(newer)
+    wrong_shape = tmp_path / "wrong.pt"
+    state = dict(payload["state_dict"])
+    state["linear.weight"] = torch.zeros(4, 150)
+    torch.save({**payload, "state_dict": state}, wrong_shape)
+    with pytest.raises(ModelError, match="do not fit"):
+        beatnet.load_beatnet(wrong_shape)
+
+
+def test_features_and_activations_match_madmom_and_beatnet_reference():
+    """Reference made once by training/tools/beatnet_reference.py with madmom and BeatNet's own
+    model.py (throwaway env): madmom's LOG_SPECT features of a real clip and BDA's softmax."""
+    ref = np.load(REFERENCE)
+    y = decode_audio(asset_path("demo", "music", str(ref["track"])), sr_hz=22050,
+                     max_duration_s=float(ref["duration_s"]))
+    np.testing.assert_allclose(y, ref["audio"], atol=1e-6)
+    ours = beatnet.beatnet_features(y, sr_hz=22050)
+    assert ours.shape == ref["features"].shape
+    np.testing.assert_allclose(ours, ref["features"], atol=2e-4)
+    model = beatnet.load_beatnet()
+    with torch.inference_mode():
+        probs = torch.softmax(model(torch.from_numpy(ref["features"])[None])[0], dim=-1).numpy()
+    np.testing.assert_allclose(probs, ref["activations"], atol=1e-5)
+
+
+def test_silence_and_empty_input_give_an_empty_or_tiny_grid():
+    for y in (np.zeros(0, np.float32), np.zeros(22050 * 3, np.float32)):
+        track = track_beats(y, sr_hz=22050)
+        assert track.method == "neural" and len(track.beat_times_s) <= 1 and track.tempo_bpm == 0.0
+        assert track.meter == 4
+    with pytest.raises(ValueError, match="mono"):
+        track_beats(np.zeros((2, 100), np.float32), sr_hz=22050)
+
+
+def test_fast_viterbi_decodes_the_same_path_as_madmom_infer(steady_audio):
+    model = beatnet.load_beatnet()
+    act = beatnet.beat_activations(beatnet.beatnet_features(steady_audio[: 22050 * 8], sr_hz=22050), model)
+    decoder = DownbeatDecoder(fps_hz=beatnet.FPS_HZ, beats_per_bar=(3, 4))
+    for fast in decoder._processor.hmms:
+        assert isinstance(fast, _FastHiddenMarkovModel)
+        reference = HiddenMarkovModel.viterbi(fast, act.astype(float))
+        path, log_p = fast.viterbi(act.astype(float))
+        np.testing.assert_array_equal(path, reference[0])
+        assert log_p == pytest.approx(reference[1], rel=1e-9)
+
+
+def test_neural_default_does_not_load_librosas_numba_beat_tracker():
+    code = (
+        "import sys, numpy as np\n"
+        "from bgmatch.engine.analysis.beats import track_beats\n"
+        "from bgmatch.engine.analysis.media import decode_audio\n"
+        "from bgmatch.assets import asset_path\n"
+        "y = decode_audio(asset_path('demo', 'music', 'nebula.opus'), sr_hz=22050, max_duration_s=10)\n"
+        "t = track_beats(y, sr_hz=22050)\n"
+        "assert t.method == 'neural' and len(t.beat_times_s) > 5\n"
+        "loaded = [m for m in sys.modules if m.startswith('librosa.beat') or m == 'numba']\n"
+        "print(loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,258 @@
+"""The editing session without Qt: the video, its suggestions, the chosen track, its offset and beat grid.
+
+napari's ``components`` against ``_qt``: this is the model; the app's widgets only subscribe to
+:attr:`Session.events` and call its methods. Each value lives here once: the user's offset of
+each suggested track (the list, the player and the alignment bar read it from here), the
+chosen track's corrected beat grid, the fit plan and the export settings. What changes stored
+data goes through the :class:`~bgmatch.engine.library.Library` the session is given.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
+from ..errors import LibraryError
+from ..library import ExportConfig, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
+from .events import Event
+
+#: An offset is kept this far (s) before the track's end, so some music always plays.
+END_MARGIN_S = 0.1
+
+
+@dataclass(frozen=True)
+class LoadedVideo:
+    """The video being edited: its file, what probing found and its motion/cut analysis."""
+
+    path: Path
+    info: MediaInfo
+    analysis: VideoAnalysis
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen suggestion, its stored analysis under the beat-grid correction, and whether it
+    was chosen by the user (``play``: a view may start playing it) or picked as the best."""
+
+    suggestion: Suggestion
+    details: TrackDetails
+    play: bool = False
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What an export of the session writes: the video with ``track`` from ``offset_s``."""
+
+    video: Path
+    track: Path
+    offset_s: float
+    config: ExportConfig
+
+
+@dataclass
+class SessionEvents:
+    """One event per part of the session; each carries the part's new value."""
+
+    library: Event[Library | None] = field(default_factory=lambda: Event("library"))
+    video: Event[LoadedVideo | None] = field(default_factory=lambda: Event("video"))
+    suggestions: Event[list[Suggestion]] = field(default_factory=lambda: Event("suggestions"))
+    chosen: Event[Choice | None] = field(default_factory=lambda: Event("chosen"))
+    offset: Event[float] = field(default_factory=lambda: Event("offset"))
+    beat_grid: Event[TrackDetails] = field(default_factory=lambda: Event("beat_grid"))
+    fit_plan: Event[object | None] = field(default_factory=lambda: Event("fit_plan"))
+    export_config: Event[ExportConfig] = field(default_factory=lambda: Event("export_config"))
+
+
+class Session:
+    """One editing session on a library (None until one is open)."""
+
+    def __init__(self, library: Library | None = None) -> None:
+        self.events = SessionEvents()
+        self._library = library
+        self._video: LoadedVideo | None = None
+        self._suggestions: list[Suggestion] = []
+        self._choice: Choice | None = None
+        self._offsets: dict[str, float] = {}  # track id → the user's offset, for this video's suggestions
+        self._tempi: dict[str, float] = {}  # track id → tempo after a correction made since they were ranked
+        self._fit_plan: object | None = None
+        self._export_config = ExportConfig()
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def library(self) -> Library | None:
+        """The open library."""
+        return self._library
+
+    @property
+    def video(self) -> LoadedVideo | None:
+        """The video being edited."""
+        return self._video
+
+    @property
+    def video_path(self) -> Path | None:
+        """The video's file."""
+        return self._video.path if self._video is not None else None
+
+    @property
+    def suggestions(self) -> list[Suggestion]:
+        """The ranked tracks for the video, best first."""
+        return list(self._suggestions)
+
+    @property
+    def choice(self) -> Choice | None:
+        """The chosen suggestion with its details."""
+        return self._choice
+
+    @property
+    def chosen(self) -> Suggestion | None:
+        """The chosen suggestion."""
+        return self._choice.suggestion if self._choice is not None else None
+
+    @property
+    def details(self) -> TrackDetails | None:
+        """The chosen track's analysis under its beat-grid correction."""
+        return self._choice.details if self._choice is not None else None
+
+    @property
+    def offset_s(self) -> float:
+        """Where in the chosen track the video starts (s); 0 with no track."""
+        return self.offset_of(self._choice.suggestion) if self._choice is not None else 0.0
+
+    def offset_of(self, suggestion: Suggestion) -> float:
+        """The user's offset of a suggested track (s), else the suggested one."""
+        return self._offsets.get(suggestion.track_id, suggestion.offset_s)
+
+    def tempo_of(self, suggestion: Suggestion) -> float:
+        """A suggested track's tempo (BPM) after the user's beat-grid correction."""
+        return self._tempi.get(suggestion.track_id, suggestion.tempo_bpm)
+
+    @property
+    def fit_plan(self) -> object | None:
+        """The chosen track's fit-to-length plan (``engine.output``'s fit, once made); cleared
+        when the video or the chosen track changes."""
+        return self._fit_plan
+
+    @property
+    def export_config(self) -> ExportConfig:
+        """How an export is encoded."""
+        return self._export_config
+
+    def export_request(self) -> ExportRequest | None:
+        """What an export would write now (None: no video or no chosen track)."""
+        if self._video is None or self._choice is None:
+            return None
+        return ExportRequest(self._video.path, Path(self._choice.suggestion.path), self.offset_s, self._export_config)
+
+    # -- the library and the video -----------------------------------------------------------
+    def set_library(self, library: Library | None) -> None:
+        """Work on ``library`` from now on (the video and its suggestions stay)."""
+        if library is not self._library:
+            self._library = library
+            self.events.library.emit(library)
+
+    def set_video(self, video: LoadedVideo | None, suggestions: list[Suggestion]) -> None:
+        """A newly analysed video and its ranking: the best track is chosen (not to be played) and
+        the user's earlier offsets are forgotten. ``BgmatchError`` (nothing changed) when the best
+        track cannot be read from the library."""
+        ranked = list(suggestions)
+        best = self._choice_of(ranked[0], play=False) if ranked else None
+        self._video, self._suggestions, self._choice = video, ranked, best
+        self._offsets, self._tempi, self._fit_plan = {}, {}, None
+        self.events.video.emit(video)
+        self.events.suggestions.emit(self.suggestions)
+        self.events.chosen.emit(best)
+
+    # -- the chosen track --------------------------------------------------------------------
+    def _require_library(self) -> Library:
+        if self._library is None:
+            raise LibraryError("no library is open")
+        return self._library
+
+    def _choice_of(self, suggestion: Suggestion, *, play: bool) -> Choice:
+        return Choice(suggestion, self._require_library().track_details(suggestion.track_id), play)
+
+    def choose(self, suggestion: Suggestion | None, *, play: bool = True) -> None:
+        """Choose ``suggestion`` (None: no track) at its offset; ``play`` says the user asked for
+        it (views start playing it). Choosing the chosen track again changes nothing."""
+        if suggestion is None:
+            if self._choice is not None:
+                self._choice, self._fit_plan = None, None
+                self.events.chosen.emit(None)
+            return
+        if self._choice is not None and self._choice.suggestion.track_id == suggestion.track_id:
+            return  # the row moved (sorting, filtering), the choice did not
+        self._choice, self._fit_plan = self._choice_of(suggestion, play=play), None
+        self.events.chosen.emit(self._choice)
+
+    # -- offset ------------------------------------------------------------------------------
+    def set_offset(self, offset_s: float) -> None:
+        """Start the chosen track at ``offset_s`` (clamped to the track, rounded to the ms)."""
+        if self._choice is None:
+            return
+        limit = max(0.0, self._choice.details.music.duration_s - END_MARGIN_S)
+        value = round(min(max(0.0, float(offset_s)), limit), 3)
+        self._offsets[self._choice.suggestion.track_id] = value
+        self.events.offset.emit(value)
+
+    def nudge_seconds(self, delta_s: float) -> None:
+        """Move the chosen track's start by ``delta_s``."""
+        self.set_offset(self.offset_s + delta_s)
+
+    def nudge_beats(self, beats: int) -> None:
+        """Move the chosen track's start to the ``beats``-th (corrected) beat from here."""
+        if self._choice is not None:
+            self.set_offset(step_beats_s(self.offset_s, self._choice.details.beat_times_s, beats))
+
+    def snap_to_beat(self) -> None:
+        """Snap the chosen track's start to the nearest (corrected) beat."""
+        if self._choice is not None:
+            self.set_offset(snap_offset_s(self.offset_s, self._choice.details.beat_times_s))
+
+    # -- beat grid ---------------------------------------------------------------------------
+    def halve_tempo(self) -> None:
+        """The beat tracker found double the tempo: keep every other beat."""
+        self._correct(lambda c: c.halved())
+
+    def double_tempo(self) -> None:
+        """The beat tracker found half the tempo: add a beat between each pair."""
+        self._correct(lambda c: c.doubled())
+
+    def shift_grid(self, delta_s: float) -> None:
+        """Move the beat grid by ``delta_s``."""
+        self._correct(lambda c: c.shifted(delta_s))
+
+    def shift_half_beat(self) -> None:
+        """Move the beat grid onto the off-beat (half the corrected beat period)."""
+        if self._choice is not None:
+            half = beat_period_s(self._choice.details.beat_times_s) / 2
+            self._correct(lambda c: c.shifted(half))
+
+    def reset_grid(self) -> None:
+        """Forget the chosen track's correction."""
+        self._correct(lambda c: BeatGridCorrection())
+
+    def _correct(self, change: Callable[[BeatGridCorrection], BeatGridCorrection]) -> None:
+        """Apply a beat-grid change to the chosen track and keep it in the library
+        (``BgmatchError``, nothing changed, when the library cannot store it)."""
+        if self._choice is None:
+            return
+        library, track_id = self._require_library(), self._choice.suggestion.track_id
+        correction = change(self._choice.details.correction)
+        library.set_beat_correction(track_id, correction)
+        details = library.track_details(track_id, correction)
+        self._choice = dataclasses.replace(self._choice, details=details)
+        self._tempi[track_id] = details.tempo_bpm
+        self.events.beat_grid.emit(details)
+
+    # -- fit plan and export -----------------------------------------------------------------
+    def set_fit_plan(self, plan: object | None) -> None:
+        """Keep the chosen track's fit-to-length plan (None: play the track as it is)."""
+        self._fit_plan = plan
+        self.events.fit_plan.emit(plan)
+
+    def set_export_config(self, config: ExportConfig) -> None:
+        """Encode exports with ``config`` from now on."""
+        self._export_config = config
+        self.events.export_config.emit(config)

@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import threading
 import tomllib
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from bgmatch.engine.errors import BgmatchError, ConfigError
 
-from .config import STAGES, TrainConfig, editor_config, load_config, parse_config
+from .config import STAGES, load_config
 from .pipeline import train
 
 EXIT_OK, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 130
@@ -41,34 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"comma-separated subset of {','.join(STAGES)} (default: all)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-step lines")
     return parser
-
-
-def run_training(config: TrainConfig | Mapping[str, Any] | str | os.PathLike[str],
-                 progress_callback: Callable[[dict[str, Any]], None] | None = None,
-                 cancel_flag: threading.Event | Callable[[], bool] | None = None, **options: Any) -> dict[str, Any]:
-    """Train from a :class:`TrainConfig`, a TOML path, a TOML-shaped dict, or the GUI Training
-    dialog's dict (``{"data": {"folder", "tags_csv"}, "output_dir", "train": {"epochs",
-    "batch_size", "learning_rate", "valid_fraction", "seed"}, "device"}``).
-
-    ``progress_callback`` receives dicts (``stage``, ``step``, ``total``, ``fraction``, ``loss``,
-    loss parts, ``recall@K``, ``val_recall@K``, ``message``, ``model_path``); ``cancel_flag`` stops
-    the run at the next step with its state saved (the same call resumes it). Returns
-    :meth:`pipeline.TrainResult.as_dict` (``model_path`` is the new bundle folder). ``options`` go to
-    :func:`pipeline.train` (``device``, ``stages``, ``show_bar``).
-    """
-    if isinstance(config, Mapping):
-        config = _dialog_config(config) if "output_dir" in config else parse_config(config)
-    return train(config, progress_callback, cancel_flag, **options).as_dict()
-
-
-def _dialog_config(data: Mapping[str, Any]) -> TrainConfig:
-    source, options = data.get("data") or {}, data.get("train") or {}
-    if not source.get("folder") or not data.get("output_dir"):
-        raise ConfigError("the training dialog's config needs data.folder and output_dir")
-    return editor_config(folder=source["folder"], out_dir=data["output_dir"], tags_csv=source.get("tags_csv"),
-                         epochs=options.get("epochs"), batch_size=options.get("batch_size"),
-                         learning_rate=options.get("learning_rate"), valid_fraction=options.get("valid_fraction"),
-                         seed=options.get("seed"), device=data.get("device"))
 
 
 def main(argv: list[str] | None = None) -> int:

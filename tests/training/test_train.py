@@ -149,26 +149,30 @@ def _to_toml(data: dict, prefix: str = "") -> str:
     return out
 
 
-def test_run_training_for_the_gui(edits_root, prepared_dir, tmp_path):
-    from bgmatch.training.cli import _dialog_config, run_training
+def test_run_training_typed_entry_for_the_app(edits_root, prepared_dir, tmp_path, capsys):
+    from bgmatch.training.api import editor_config, run_training
 
-    events: list[dict] = []
-    data = tiny_config(tmp_path / "gui", root=edits_root, prepared_dir=prepared_dir,
-                       pretrain={"steps": 2}, match={"steps": 0, "epochs": 4, "valid_every": 500, "log_every": 50,
-                                                     "batch_size": 3})
-    result = run_training(data, events.append, threading.Event(), show_bar=False)
-    assert result["model_path"] == str(tmp_path / "gui" / "model") and not result["cancelled"]
-    match = [e for e in events if e["stage"] == "match" and "step" in e]
-    assert match[-1]["step"] == match[-1]["total"] == 4 * 2 and match[-1]["fraction"] == 1.0  # 6 pairs, 3 a batch
-    assert "recall@10" in match[-1] and match[-1]["recall@10"] == match[-1]["val_recall@10"]
+    metrics, steps = [], []
+    config = parse_config(tiny_config(tmp_path / "gui", root=edits_root, prepared_dir=prepared_dir,
+                                      pretrain={"steps": 2}, match={"steps": 0, "epochs": 4, "valid_every": 500,
+                                                                    "log_every": 50, "batch_size": 3}))
+    result = run_training(config, progress=lambda *a: steps.append(a), on_metrics=metrics.append,
+                          cancel=threading.Event().is_set)
+    assert result.bundle_dir == tmp_path / "gui" / "model" and not result.cancelled
+    # progress is the engine protocol: (done, total, message), integers
+    assert all(isinstance(d, int) and isinstance(t, int) and isinstance(m, str) for d, t, m in steps)
+    assert (8, 8, "match step 8/8") in steps  # 6 pairs, 3 a batch: 2 steps an epoch
+    match = [m for m in metrics if m.stage == "match" and m.losses]
+    assert match[-1].step == match[-1].total == 4 * 2
+    logged = MetricsLog(tmp_path / "gui").rows("match")[-1]
+    assert match[-1].recalls[10] == logged["val_recall@10"]  # recalls are the validation split's
     # Counted in epochs, the run logs and validates once an epoch (not once, at the end).
-    assert [e["step"] for e in match if "val_recall@10" in e] == [2, 4, 6, 8]
-    assert {2, 4, 6, 8} <= {e["step"] for e in match if "loss" in e}
-    assert any(e.get("model_path") == result["model_path"] for e in events)
-    dialog = {"data": {"folder": str(edits_root / "videos"), "tags_csv": None}, "output_dir": str(tmp_path / "out"),
-              "train": {"epochs": 3, "batch_size": 16, "learning_rate": 0.001, "valid_fraction": 0.2, "seed": 7},
-              "device": "CPU"}
-    config = _dialog_config(dialog)
+    assert [m.step for m in match if m.recalls] == [2, 4, 6, 8]
+    assert {2, 4, 6, 8} <= {m.step for m in match if "train" in m.losses}
+    assert any(m.model_path == str(result.bundle_dir) for m in metrics)
+    assert "it/s" not in capsys.readouterr().err  # no terminal progress bar: the caller shows progress
+    config = editor_config(folder=edits_root / "videos", out_dir=tmp_path / "out", tags_csv=None, epochs=3,
+                           batch_size=16, learning_rate=0.001, valid_fraction=0.2, seed=7, device="CPU")
     assert (config.data.format, config.data.valid_fraction, config.data.test_fraction) == ("folder", 0.2, 0.0)
     assert (config.match.epochs, config.match.batch_size, config.match.lr) == (3, 16, 0.001)
     assert (config.run.seed, config.run.device, config.model.name) == (7, "cpu", "small")

@@ -1,32 +1,37 @@
 """The app's long-running jobs as plain functions over the engine's public API (no Qt).
 
 Each ``*_job`` returns a function ``(progress, cancel) -> result`` for
-:class:`bgmatch.app.workers.JobRunner`. They only call the engine and package its answers.
+:class:`bgmatch.app.workers.JobRunner`; ``progress(done, total, message)`` is the engine's
+protocol (``total`` 0: busy, amount unknown). They only call the engine and package its answers.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from bgmatch.engine.library import (AddReport, BeatGridCorrection, EmbedReport, ExportConfig, Library, MediaInfo,
-                                    Suggestion, TrackInfo, VideoAnalysis, export, load_model_choice)
+from bgmatch.engine.library import (AddReport, BeatGridCorrection, CancelFn, EmbedReport, ExportConfig, Library,
+                                    MediaInfo, ProgressFn, Suggestion, TrackInfo, load_model_choice)
+from bgmatch.engine.library import export as export_video
+from bgmatch.engine.session import LoadedVideo
 
-from .workers import CancelToken, JobCancelled, JobFn, ProgressFn
+from .workers import CancelToken, JobCancelled, JobFn
+
+if TYPE_CHECKING:  # the training package (and torch) is imported only when Retrain is opened
+    from bgmatch.training.api import TrainConfig, TrainingMetrics, TrainResult
 
 #: Most suggestions fetched for one video (the list is filtered and sorted in the app).
 MAX_SUGGESTIONS = 200
-BUSY = -1.0
+#: ``progress(BUSY, BUSY, message)``: working, amount unknown.
+BUSY = 0
 
 
 @dataclass(frozen=True)
 class SuggestResult:
     """A video's analysis and the ranked tracks for it."""
 
-    video_path: Path
-    info: MediaInfo
-    analysis: VideoAnalysis
+    video: LoadedVideo
     suggestions: list[Suggestion]
     library_size: int
 
@@ -35,17 +40,16 @@ def suggest_job(library: Library, video: Path, info: MediaInfo) -> JobFn:
     """Analyse ``video`` and rank the library's tracks for it (no ranking when the library is empty)."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> SuggestResult:
-        progress(BUSY, f"Analysing motion and cuts of {video.name}…")
+        progress(BUSY, BUSY, f"Analysing motion and cuts of {video.name}…")
         query = library.query(video)  # with a model set, also the video's learned embedding
-        analysis = query.analysis
         cancel.raise_if_cancelled()
         n = len(library)
         suggestions: list[Suggestion] = []
         if n:
-            progress(BUSY, f"Ranking {n} track{'s' if n != 1 else ''}…")
+            progress(BUSY, BUSY, f"Ranking {n} track{'s' if n != 1 else ''}…")
             suggestions = library.suggest(query, top=min(n, MAX_SUGGESTIONS))
         cancel.raise_if_cancelled()
-        return SuggestResult(video, info, analysis, suggestions, n)
+        return SuggestResult(LoadedVideo(video, info, query.analysis), suggestions, n)
 
     return run
 
@@ -54,11 +58,11 @@ def add_folder_job(library: Library, folders: list[Path]) -> JobFn:
     """Index audio files under ``folders``; stops between files when cancelled."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> AddReport:
-        progress(BUSY, "Looking for music files…")
+        progress(BUSY, BUSY, "Looking for music files…")
 
         def report(done: int, total: int, path: str) -> None:
             name = Path(path).name if path else "done"
-            progress(done / total if total else 1.0, f"{done}/{total} · {name}")
+            progress(done, total, f"{done}/{total} · {name}")
 
         return library.add(folders, progress=report, cancel=cancel)
 
@@ -97,7 +101,7 @@ def similar_job(library: Library, query_id: str, track_ids: list[str]) -> JobFn:
     """Similarity of each of ``track_ids`` to ``query_id`` (corrected tempi), as a dict."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> dict[str, float]:
-        progress(BUSY, "Comparing tracks…")
+        progress(BUSY, BUSY, "Comparing tracks…")
         return library.similar(query_id, track_ids)
 
     return run
@@ -110,9 +114,10 @@ def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
     def run(progress: ProgressFn, cancel: CancelToken) -> Path:
         def report(fraction: float) -> None:
             cancel.raise_if_cancelled()
-            progress(fraction, f"Exporting {out_path.name}… {fraction:.0%}")
+            # export still reports a fraction (being rewritten to the engine protocol): per mille here
+            progress(round(fraction * 1000), 1000, f"Exporting {out_path.name}… {fraction:.0%}")
 
-        return export(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
+        return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
 
     return run
 
@@ -131,15 +136,14 @@ def model_job(library: Library, choice: str, name: str) -> JobFn:
     embeddings; the library's active model is not changed. Cancelling keeps what was embedded."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> ModelSwap:
-        progress(BUSY, f"Loading model {name}…")
+        progress(BUSY, BUSY, f"Loading model {name}…")
         bundle = load_model_choice(choice)
         cancel.raise_if_cancelled()
         if bundle is None:
             return ModelSwap(choice, None)
 
         def report(done: int, total: int, path: str) -> None:
-            progress(done / total if total else 1.0, f"Embedding for {name}: {done}/{total}"
-                     + (f" · {Path(path).name}" if path else ""))
+            progress(done, total, f"Embedding for {name}: {done}/{total}" + (f" · {Path(path).name}" if path else ""))
 
         embedded = library.embed(bundle=bundle, progress=report, cancel=cancel)
         if embedded.cancelled:
@@ -149,36 +153,29 @@ def model_job(library: Library, choice: str, name: str) -> JobFn:
     return run
 
 
-TrainingFn = Callable[[Any, Callable[[dict], None], threading.Event], Any]
+class TrainingFn(Protocol):
+    """The training package's typed entry, :func:`bgmatch.training.api.run_training`."""
+
+    def __call__(self, config: TrainConfig, *, progress: ProgressFn | None = None,
+                 on_metrics: Callable[[TrainingMetrics], None] | None = None,
+                 cancel: CancelFn | None = None) -> TrainResult: ...
 
 
 def find_training() -> TrainingFn | None:
-    """``bgmatch.training.cli.run_training`` when the training package provides it, else None."""
-    import importlib
-
+    """:func:`bgmatch.training.api.run_training`, or None in a build without the training package."""
     try:
-        module = importlib.import_module("bgmatch.training.cli")
+        from bgmatch.training.api import run_training
     except ImportError:
         return None
-    fn = getattr(module, "run_training", None)
-    return fn if callable(fn) else None
+    return run_training
 
 
-def training_job(run_training: TrainingFn, config: dict[str, Any], on_event: Callable[[dict], None]) -> JobFn:
-    """Run ``run_training(config, callback, cancel_flag)``; each event goes to ``on_event``.
+def training_job(run_training: TrainingFn, config: TrainConfig,
+                 on_metrics: Callable[[TrainingMetrics], None]) -> JobFn:
+    """Run ``run_training(config, …)`` in a worker: its progress goes to the job, each
+    metrics event to ``on_metrics``; the job's cancel stops it (state saved)."""
 
-    When the function takes ``show_bar``, it is turned off: the dialog shows the progress.
-    """
-    import inspect
-
-    try:
-        parameters = inspect.signature(run_training).parameters
-    except (TypeError, ValueError):
-        parameters = {}
-    takes_options = "show_bar" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    options = {"show_bar": False} if takes_options else {}
-
-    def run(progress: ProgressFn, cancel: CancelToken) -> Any:
-        return run_training(config, on_event, cancel.event, **options)
+    def run(progress: ProgressFn, cancel: CancelToken) -> TrainResult:
+        return run_training(config, progress=progress, on_metrics=on_metrics, cancel=cancel)
 
     return run

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -11,23 +10,20 @@ from bgmatch.engine.errors import BgmatchError
 from bgmatch.engine.library import AddReport, Library
 
 from . import jobs
+from .shell import NO_LIBRARY, Shell
 from .workers import Job
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
-
-NO_LIBRARY = "No library is open — choose one with Library ▸ Use Library Folder…"
 
 
 class LibraryFlow(QObject):
-    """Opens :attr:`MainWindow.library` and keeps the library view and its indexing job."""
+    """Opens the window's (the session's) library and keeps the library view and its indexing job."""
 
-    opened = Signal()  # a library was opened (the model flow sets its model)
+    opened = Signal()  # a library was opened (the window then restores its model)
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
+    def __init__(self, window: Shell) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the window is a QObject
         self.window = window
         self.add_job: Job | None = None
+        window.session.events.beat_grid.connect(lambda _details: self.refresh())  # the view shows corrections
         window.library_panel.add_folder_requested.connect(self.add_folder_dialog)
         window.library_panel.cancel_requested.connect(self.cancel_indexing)
         window.library_task.cancel_requested.connect(self.cancel_indexing)
@@ -87,7 +83,7 @@ class LibraryFlow(QObject):
         if w.library is None:
             return
         w.library_panel.set_rows(rows, str(w.library.folder))
-        if not rows and w.suggest_flow.result is None:
+        if not rows and w.session.video is None:
             w.suggestions.set_empty_text("Your music library is empty.\n\nAdd a folder of music first "
                                          "(Library ▸ Add Folder…), then drop a video on the window.")
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
 from . import formatting
 from .jobs import LibraryRow
 from .tables import SORT_ROLE, Column, ColumnTableModel, read_only_table
+from .task_indicator import show_progress
 
 
 def _grid_text(row: LibraryRow) -> str:
@@ -130,13 +131,9 @@ class LibraryPanel(QWidget):
         self.add_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
 
-    def indexing_progress(self, fraction: float, text: str) -> None:
-        """Update the progress row (a negative fraction: busy)."""
-        if fraction < 0:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(fraction * 1000))
+    def indexing_progress(self, done: int, total: int, text: str) -> None:
+        """Update the progress row: ``done`` of ``total`` files (``total`` 0: busy)."""
+        show_progress(self.progress, done, total)
         self.progress_label.setText(text)
 
     def indexing_cancelling(self) -> None:

@@ -1,10 +1,13 @@
 """The main window: places the panes, menus and status bar, shows messages, keeps the layout, takes drops.
 
-What the window does is in one flow per job, each a small module: the library
-(:mod:`.library_flow`), a video's suggestions (:mod:`.suggest_flow`), the preview of the chosen
-track (:mod:`.preview_flow`), export (:mod:`.export_flow`), retraining (:mod:`.training_flow`) and
-the model choice (:mod:`.model_flow`). Long work runs on the worker lanes (:mod:`.workers`,
-:mod:`.jobs`).
+The state being edited is the engine's Qt-free :class:`~bgmatch.engine.session.Session` (the
+video, its suggestions, the chosen track, its offset and beat grid); the widgets subscribe to it.
+What the window does is in one flow per job, each a small module typed against
+:class:`.shell.Shell` (never this module or another flow): the library (:mod:`.library_flow`), a
+video's suggestions (:mod:`.suggest_flow`), the preview of the chosen track (:mod:`.preview_flow`),
+export (:mod:`.export_flow`), retraining (:mod:`.training_flow`) and the model choice
+(:mod:`.model_flow`); the window connects what one flow announces to another. Long work runs on
+the worker lanes (:mod:`.workers`, :mod:`.jobs`).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from PySide6.QtMultimedia import QMediaDevices
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from bgmatch.engine.library import Library
+from bgmatch.engine.session import Session
 
 from .export_flow import ExportFlow
 from .library_flow import LibraryFlow
@@ -45,7 +49,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or AppSettings()
         self.runner = JobRunner(self)
-        self.library: Library | None = library
+        self.session = Session(library)
         self.last_message: QMessageBox | None = None
 
         self.setWindowTitle("bgmatch")
@@ -56,21 +60,33 @@ class MainWindow(QMainWindow):
         self.suggest_flow = SuggestFlow(self)
         self.preview_flow = PreviewFlow(self)
         self.export_flow = ExportFlow(self)
-        self.training_flow = TrainingFlow(self)
         self.model_flow = ModelFlow(self)
+        self.training_flow = TrainingFlow(self, models_folder=self.model_flow.models_folder)
+        self.library_flow.opened.connect(self.model_flow.restore)
+        self.model_flow.ranking_changed.connect(self.suggest_flow.rerank)
+        self.training_flow.model_trained.connect(self.model_flow.use)
         build_menus(self, alignment)
         self._restore_layout()
         self.model_flow.update_label()
         self.library_flow.start()
 
+    @property
+    def library(self) -> Library | None:
+        """The open library (the session's)."""
+        return self.session.library
+
+    @library.setter
+    def library(self, library: Library | None) -> None:
+        self.session.set_library(library)
+
     def _build_widgets(self, alignment: AlignmentActions) -> None:
         self.video_pane = VideoPane()
-        self.player = PreviewPlayer(self.video_pane.video, self)
+        self.player = PreviewPlayer(self.video_pane.video, self, offset_s=lambda: self.session.offset_s)
         self.player.set_volume(self.settings.volume)
         self.transport = TransportBar()
         self.alignment = AlignmentBar(alignment.nudges, alignment.grid)
         self.timeline = TimelinePanel()
-        self.suggestions = SuggestionsPanel()
+        self.suggestions = SuggestionsPanel(self.session)
         self.library_panel = LibraryPanel()
 
         left = QWidget()

@@ -2,17 +2,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
-    from .preview_flow import PreviewFlow
+from bgmatch.engine.errors import BgmatchError
+
+from .export_flow import ExportFlow
+from .library_flow import LibraryFlow
+from .model_flow import ModelFlow
+from .preview_flow import PreviewFlow
+from .shell import Shell
+from .suggest_flow import SuggestFlow
+from .training_flow import TrainingFlow
 
 #: J jumps back this far (s).
 JUMP_BACK_S = 2.0
+
+
+class MenuHost(Shell, Protocol):
+    """The main window as its menus see it: the shell and its flows."""
+
+    suggest_flow: SuggestFlow
+    preview_flow: PreviewFlow
+    export_flow: ExportFlow
+    library_flow: LibraryFlow
+    model_flow: ModelFlow
+    training_flow: TrainingFlow
+    open_action: QAction
+    add_folder_action: QAction
+
+    def menuBar(self) -> QMenuBar: ...
+
+    def close(self) -> bool: ...
+
+    def show_shortcuts(self) -> None: ...
 
 
 def keys_text(action: QAction) -> str:
@@ -20,7 +46,7 @@ def keys_text(action: QAction) -> str:
     return ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
 
 
-def make_action(window: "MainWindow", text: str, slot: Callable[[], object], shortcuts: tuple[str, ...] = (),
+def make_action(window: QObject, text: str, slot: Callable[[], object], shortcuts: tuple[str, ...] = (),
                 tip: str = "", *, button_text: str = "") -> QAction:
     """A command: menu ``text``, ``button_text`` on a tool button, and a tooltip naming its shortcuts."""
     action = QAction(text, window)
@@ -36,7 +62,7 @@ def make_action(window: "MainWindow", text: str, slot: Callable[[], object], sho
     return action
 
 
-def add_action(window: "MainWindow", menu: QMenu, text: str, slot: Callable[[], object],
+def add_action(window: QObject, menu: QMenu, text: str, slot: Callable[[], object],
                shortcuts: tuple[str, ...] = (), tip: str = "") -> QAction:
     """Add a command to ``menu``."""
     action = make_action(window, text, slot, shortcuts, tip)
@@ -61,44 +87,53 @@ class AlignmentActions:
         return self.earlier_beat, self.earlier_tenth, self.later_tenth, self.later_beat, self.snap
 
 
-def alignment_actions(w: "MainWindow") -> AlignmentActions:
-    """Offset nudges, snap and beat-grid corrections of the preview's track.
+def alignment_actions(w: Shell) -> AlignmentActions:
+    """Offset nudges, snap and beat-grid corrections of the session's chosen track.
 
-    Made before the flows (the alignment bar is built with them), so each finds ``w.preview_flow`` when run.
+    Made before the flows (the alignment bar is built with them); each calls the session, and a
+    correction the library cannot store is reported in one line.
     """
-    def preview() -> "PreviewFlow":
-        return w.preview_flow
+    session = w.session
+    parent: QObject = w  # type: ignore[assignment]  # the window is a QObject
+
+    def safe(change: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                change()
+            except BgmatchError as exc:
+                w.show_error(str(exc))
+        return run
 
     grid = (
-        make_action(w, "Halve Tempo", lambda: preview().halve_tempo(), (),
+        make_action(parent, "Halve Tempo", safe(session.halve_tempo), (),
                     "The beat tracker found double the real tempo: halve it", button_text="½×"),
-        make_action(w, "Double Tempo", lambda: preview().double_tempo(), (),
+        make_action(parent, "Double Tempo", safe(session.double_tempo), (),
                     "The beat tracker found half the real tempo: double it", button_text="2×"),
-        make_action(w, "Beat Grid 10 ms Earlier", lambda: preview().shift_grid(-0.01), (),
+        make_action(parent, "Beat Grid 10 ms Earlier", safe(lambda: session.shift_grid(-0.01)), (),
                     "Move the beat grid 10 ms earlier", button_text="◀ 10 ms"),
-        make_action(w, "Beat Grid 10 ms Later", lambda: preview().shift_grid(0.01), (),
+        make_action(parent, "Beat Grid 10 ms Later", safe(lambda: session.shift_grid(0.01)), (),
                     "Move the beat grid 10 ms later", button_text="10 ms ▶"),
-        make_action(w, "Beat Grid Half a Beat", lambda: preview().shift_half_beat(), (),
+        make_action(parent, "Beat Grid Half a Beat", safe(session.shift_half_beat), (),
                     "Move the beat grid by half a beat (on the off-beat)", button_text="½ beat"),
-        make_action(w, "Reset Beat Grid", lambda: preview().reset_grid(), (),
+        make_action(parent, "Reset Beat Grid", safe(session.reset_grid), (),
                     "Forget the correction of this track", button_text="Reset"),
     )
     return AlignmentActions(
-        earlier_beat=make_action(w, "Track Earlier by a Beat", lambda: preview().nudge_beats(-1), ("Ctrl+Left",),
+        earlier_beat=make_action(parent, "Track Earlier by a Beat", lambda: session.nudge_beats(-1), ("Ctrl+Left",),
                                  "Start the track one beat earlier", button_text="−1 beat"),
-        later_beat=make_action(w, "Track Later by a Beat", lambda: preview().nudge_beats(1), ("Ctrl+Right",),
+        later_beat=make_action(parent, "Track Later by a Beat", lambda: session.nudge_beats(1), ("Ctrl+Right",),
                                "Start the track one beat later", button_text="+1 beat"),
-        earlier_tenth=make_action(w, "Track Earlier by 0.1 s", lambda: preview().nudge_seconds(-0.1), ("Alt+Left",),
-                                  "Start the track 0.1 s earlier", button_text="−0.1 s"),
-        later_tenth=make_action(w, "Track Later by 0.1 s", lambda: preview().nudge_seconds(0.1), ("Alt+Right",),
+        earlier_tenth=make_action(parent, "Track Earlier by 0.1 s", lambda: session.nudge_seconds(-0.1),
+                                  ("Alt+Left",), "Start the track 0.1 s earlier", button_text="−0.1 s"),
+        later_tenth=make_action(parent, "Track Later by 0.1 s", lambda: session.nudge_seconds(0.1), ("Alt+Right",),
                                 "Start the track 0.1 s later", button_text="+0.1 s"),
-        snap=make_action(w, "Snap Offset to Beat", lambda: preview().snap_to_beat(), ("B",),
+        snap=make_action(parent, "Snap Offset to Beat", session.snap_to_beat, ("B",),
                          "Snap the offset to the nearest beat, so the video starts on a beat", button_text="Snap"),
         grid=grid,
     )
 
 
-def build_menus(w: "MainWindow", alignment: AlignmentActions) -> None:
+def build_menus(w: MenuHost, alignment: AlignmentActions) -> None:
     """File, Library, Playback, Training and Help; keeps the actions other code enables on ``w``."""
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")

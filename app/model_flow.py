@@ -10,9 +10,9 @@ embeddings of every model version.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
@@ -20,11 +20,8 @@ from bgmatch.engine.library import BUNDLE_MANIFEST, default_bundle_path
 
 from . import jobs
 from .settings import MODEL_DEFAULT, MODEL_NONE
+from .shell import Shell
 from .workers import Job
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
-
 
 
 def model_name(bundle: Path) -> str:
@@ -48,15 +45,16 @@ def _version(bundle: Any) -> str | None:
 class ModelFlow(QObject):
     """The library's active model (:attr:`active_choice`), the job loading the next, the undo history."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
+    ranking_changed = Signal()  # the library ranks with another model now (the window re-ranks the video)
+
+    def __init__(self, window: Shell) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the window is a QObject
         self.window = window
         self.active_choice = MODEL_NONE  # what the open library ranks with
         self.undo_stack: list[tuple[str, Any]] = []  # (choice, ModelBundle | None) used before
         self.job: Job | None = None
         self._undoable = False
         window.model_task.cancel_requested.connect(self.cancel)
-        window.library_flow.opened.connect(self.restore)
 
     # -- where bundles are -------------------------------------------------------------------
     def models_folder(self) -> Path:
@@ -146,9 +144,9 @@ class ModelFlow(QObject):
     def _is_current(self) -> bool:
         return self.job is not None and self.sender() is self.job.signals
 
-    def _progress(self, fraction: float, text: str) -> None:
+    def _progress(self, done: int, total: int, text: str) -> None:
         if self._is_current():
-            self.window.model_task.progress(fraction, text)
+            self.window.model_task.progress(done, total, text)
 
     def _loaded(self, swap: jobs.ModelSwap) -> None:
         if not self._is_current():
@@ -203,7 +201,7 @@ class ModelFlow(QObject):
         self.update_label()
         self._update_actions()
         if changed:
-            w.suggest_flow.rerank()
+            self.ranking_changed.emit()
 
     def describe(self) -> str:
         """The active model in words ("analysis score", "model latest")."""

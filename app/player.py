@@ -1,12 +1,15 @@
 """The synced preview: a muted video player and a music player kept in step.
 
-The video plays without an audio output (muted); the track plays from ``offset + video time``.
+The video plays without an audio output (muted); the track plays from ``offset + video time``,
+the offset read from its owner each time it is needed (in the app: the session's, the one place it
+lives); call :meth:`PreviewPlayer.realign` when it has changed.
 While playing, both positions are sampled ten times a second and the engine's
 :class:`~bgmatch.engine.preview.playsync.DriftTracker` says when to re-align the track.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Q_ARG, QEventLoop, QMetaObject, QObject, Qt, QTimer, QUrl, Signal
@@ -27,7 +30,7 @@ class PreviewPlayer(QObject):
     error = Signal(str)
 
     def __init__(self, video_widget: QVideoWidget, parent: QObject | None = None, *,
-                 drift: DriftConfig = DriftConfig()) -> None:
+                 offset_s: Callable[[], float], drift: DriftConfig = DriftConfig()) -> None:
         super().__init__(parent)
         self.video = QMediaPlayer(self)
         self.video.setVideoOutput(video_widget)  # no audio output: the video plays muted
@@ -35,7 +38,7 @@ class PreviewPlayer(QObject):
         self.audio = QAudioOutput(self)
         self.track.setAudioOutput(self.audio)
         self.tracker = DriftTracker(drift)
-        self._offset_s = 0.0
+        self._offset = offset_s
         self._track_path: Path | None = None
         self._track_played = False  # since its source was set: only then does a resume lag
         self._rate = 1.0
@@ -59,28 +62,26 @@ class PreviewPlayer(QObject):
         self._pending_seek_s = None
         call_from_event_loop((self.video, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
 
-    def set_track(self, path: Path | None, offset_s: float = 0.0) -> None:
-        """Play ``path`` from ``offset_s`` under the video (None: video alone)."""
+    def set_track(self, path: Path | None) -> None:
+        """Play ``path`` from the offset under the video (None: video alone)."""
         playing = self.is_playing
         if path != self._track_path:
             call_from_event_loop((self.track, "stop"),
                                  (self.track, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
             self._track_path = path
             self._track_played = False
-        self._offset_s = max(0.0, offset_s)
         self._align_track()
         if playing and path is not None:
             self.track.play()
 
-    def set_offset(self, offset_s: float) -> None:
-        """Move the track's start; the track jumps to match the video at once."""
-        self._offset_s = max(0.0, offset_s)
+    def realign(self) -> None:
+        """The offset moved: the track jumps to match the video at once."""
         self._align_track()
 
     @property
     def offset_s(self) -> float:
         """Start of the track under the video's first frame (s)."""
-        return self._offset_s
+        return max(0.0, self._offset())
 
     @property
     def track_path(self) -> Path | None:
@@ -191,9 +192,9 @@ class PreviewPlayer(QObject):
         # a playing track is aimed ahead by the learned seek latency, one about to resume by the
         # learned resume latency, a paused one exactly
         if self.is_playing:
-            target = self.tracker.seek_target(v, self._offset_s)
+            target = self.tracker.seek_target(v, self.offset_s)
         else:
-            target = self.tracker.start_target(v, self._offset_s) if resume else v + self._offset_s
+            target = self.tracker.start_target(v, self.offset_s) if resume else v + self.offset_s
         self.track.setPosition(int(round(target * 1000)))
         self.tracker.reset(time.monotonic())  # let the jump settle before judging drift again
 
@@ -203,7 +204,7 @@ class PreviewPlayer(QObject):
         if self.track.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia:
             return  # the track ended before the video: nothing to align
         target = self.tracker.add(video_s=self.position_s, track_s=self.track_position_s,
-                                  offset_s=self._offset_s, now_s=time.monotonic())
+                                  offset_s=self.offset_s, now_s=time.monotonic())
         if target is not None:
             self.track.setPosition(int(round(target * 1000)))
 

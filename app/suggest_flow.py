@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
@@ -12,33 +11,24 @@ from bgmatch.engine.errors import BgmatchError
 from bgmatch.engine.library import check_video
 
 from . import jobs
-from .library_flow import NO_LIBRARY
+from .shell import NO_LIBRARY, Shell
 from .workers import Job
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
 
 VIDEO_FILTER = "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm *.mpg *.mpeg *.wmv *.flv *.mts *.m2ts);;All files (*)"
 
 
 class SuggestFlow(QObject):
-    """Holds the current video's analysis and ranking (:attr:`result`) and the job computing the next."""
+    """The job analysing and ranking the next video; its result goes to the session."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
+    def __init__(self, window: Shell) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the window is a QObject
         self.window = window
-        self.result: jobs.SuggestResult | None = None
         self.job: Job | None = None
         self._job_video: Path | None = None
         self._started = 0.0
         self._likeness_title = ""
         window.analysis_task.cancel_requested.connect(self.cancel)
         window.suggestions.more_like_this.connect(self.more_like_this)
-
-    @property
-    def video_path(self) -> Path | None:
-        """The video the suggestions are for."""
-        return self.result.video_path if self.result is not None else None
 
     # -- analysing a video -------------------------------------------------------------------
     def open_video_dialog(self) -> None:
@@ -77,7 +67,7 @@ class SuggestFlow(QObject):
 
     def rerank(self) -> None:
         """Rank the current video again (the model changed); an analysis under way starts over."""
-        video = self._job_video if self.job is not None else self.video_path
+        video = self._job_video if self.job is not None else self.window.session.video_path
         if video is not None:
             self.open_video(video)
 
@@ -93,9 +83,9 @@ class SuggestFlow(QObject):
         """Whether the signal being handled comes from the latest job (older ones were replaced)."""
         return self.job is not None and self.sender() is self.job.signals
 
-    def _progress(self, fraction: float, text: str) -> None:
+    def _progress(self, done: int, total: int, text: str) -> None:
         if self._is_current():
-            self.window.analysis_task.progress(fraction, text)
+            self.window.analysis_task.progress(done, total, text)
 
     def _failed(self, message: str) -> None:
         if self._is_current():
@@ -111,20 +101,20 @@ class SuggestFlow(QObject):
             return
         w = self.window
         elapsed = time.monotonic() - self._started
-        self.result = result
-        w.settings.set_last_folder("video", result.video_path.parent)
-        w.setWindowTitle(f"{result.video_path.name} — bgmatch")
-        w.preview_flow.load_video(result)
-        empty = None
+        video = result.video
+        w.settings.set_last_folder("video", video.path.parent)
+        w.setWindowTitle(f"{video.path.name} — bgmatch")
         if not result.suggestions:
-            empty = ("Your music library is empty, so there is nothing to rank yet.\n\n"
-                     "Add a folder of music (Library ▸ Add Folder…), then open the video again.")
-        w.preview_flow.autoplay = False  # the best suggestion is selected, not played
-        w.suggestions.set_suggestions(result.suggestions, empty_text=empty)
-        w.preview_flow.autoplay = True  # from now on, choosing a track plays it
+            w.suggestions.set_empty_text("Your music library is empty, so there is nothing to rank yet.\n\n"
+                                         "Add a folder of music (Library ▸ Add Folder…), then open the video again.")
+        try:
+            w.session.set_video(video, result.suggestions)  # the best track is chosen, not played
+        except BgmatchError as exc:
+            w.show_error(str(exc))
+            return
         w.tabs.setCurrentWidget(w.suggestions)
         n = len(result.suggestions)
-        w.set_status(f"{result.video_path.name}: {len(result.analysis.cut_times_s)} cuts; "
+        w.set_status(f"{video.path.name}: {len(video.analysis.cut_times_s)} cuts; "
                      f"{n} of {result.library_size} tracks ranked in {elapsed:.1f} s")
 
     # -- more like this ----------------------------------------------------------------------
@@ -133,7 +123,7 @@ class SuggestFlow(QObject):
         w = self.window
         if w.library is None:
             return
-        listed = w.suggestions.model.suggestions()
+        listed = w.session.suggestions
         self._likeness_title = next((s.title for s in listed if s.track_id == track_id), track_id)
         w.runner.start("misc", "similar", jobs.similar_job(w.library, track_id, [s.track_id for s in listed]),
                        succeeded=self._likeness_ready, failed=w.show_error)

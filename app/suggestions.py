@@ -1,7 +1,8 @@
 """The suggestion list: a table model of ranked tracks, a tempo/duration filter proxy, the panel.
 
-The model shows what the engine returned (with tempi after the user's beat-grid corrections);
-sorting uses raw numbers (:data:`SORT_ROLE`), filtering uses the engine's :class:`TrackFilter`.
+The model shows the session's suggestions; the user's offset and corrected tempo of each track
+are read from the session (where they live) and redrawn on its events. Sorting uses raw numbers
+(:data:`SORT_ROLE`), filtering uses the engine's :class:`TrackFilter`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from bgmatch.engine.library import Suggestion, TrackFilter
+from bgmatch.engine.library import Suggestion, TrackDetails, TrackFilter
+from bgmatch.engine.session import Session
 
 from . import formatting
 from .tables import SORT_ROLE, Column, ColumnTableModel, Index, read_only_table
@@ -46,20 +48,21 @@ COL = {c.header: i for i, c in enumerate(COLUMNS)}
 
 
 class SuggestionModel(ColumnTableModel):
-    """Ranked suggestions for the current video."""
+    """Ranked suggestions for the current video (offsets and tempi: the session's)."""
 
     columns = COLUMNS
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, session: Session, parent: Any = None) -> None:
         super().__init__(parent)
-        self._tempo: dict[str, float] = {}
-        self._offset: dict[str, float] = {}
+        self.session = session
         self._similarity: dict[str, float] = {}
+        session.events.offset.connect(self._offset_moved)
+        session.events.beat_grid.connect(self._grid_corrected)
 
     # -- content -----------------------------------------------------------------------------
     def set_suggestions(self, suggestions: list[Suggestion]) -> None:
-        """Replace the list (user offsets and likeness are forgotten)."""
-        self._offset, self._similarity = {}, {}
+        """Replace the list (likeness is forgotten)."""
+        self._similarity = {}
         self._replace_rows(suggestions)
 
     def suggestion(self, row: int) -> Suggestion:
@@ -83,15 +86,13 @@ class SuggestionModel(ColumnTableModel):
                 lo, hi = (column, column) if column is not None else (0, len(COLUMNS) - 1)
                 self.dataChanged.emit(self.index(r, lo), self.index(r, hi))
 
-    def set_tempo(self, track_id: str, tempo_bpm: float) -> None:
-        """Show a corrected tempo for a track."""
-        self._tempo[track_id] = tempo_bpm
-        self._changed(track_id, COL["BPM"])
+    def _grid_corrected(self, details: TrackDetails) -> None:
+        self._changed(details.track_id, COL["BPM"])
 
-    def set_offset(self, track_id: str, offset_s: float) -> None:
-        """Show the user's offset for a track instead of the suggested one."""
-        self._offset[track_id] = offset_s
-        self._changed(track_id, COL["Offset"])
+    def _offset_moved(self, _offset_s: float) -> None:
+        chosen = self.session.chosen
+        if chosen is not None:
+            self._changed(chosen.track_id, COL["Offset"])
 
     def set_similarity(self, similarity: dict[str, float]) -> None:
         """Fill the "Like" column (empty dict clears it)."""
@@ -100,11 +101,11 @@ class SuggestionModel(ColumnTableModel):
 
     def tempo_bpm(self, s: Suggestion) -> float:
         """Tempo of a suggestion after the user's correction."""
-        return self._tempo.get(s.track_id, s.tempo_bpm)
+        return self.session.tempo_of(s)
 
     def offset_s(self, s: Suggestion) -> float:
         """The user's offset for a suggestion, else the suggested one."""
-        return self._offset.get(s.track_id, s.offset_s)
+        return self.session.offset_of(s)
 
     def similarity(self, s: Suggestion) -> float:
         """Likeness to the "more like this" track (NaN when not set)."""
@@ -156,15 +157,15 @@ def _range_box(suffix: str, maximum: float, step: float, tooltip: str) -> QDoubl
 
 
 class SuggestionsPanel(QWidget):
-    """Filters, the sortable suggestion table and "More like this"."""
+    """Filters, the sortable suggestion table and "More like this"; lists the session's suggestions."""
 
-    selected = Signal(object)  # Suggestion or None
+    selected = Signal(object)  # Suggestion or None: the user's choice
     more_like_this = Signal(str)  # track id
     clear_likeness = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = SuggestionModel(self)
+        self.model = SuggestionModel(session, self)
         self.proxy = SuggestionFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
@@ -225,6 +226,7 @@ class SuggestionsPanel(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.stack, 1)
         layout.addLayout(actions)
+        session.events.suggestions.connect(self.set_suggestions)
 
     # -- content -----------------------------------------------------------------------------
     def set_empty_text(self, text: str) -> None:

@@ -5,6 +5,15 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 
+def show_progress(bar: QProgressBar, done: int, total: int) -> None:
+    """Show ``done`` of ``total`` steps on ``bar`` (``total`` 0: busy, amount unknown)."""
+    if total <= 0:
+        bar.setRange(0, 0)
+    else:
+        bar.setRange(0, total)
+        bar.setValue(max(0, min(total, done)))
+
+
 class TaskIndicator(QWidget):
     """Hidden while idle; shows text, a progress bar (busy when the amount is unknown) and Cancel."""
 
@@ -32,13 +41,9 @@ class TaskIndicator(QWidget):
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
 
-    def progress(self, fraction: float, text: str) -> None:
-        """Update the job's progress (a negative fraction: busy)."""
-        if fraction < 0:
-            self.bar.setRange(0, 0)
-        else:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+    def progress(self, done: int, total: int, text: str) -> None:
+        """Update the job's progress: ``done`` of ``total`` steps (``total`` 0: busy)."""
+        show_progress(self.bar, done, total)
         if text:
             self.label.setText(text)
 

@@ -1,14 +1,14 @@
 """Training ▸ Retrain: choose past edits, start training, watch loss and recall live, cancel.
 
-The dialog talks to the training package through one function, looked up lazily as
-``bgmatch.training.cli.run_training(config, progress_callback, cancel_flag)``:
+The dialog builds its run with ``bgmatch.training.api.editor_config`` from its fields and starts
+it through the training package's typed entry, ``run_training(config, *, progress, on_metrics,
+cancel)`` (:class:`~bgmatch.app.jobs.TrainingFn`), in a worker:
 
-- ``config``: the dict built by :meth:`TrainingDialog.config`;
-- ``progress_callback(event: dict)``, called from the training thread, with any of ``stage``,
-  ``step``, ``total``, ``fraction`` (0–1, of the stage), ``loss`` (alias ``train_loss``),
-  ``val_loss`` (alias ``valid_loss``), ``recall@K`` (validation recall), ``message``, ``model_path``;
-- ``cancel_flag``: a :class:`threading.Event` the training polls; it stops with its state saved;
-- returns a dict with ``model_path`` (the new model bundle folder, or None) and ``cancelled``.
+- ``progress(done, total, message)``: the steps of the current stage (the bar and the status);
+- ``on_metrics(TrainingMetrics)``, called from the training thread: ``stage``, ``step``,
+  ``losses`` (``train``, ``validation``), ``recalls`` (validation recall@K), ``message``, ``model_path``;
+- ``cancel()``: the job's cancel; the run stops with its state saved;
+- returns a ``TrainResult`` (``bundle_dir``: the new model bundle folder, or None; ``cancelled``).
 
 A run that writes a model emits :attr:`TrainingDialog.model_trained` with its folder; the main
 window then embeds the library for it and switches to it (Training ▸ Undo Model Change goes back).
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
@@ -28,29 +28,25 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from bgmatch.engine.errors import BgmatchError
+
 from .jobs import TrainingFn, training_job
 from .settings import AppSettings
+from .task_indicator import show_progress
 from .timeline import COLORS
 from .workers import JobRunner
+
+if TYPE_CHECKING:  # the training package (and torch) is imported only when a run starts
+    from bgmatch.training.api import TrainConfig, TrainingMetrics, TrainResult
 
 RECALL_COLORS = {1: "#ef5350", 5: "#ffb74d", 10: "#66bb6a", 25: "#42a5f5"}
 STAGE_COLORS = {"pretrain": "#9fa8da", "match": COLORS["motion"]}
 
 
-def _recalls(event: dict[str, Any]) -> dict[int, float]:
-    """Validation recall values of an event, keyed by k, from its ``recall@K`` entries."""
-    out: dict[int, float] = {}
-    for key, value in event.items():
-        name, _, k = key.partition("@")
-        if name == "recall" and k.isdigit():
-            out[int(k)] = float(value)
-    return out
-
-
 class _Bridge(QObject):
-    """Carries progress events from the training thread to the GUI thread."""
+    """Carries metrics events from the training thread to the GUI thread."""
 
-    event = Signal(dict)
+    event = Signal(object)  # TrainingMetrics
 
 
 class LivePlot(pg.PlotWidget):
@@ -210,7 +206,7 @@ class TrainingDialog(QDialog):
         layout.addLayout(buttons)
         self.resize(980, 720)
         if run_training is None:
-            self._set_status("Training is not installed in this build (bgmatch.training.cli.run_training "
+            self._set_status("Training is not installed in this build (bgmatch.training.api.run_training "
                              "was not found).", error=True)
             self.start_button.setEnabled(False)
 
@@ -235,21 +231,17 @@ class TrainingDialog(QDialog):
             self.settings.set_last_folder("training", Path(path) if kind != "csv" else Path(path).parent)
 
     # -- the run -----------------------------------------------------------------------------
-    def config(self) -> dict[str, Any]:
-        """The run's configuration, as passed to ``run_training``."""
+    def config(self) -> TrainConfig:
+        """The run's configuration (``editor_config`` of the fields), as passed to ``run_training``;
+        ``ConfigError`` for values training does not accept."""
+        from bgmatch.training.api import editor_config
+
         tags = self.tags_csv.text().strip()
-        return {
-            "data": {"folder": self.data_folder.text().strip(), "tags_csv": tags or None},
-            "output_dir": self.output_dir.text().strip(),
-            "train": {
-                "epochs": self.epochs.value(),
-                "batch_size": self.batch_size.value(),
-                "learning_rate": self.learning_rate.value(),
-                "valid_fraction": self.valid_share.value() / 100.0,
-                "seed": self.seed.value(),
-            },
-            "device": self.device.currentText(),
-        }
+        return editor_config(folder=self.data_folder.text().strip(), out_dir=self.output_dir.text().strip(),
+                             tags_csv=tags or None, epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+                             learning_rate=self.learning_rate.value(),
+                             valid_fraction=self.valid_share.value() / 100.0, seed=self.seed.value(),
+                             device=self.device.currentText())
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
@@ -261,13 +253,17 @@ class TrainingDialog(QDialog):
         """Check the fields and start training in a worker thread."""
         if self.run_training is None or self.job is not None:
             return
-        config = self.config()
-        folder = Path(config["data"]["folder"]) if config["data"]["folder"] else None
-        if folder is None or not folder.is_dir():
+        folder, tags = self.data_folder.text().strip(), self.tags_csv.text().strip()
+        if not folder or not Path(folder).is_dir():
             self._set_status("Choose the folder of your past edits (videos with their music) first.", error=True)
             return
-        if config["data"]["tags_csv"] and not Path(config["data"]["tags_csv"]).is_file():
-            self._set_status(f"{config['data']['tags_csv']}: no such tags file.", error=True)
+        if tags and not Path(tags).is_file():
+            self._set_status(f"{tags}: no such tags file.", error=True)
+            return
+        try:
+            config = self.config()
+        except BgmatchError as exc:
+            self._set_status(str(exc), error=True)
             return
         self.loss_plot.clear_points()
         self.recall_plot.clear_points()
@@ -280,7 +276,7 @@ class TrainingDialog(QDialog):
         self.cancel_button.setEnabled(True)
         self.job = self.runner.start(
             "training", "training", training_job(self.run_training, config, self._bridge.event.emit),
-            succeeded=self._succeeded, failed=lambda message: self._set_status(message, error=True),
+            progress=self._progress, succeeded=self._succeeded, failed=lambda message: self._set_status(message, error=True),
             cancelled=lambda: self._set_status("Training cancelled; the current model is kept."), done=self._done)
 
     def cancel(self) -> None:
@@ -295,39 +291,38 @@ class TrainingDialog(QDialog):
         """Whether a run is in progress."""
         return self.job is not None
 
-    def handle_event(self, event: dict) -> None:
-        """Show one progress event (GUI thread)."""
-        stage = str(event.get("stage", ""))
+    def _progress(self, done: int, total: int, message: str) -> None:
+        show_progress(self.progress, done, total)
+        self.progress.setFormat(f"{message.split(' step ')[0]} %p%" if message else "%p%")
+        if message:
+            self._set_status(f"Training… {message}")
+
+    def handle_event(self, metrics: TrainingMetrics) -> None:
+        """Show one metrics event (GUI thread)."""
+        stage = metrics.stage
         prefix = f"{stage} " if stage else ""
-        if "message" in event:
-            self.log.appendPlainText(f"[{stage}] {event['message']}" if stage else str(event["message"]))
-        if "fraction" in event:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(float(event["fraction"]) * 1000))
-            self.progress.setFormat(f"{prefix}%p%")
-        if "step" in event:
-            self._step = int(event["step"])
-            total = f"/{event['total']}" if "total" in event else ""
-            self._set_status(f"Training… {prefix}step {self._step}{total}")
-        train = event.get("loss", event.get("train_loss"))
+        if metrics.message:
+            self.log.appendPlainText(f"[{stage}] {metrics.message}" if stage else metrics.message)
+        if metrics.step:
+            self._step = metrics.step
+        train = metrics.losses.get("train")
         if train is not None:
             color = STAGE_COLORS.get(stage, COLORS["motion"])
-            self.loss_plot.add_point(f"{prefix}train", self._step, float(train), color)
-        valid = event.get("val_loss", event.get("valid_loss"))
+            self.loss_plot.add_point(f"{prefix}train", self._step, train, color)
+        valid = metrics.losses.get("validation")
         if valid is not None:
-            self.loss_plot.add_point(f"{prefix}validation", self._step, float(valid), COLORS["onset"])
-        for k, value in sorted(_recalls(event).items()):
+            self.loss_plot.add_point(f"{prefix}validation", self._step, valid, COLORS["onset"])
+        for k, value in sorted(metrics.recalls.items()):
             self.recall_plot.add_point(f"{prefix}R@{k}", self._step, value, RECALL_COLORS.get(k, COLORS["beat"]))
-        if event.get("model_path"):
-            self.model_path = str(event["model_path"])
+        if metrics.model_path:
+            self.model_path = metrics.model_path
 
-    def _succeeded(self, result: Any) -> None:
-        if isinstance(result, dict) and result.get("cancelled"):
+    def _succeeded(self, result: TrainResult) -> None:
+        if result.cancelled:
             self._set_status("Training stopped; its state is saved — Start again with the same fields to resume.")
             return
-        path = result.get("model_path") if isinstance(result, dict) else result
-        if path:
-            self.model_path = str(path)
+        if result.bundle_dir is not None:
+            self.model_path = str(result.bundle_dir)
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
         if not self.model_path:

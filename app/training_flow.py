@@ -1,23 +1,26 @@
 """Training ▸ Retrain: the dialog on the installed training package, or why there is none."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from . import jobs
+from .shell import Shell
 from .training_dialog import TrainingDialog
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
 
 
 class TrainingFlow(QObject):
-    """Keeps the one Retrain dialog; a model it trains replaces the active one (through the model flow)."""
+    """Keeps the one Retrain dialog; a model it trains is announced by :attr:`model_trained`
+    (the window hands it to the model flow, which embeds the library for it and switches)."""
 
-    def __init__(self, window: "MainWindow") -> None:
-        super().__init__(window)
+    model_trained = Signal(str)  # the new model bundle's folder
+
+    def __init__(self, window: Shell, *, models_folder: Callable[[], Path]) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the window is a QObject
         self.window = window
+        self.models_folder = models_folder
         self.dialog: TrainingDialog | None = None
 
     def open(self) -> None:
@@ -26,7 +29,7 @@ class TrainingFlow(QObject):
         if run_training is None:
             self.window.show_message(
                 "Training", "Training is not installed in this build: the training package "
-                "(bgmatch.training.cli.run_training) was not found.\n\nSuggestions use the "
+                "(bgmatch.training) was not found.\n\nSuggestions use the "
                 "analysis score (beats, onsets, energy), which needs no training.")
             return
         self.show_dialog(run_training)
@@ -35,9 +38,10 @@ class TrainingFlow(QObject):
         """Open the Retrain dialog with the given training function."""
         w = self.window
         if self.dialog is None:
-            folder = w.model_flow.models_folder() / "latest"
-            self.dialog = TrainingDialog(w.settings, w.runner, run_training, default_output=folder, parent=w)
-            self.dialog.model_trained.connect(w.model_flow.use)
+            folder = self.models_folder() / "latest"
+            self.dialog = TrainingDialog(w.settings, w.runner, run_training, default_output=folder,
+                                         parent=w)  # type: ignore[arg-type]  # the window is a QWidget
+            self.dialog.model_trained.connect(self.model_trained)
         self.dialog.run_training = run_training
         self.dialog.show()
         self.dialog.raise_()

@@ -1,7 +1,8 @@
 """Run long work off the GUI thread: jobs on QThreadPool lanes, with progress and cancel.
 
-A job is a plain function ``fn(progress, cancel) -> result``; :class:`Job` runs it in a pool
-thread and reports through Qt signals, which are delivered on the GUI thread. A job stops on
+A job is a plain function ``fn(progress, cancel) -> result`` with the engine's progress protocol,
+``progress(done, total, message)`` (``total`` 0: busy, amount unknown); :class:`Job` runs it in a
+pool thread and reports through Qt signals, which are delivered on the GUI thread. A job stops on
 cancel by raising :class:`JobCancelled` (``cancelled`` signal) or by returning a partial result
 (``succeeded``). Each lane is a
 pool of one thread, so jobs of one kind (analysis, library, export, …) queue behind each other
@@ -15,11 +16,10 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from bgmatch.engine.errors import BgmatchError
+from bgmatch.engine.library import ProgressFn
 
 #: Lanes and how many threads each has.
 LANES = {"analysis": 1, "library": 1, "export": 1, "training": 1, "misc": 1}
-#: ``progress(fraction, text)``; a negative fraction means "busy, amount unknown".
-ProgressFn = Callable[[float, str], None]
 
 
 class JobCancelled(Exception):
@@ -61,7 +61,7 @@ JobFn = Callable[[ProgressFn, CancelToken], Any]
 class JobSignals(QObject):
     """What a running job reports; ``done`` always comes last."""
 
-    progress = Signal(float, str)
+    progress = Signal(int, int, str)  # done, total (0: busy), message
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -94,9 +94,9 @@ class Job(QRunnable):
         """Ask the job to stop (it may still finish its current step)."""
         self.token.cancel()
 
-    def _progress(self, fraction: float, text: str) -> None:
+    def _progress(self, done: int, total: int, message: str) -> None:
         if not self.token.cancelled:
-            self.signals.progress.emit(float(fraction), text)
+            self.signals.progress.emit(int(done), int(total), message)
 
     def run(self) -> None:
         """Run in a pool thread; every outcome becomes one signal, then ``done``."""
@@ -144,7 +144,7 @@ class JobRunner(QObject):
         self._pools[job.lane].start(job)
         return job
 
-    def start(self, lane: str, name: str, fn: JobFn, *, progress: Callable[[float, str], None] | None = None,
+    def start(self, lane: str, name: str, fn: JobFn, *, progress: ProgressFn | None = None,
               succeeded: Callable[[Any], None] | None = None, failed: Callable[[str], None] | None = None,
               cancelled: Callable[[], None] | None = None, done: Callable[[], None] | None = None) -> Job:
         """Prepare ``fn`` on ``lane``, connect the given handlers, and start it."""

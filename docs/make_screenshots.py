@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     window.library_flow.add_folder(asset_path("demo", "music"))
     wait(app, lambda: window.library_flow.add_job is None and window.library_panel.model.rowCount() > 0)
     window.suggest_flow.open_video(asset_path("demo", "video.mp4"))
-    wait(app, lambda: window.suggest_flow.result is not None and window.preview_flow.suggestion is not None)
+    wait(app, lambda: window.session.video is not None and window.session.chosen is not None)
     window.player.seek(9.0)
     window.player.play()
     pause(app, 2.5)

@@ -17,6 +17,8 @@ FORBIDDEN = {
 }
 #: The only engine modules the app and the CLI may import: the Library facade, errors, the session.
 DOOR = ("bgmatch.engine.library", "bgmatch.engine.errors", "bgmatch.engine.session")
+#: The only module of the training package the app may import: its typed entry.
+TRAINING_ENTRY = "bgmatch.training.api"
 
 
 def module_name(path: Path, root: Path = REPO) -> str:
@@ -77,6 +79,14 @@ def test_app_and_cli_reach_the_engine_only_through_the_door(package):
     bad = [f"{f.relative_to(REPO)} imports {name}" for f in files_of(package) for name in imports(f)
            if name.startswith("bgmatch.engine") and name not in DOOR]
     assert bad == []
+
+
+def test_app_reaches_training_only_through_its_entry():
+    names = [(f, name) for f in files_of("app") for name in imports(f)]
+    bad = [f"{f.relative_to(REPO)} imports {name}" for f, name in names
+           if (name == "bgmatch.training" or name.startswith("bgmatch.training.")) and name != TRAINING_ENTRY]
+    assert bad == []
+    assert any(name == TRAINING_ENTRY for _, name in names)  # the app does start training there
 
 
 def import_cycles(root: Path = REPO) -> list[list[str]]:

@@ -141,7 +141,7 @@ def window(qtbot, settings):
 def analysed(qtbot, window, video):
     """The main window after the test video was analysed and ranked."""
     assert window.suggest_flow.open_video(video)
-    qtbot.waitUntil(lambda: window.suggest_flow.result is not None and window.preview_flow.suggestion is not None,
+    qtbot.waitUntil(lambda: window.session.video is not None and window.session.chosen is not None,
                     timeout=60_000)
     qtbot.waitUntil(lambda: window.player.loaded, timeout=10_000)
     return window

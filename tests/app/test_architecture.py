@@ -8,7 +8,7 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 QT_FREE = ["bgmatch.engine.analysis.beatgrid", "bgmatch.engine.preview.playsync", "bgmatch.engine.library.similar", "bgmatch.engine.preview.overlay",
-           "bgmatch.engine.library.trackfilter"]
+           "bgmatch.engine.library.trackfilter", "bgmatch.engine.session"]
 
 
 def test_engine_helpers_do_not_import_qt():

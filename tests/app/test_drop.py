@@ -24,14 +24,14 @@ def test_drop_video_ranks_library_without_freezing(qtbot, window, video):
     timer.start(10)
     drop_files(window.video_pane, video)
     assert window.analysis_task.isVisible() and window.analysis_task.cancel_button.isEnabled()
-    qtbot.waitUntil(lambda: window.suggest_flow.result is not None and window.suggest_flow.job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.session.video is not None and window.suggest_flow.job is None, timeout=60_000)
     timer.stop()
     # The GUI thread kept running its timer while the video was analysed and ranked.
     assert max(gaps) < 0.5, f"the GUI froze for {max(gaps):.2f} s"
     assert not window.analysis_task.isVisible()
-    assert window.suggest_flow.video_path == video
-    result = window.suggest_flow.result
-    assert len(result.suggestions) == result.library_size == 6
+    assert window.session.video_path == video
+    assert len(window.session.suggestions) == len(window.library) == 6
+    assert "6 of 6 tracks ranked" in window.status_label.text()
     assert window.suggestions.model.rowCount() == 6
     assert window.suggestions.current() is not None and window.suggestions.current().rank == 1
     assert window.video_pane.currentWidget() is window.video_pane.video
@@ -59,8 +59,7 @@ def test_drop_non_video_changes_nothing(qtbot, tmp_path, window, gallery, kind):
     assert "\n" not in text and len(text) < 300  # … in one line
     expected = {"audio": "audio file", "folder": "folder", "missing": "no such file"}.get(kind, "")
     assert expected in text
-    flow = window.suggest_flow
-    assert flow.result is None and flow.video_path is None and flow.job is None
+    assert window.session.video is None and window.session.video_path is None and window.suggest_flow.job is None
     assert window.windowTitle() == title and not window.analysis_task.isVisible()
     assert window.status_label.objectName() == "error"
 
@@ -70,21 +69,21 @@ def test_second_drop_replaces_the_running_analysis(qtbot, window, video, short_v
     first = window.suggest_flow.job
     drop_files(window, short_video)
     assert first.token.cancelled and window.suggest_flow.job is not first
-    qtbot.waitUntil(lambda: window.suggest_flow.result is not None and not window.runner.active("suggest"),
+    qtbot.waitUntil(lambda: window.session.video is not None and not window.runner.active("suggest"),
                     timeout=60_000)
-    assert window.suggest_flow.video_path == short_video  # the first video's result never replaced it
-    assert window.suggest_flow.result.video_path == short_video
+    assert window.session.video_path == short_video  # the first video's result never replaced it
+    assert window.session.video.path == short_video
 
 
 def test_cancel_keeps_the_current_video(qtbot, analysed, short_video):
     window = analysed
-    before = window.suggest_flow.result
+    before = window.session.video
     window.suggest_flow.open_video(short_video)
     qtbot.mouseClick(window.analysis_task.cancel_button, Qt.MouseButton.LeftButton)
     assert not window.analysis_task.isVisible() and "cancelled" in window.status_label.text()
     qtbot.waitUntil(lambda: not window.runner.active("suggest"), timeout=60_000)
     qtbot.wait(50)
-    assert window.suggest_flow.result is before and window.suggest_flow.video_path == before.video_path
+    assert window.session.video is before and window.session.video_path == before.path
 
 
 def test_open_video_from_file_menu(qtbot, window, video, monkeypatch):
@@ -92,6 +91,6 @@ def test_open_video_from_file_menu(qtbot, window, video, monkeypatch):
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(video), ""))
     window.open_action.trigger()
-    qtbot.waitUntil(lambda: window.suggest_flow.result is not None, timeout=60_000)
-    assert window.suggest_flow.video_path == Path(video)
+    qtbot.waitUntil(lambda: window.session.video is not None, timeout=60_000)
+    assert window.session.video_path == Path(video)
     assert window.settings.last_folder("video") == Path(video).parent

@@ -11,27 +11,27 @@ from bgmatch.engine.analysis.media import decode_audio, probe
 
 def test_export_from_menu_writes_video_with_track_and_offers_reveal(qtbot, analysed, tmp_path, monkeypatch):
     window = analysed
-    window.preview_flow.nudge_seconds(0.5)
-    offset = window.preview_flow.offset_s
+    window.session.nudge_seconds(0.5)
+    offset = window.session.offset_s
     out = tmp_path / "exports" / "result"  # no suffix: .mp4 is added
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
     fractions: list[float] = []
     window.export_action.trigger()
-    window.export_flow.job.signals.progress.connect(lambda f, _t: fractions.append(f))
+    window.export_flow.job.signals.progress.connect(lambda done, total, _t: fractions.append(done / total))
     assert window.export_task.isVisible()
     qtbot.waitUntil(lambda: window.export_flow.job is None, timeout=60_000)
     written = out.with_suffix(".mp4")
     assert window.export_flow.exported_path == written and written.exists()
     assert fractions == sorted(fractions)
-    info, source = probe(written), probe(window.suggest_flow.video_path)
+    info, source = probe(written), probe(window.session.video_path)
     assert info.has_video and info.has_audio
     assert info.duration_s == pytest.approx(source.duration_s, abs=0.1)
     # The soundtrack is the chosen track from the chosen offset (compare a second in the middle).
     sr = 16000
     ours = decode_audio(written, sr_hz=sr, offset_s=5.0, max_duration_s=1.0)
-    track = decode_audio(window.preview_flow.suggestion.path, sr_hz=sr, offset_s=offset + 5.0, max_duration_s=1.0)
+    track = decode_audio(window.session.chosen.path, sr_hz=sr, offset_s=offset + 5.0, max_duration_s=1.0)
     corr = np.corrcoef(ours[: len(track)], track[: len(ours)])[0, 1]
     assert corr > 0.9
     # Trimmed and faded: silent at the very end.

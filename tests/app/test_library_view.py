@@ -50,7 +50,7 @@ def test_add_folder_from_menu_with_progress_and_report(qtbot, window, music_fold
     fractions: list[float] = []
     window.add_folder_action.trigger()
     job = window.library_flow.add_job
-    job.signals.progress.connect(lambda f, _t: fractions.append(f))
+    job.signals.progress.connect(lambda done, total, _t: fractions.append(done / total if total else 0.0))
     assert window.library_panel.progress_row.isVisible() and not window.library_panel.add_button.isEnabled()
     qtbot.waitUntil(lambda: window.library_flow.add_job is None, timeout=60_000)
     qtbot.waitUntil(lambda: window.library_panel.model.rowCount() == LIBRARY_TRACKS + 4, timeout=10_000)
@@ -66,8 +66,8 @@ def test_cancel_stops_indexing_after_the_current_file(qtbot, window, music_folde
     reports = []
     job.signals.succeeded.connect(reports.append)
 
-    def cancel_after_first(fraction: float, _text: str) -> None:
-        if fraction > 0 and window.library_panel.cancel_button.isEnabled():
+    def cancel_after_first(done: int, _total: int, _text: str) -> None:
+        if done > 0 and window.library_panel.cancel_button.isEnabled():
             qtbot.mouseClick(window.library_panel.cancel_button, Qt.MouseButton.LeftButton)
 
     job.signals.progress.connect(cancel_after_first)
@@ -109,8 +109,8 @@ def test_empty_library_shows_hints(qtbot, tmp_path, temp_settings, video):
     assert w.library_panel.stack.currentWidget() is w.library_panel.empty
     assert "Add Folder" in w.library_panel.empty.text()
     w.suggest_flow.open_video(video)
-    qtbot.waitUntil(lambda: w.suggest_flow.result is not None, timeout=60_000)
-    assert w.suggest_flow.result.suggestions == [] and w.suggestions.stack.currentWidget() is w.suggestions.empty
+    qtbot.waitUntil(lambda: w.session.video is not None, timeout=60_000)
+    assert w.session.suggestions == [] and w.suggestions.stack.currentWidget() is w.suggestions.empty
     assert w.timeline.plot.overlay is not None  # the video's motion is shown anyway
     w.close()
 

@@ -24,8 +24,8 @@ def test_main_opens_the_video_given_and_returns_when_closed(qtbot, library_dir, 
 
     def close_when_ranked() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if windows and windows[0].suggest_flow.result is not None:
-            seen["suggestions"] = len(windows[0].suggest_flow.result.suggestions)
+        if windows and windows[0].session.video is not None:
+            seen["suggestions"] = len(windows[0].session.suggestions)
             seen["library"] = windows[0].library.folder
             seen["title"] = windows[0].windowTitle()
             windows[0].close()

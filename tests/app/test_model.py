@@ -1,7 +1,6 @@
 """The model that ranks: retrain → embed → swap, re-ranked suggestions with a learned part, cancel, undo, settings."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,16 @@ from bgmatch.app.suggestions import COL
 FUSION_WEIGHT = 1.0
 
 
-def tiny_training(config: dict, progress_callback, cancel_flag: threading.Event, **options) -> dict:
+def tiny_training(config, *, progress=None, on_metrics=None, cancel=None):
     """The installed ``run_training`` on the dialog's folder and output, with tiny networks and few steps."""
     from bgmatch.engine.learned.bundle_format import set_fusion_weight
-    from bgmatch.training.cli import run_training
+    from bgmatch.training.api import run_training
+    from bgmatch.training.config import parse_config
 
     small = {"n_layers": 1, "n_heads": 4, "d_model": 32, "conv_kernel": 15, "dropout": 0.0}
-    tiny = {
-        "run": {"out_dir": config["output_dir"], "seed": 0, "device": "cpu", "threads": 1},
-        "data": {"format": "folder", "root": config["data"]["folder"], "videos": ".", "valid_fraction": 0.34,
+    tiny = parse_config({
+        "run": {"out_dir": config.run.out_dir, "seed": 0, "device": "cpu", "threads": 1},
+        "data": {"format": "folder", "root": config.data.root, "videos": ".", "valid_fraction": 0.34,
                  "test_fraction": 0.0},
         "features": {"frame_px": 64},
         "targets": {"source": "pseudo"},
@@ -31,10 +31,11 @@ def tiny_training(config: dict, progress_callback, cancel_flag: threading.Event,
                   "matching": {"dim": 32, "n_heads": 4, "dropout": 0.0}},
         "pretrain": {"steps": 4, "batch_size": 4, "log_every": 2, "checkpoint_every": 4},
         "match": {"steps": 10, "batch_size": 4, "lr": 1e-3, "log_every": 2, "checkpoint_every": 10, "valid_every": 5},
-    }
-    result = run_training(tiny, progress_callback, cancel_flag, stages=("prepare", "pretrain", "match"), **options)
-    if result["model_path"]:
-        set_fusion_weight(result["model_path"], FUSION_WEIGHT)
+    })
+    result = run_training(tiny, progress=progress, on_metrics=on_metrics, cancel=cancel,
+                          stages=("prepare", "pretrain", "match"))
+    if result.bundle_dir is not None:
+        set_fusion_weight(result.bundle_dir, FUSION_WEIGHT)
     return result
 
 
@@ -51,19 +52,19 @@ def _restored(qtbot, window) -> None:
 def _settled(qtbot, window, timeout_ms: int = 120_000) -> None:
     """Wait until no model is loading and the suggestions are ranked again."""
     qtbot.waitUntil(lambda: window.model_flow.job is None, timeout=timeout_ms)
-    qtbot.waitUntil(lambda: window.suggest_flow.job is None and window.suggest_flow.result is not None,
+    qtbot.waitUntil(lambda: window.suggest_flow.job is None and window.session.video is not None,
                     timeout=timeout_ms)
 
 
 def _scores(window) -> dict[str, float]:
-    return {s.track_id: s.score for s in window.suggest_flow.result.suggestions}
+    return {s.track_id: s.score for s in window.session.suggestions}
 
 
 def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, past_edits):
     window = analysed
     _restored(qtbot, window)
     sync_scores = _scores(window)
-    assert all("learned" not in s.parts for s in window.suggest_flow.result.suggestions)
+    assert all("learned" not in s.parts for s in window.session.suggestions)
     assert window.suggestions.table.isColumnHidden(COL["Learned"])
     assert window.model_label.text() == "Model: analysis score" and not window.undo_model_action.isEnabled()
 
@@ -83,7 +84,7 @@ def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, pas
     assert window.model_label.text() == "Model: latest"
     assert AppSettings().model_choice == str(bundle)
 
-    ranked = window.suggest_flow.result.suggestions
+    ranked = window.session.suggestions
     assert len(ranked) == len(sync_scores) and all("learned" in s.parts for s in ranked)
     for s in ranked:  # the analysis score fused with the learned one
         assert s.score == pytest.approx(sync_scores[s.track_id] + FUSION_WEIGHT * s.parts["learned"], abs=1e-6)
@@ -205,7 +206,7 @@ def test_a_first_start_ranks_with_the_shipped_model(qtbot, settings, video):
     assert w.library.missing_embeddings() == []
     assert w.suggest_flow.open_video(video)
     _settled(qtbot, w)
-    assert all("learned" in s.parts for s in w.suggest_flow.result.suggestions)
+    assert all("learned" in s.parts for s in w.session.suggestions)
     w.model_menu.aboutToShow.emit()
     items = {a.text(): a for a in w.model_menu.actions()}
     assert items["Default Model (shipped)"].isChecked()

@@ -86,41 +86,41 @@ def test_play_button_and_timeline_click_seek(qtbot, analysed):
 
 def test_nudge_by_beat_and_tenth_and_snap(qtbot, focused):
     window = focused
-    beats = window.preview_flow.details.beat_times_s
-    start = window.preview_flow.offset_s
+    beats = window.session.details.beat_times_s
+    start = window.session.offset_s
     _key(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
-    assert window.preview_flow.offset_s == pytest.approx(step_beats_s(start, beats, 1), abs=1e-3)
-    assert window.player.offset_s == window.preview_flow.offset_s
+    assert window.session.offset_s == pytest.approx(step_beats_s(start, beats, 1), abs=1e-3)
+    assert window.player.offset_s == window.session.offset_s
     _key(window, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
-    assert window.preview_flow.offset_s == pytest.approx(step_beats_s(start, beats, 1) - 0.1, abs=1e-3)
+    assert window.session.offset_s == pytest.approx(step_beats_s(start, beats, 1) - 0.1, abs=1e-3)
     assert "suggested" in window.alignment.offset_label.text()
     _key(window, Qt.Key.Key_B)
-    assert np.min(np.abs(beats - window.preview_flow.offset_s)) < 1e-3  # on a beat
+    assert np.min(np.abs(beats - window.session.offset_s)) < 1e-3  # on a beat
     # The list shows the user's offset; the track in the player starts there.
-    assert window.suggestions.model.offset_s(window.preview_flow.suggestion) == window.preview_flow.offset_s
-    assert abs(window.player.track_position_s - (window.preview_flow.offset_s + window.player.position_s)) < SETTLED_S
+    assert window.suggestions.model.offset_s(window.session.chosen) == window.session.offset_s
+    assert abs(window.player.track_position_s - (window.session.offset_s + window.player.position_s)) < SETTLED_S
 
 
 def test_beat_grid_correction_is_saved_and_drawn(qtbot, analysed, settings):
     window = analysed
-    track_id = window.preview_flow.suggestion.track_id
-    tempo = window.preview_flow.details.music.tempo_bpm
+    track_id = window.session.chosen.track_id
+    tempo = window.session.details.music.tempo_bpm
     n_beats = len(window.timeline.plot.overlay.beat_times_s)
     qtbot.mouseClick(_button(window, "½×"), Qt.MouseButton.LeftButton)
-    assert window.preview_flow.details.tempo_bpm == pytest.approx(tempo / 2)
+    assert window.session.details.tempo_bpm == pytest.approx(tempo / 2)
     assert window.alignment.tempo_label.text().startswith(f"{tempo / 2:.1f} BPM")
     assert abs(len(window.timeline.plot.overlay.beat_times_s) - n_beats / 2) <= 1
     qtbot.mouseClick(_button(window, "10 ms ▶"), Qt.MouseButton.LeftButton)
     meta = window.library.store.get(track_id).meta[META_KEY]
     assert meta == {"tempo_factor": 0.5, "shift_s": 0.01}
     # The snap uses the corrected grid.
-    window.preview_flow.snap_to_beat()
-    assert np.min(np.abs(window.preview_flow.details.beat_times_s - window.preview_flow.offset_s)) < 1e-3
+    window.session.snap_to_beat()
+    assert np.min(np.abs(window.session.details.beat_times_s - window.session.offset_s)) < 1e-3
     # The list, the library view and a restarted app see the correction.
-    assert window.suggestions.model.tempo_bpm(window.preview_flow.suggestion) == pytest.approx(tempo / 2)
+    assert window.suggestions.model.tempo_bpm(window.session.chosen) == pytest.approx(tempo / 2)
     rows = window.library_panel.model.rows
     qtbot.waitUntil(lambda: any(r.correction.tempo_factor == 0.5 for r in rows()), timeout=5_000)
-    video = window.suggest_flow.video_path
+    video = window.session.video_path
     window.close()
 
     from bgmatch.app.main_window import MainWindow
@@ -128,11 +128,11 @@ def test_beat_grid_correction_is_saved_and_drawn(qtbot, analysed, settings):
     again = MainWindow(settings)
     qtbot.addWidget(again)
     again.suggest_flow.open_video(video)
-    qtbot.waitUntil(lambda: again.suggest_flow.result is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: again.session.video is not None, timeout=60_000)
     row = again.suggestions.model.row_of(track_id)
     assert again.suggestions.model.tempo_bpm(again.suggestions.model.suggestion(row)) == pytest.approx(tempo / 2)
     again.suggestions.select_row(again.suggestions.proxy.mapFromSource(again.suggestions.model.index(row, 0)).row())
-    correction = again.preview_flow.details.correction
+    correction = again.session.details.correction
     assert correction.tempo_factor == 0.5 and correction.shift_s == 0.01
     qtbot.mouseClick(_button(again, "Reset"), Qt.MouseButton.LeftButton)
     assert again.library.store.get(track_id).meta.get(META_KEY) is None

@@ -25,7 +25,7 @@ def test_columns_show_rank_score_parts_tempo_length_offset(analysed):
     window = analysed
     headers = [window.suggestions.proxy.headerData(i, Qt.Orientation.Horizontal) for i in range(len(COLUMNS))]
     assert headers == ["#", "Title", "Score", "Sync", "Onset", "Energy", "Learned", "BPM", "Length", "Offset", "Like"]
-    best = window.suggest_flow.result.suggestions[0]
+    best = window.session.suggestions[0]
     assert _column(window, "#")[0] == "1"
     assert _column(window, "Title")[0] == best.title
     assert _column(window, "Score")[0] == f"{best.score:+.2f}"
@@ -53,7 +53,7 @@ def test_header_clicks_sort_numerically(qtbot, analysed):
 def test_tempo_and_duration_filters(qtbot, analysed):
     window = analysed
     panel = window.suggestions
-    tempi = sorted(s.tempo_bpm for s in window.suggest_flow.result.suggestions)
+    tempi = sorted(s.tempo_bpm for s in window.session.suggestions)
     lo = math.floor(tempi[len(tempi) // 2])
     panel.min_bpm.setValue(lo)
     shown = [float(t) for t in _column(window, "BPM")]
@@ -63,7 +63,7 @@ def test_tempo_and_duration_filters(qtbot, analysed):
     assert all(lo - 1 <= float(t) <= lo for t in _column(window, "BPM"))
     panel.set_filter_values()
     assert panel.proxy.rowCount() == len(tempi)
-    longest = max(s.duration_s for s in window.suggest_flow.result.suggestions)
+    longest = max(s.duration_s for s in window.session.suggestions)
     panel.min_len.setValue(math.ceil(longest) + 1)
     assert panel.proxy.rowCount() == 0
     panel.min_len.setValue(0)
@@ -93,7 +93,7 @@ def test_clicking_a_row_chooses_that_track(qtbot, analysed):
     rect = table.visualRect(window.suggestions.proxy.index(3, COL["Title"]))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     chosen = window.suggestions.current()
-    assert chosen.rank == 4 and window.preview_flow.suggestion == chosen
+    assert chosen.rank == 4 and window.session.chosen == chosen
     assert window.player.track_path is not None and str(window.player.track_path) == chosen.path
     assert window.player.offset_s == chosen.offset_s
     assert window.export_action.isEnabled()

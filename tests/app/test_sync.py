@@ -40,10 +40,10 @@ def _loaded_player(qtbot, video: Path, track: Path, *, minute: bool = False) -> 
     qtbot.addWidget(surface)
     surface.resize(640, 300)
     surface.show()
-    player = PreviewPlayer(surface)
+    player = PreviewPlayer(surface, offset_s=lambda: OFFSET_S)
     player.surface = surface  # qtbot holds widgets weakly: the surface lives as long as the player
     player.set_video(video, fps=25.0)
-    player.set_track(track, OFFSET_S)
+    player.set_track(track)
     qtbot.waitUntil(lambda: player.loaded and (player.duration_s > 59 or not minute), timeout=10_000)
     return player
 

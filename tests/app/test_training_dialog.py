@@ -13,31 +13,35 @@ from bgmatch.app import jobs
 
 
 def fake_training(steps: int = 30, *, wait_for_cancel: bool = False, bundle: Path | None = None):
-    """A stand-in for ``bgmatch.training.cli.run_training`` with its signature and event protocol
+    """A stand-in for ``bgmatch.training.api.run_training`` with its signature and event types
     (its "trained" model is a copy of ``bundle``)."""
+    from bgmatch.training.api import TrainingMetrics, TrainResult
+
     seen: dict = {}
 
-    def run_training(config, progress_callback, cancel_flag: threading.Event):
+    def run_training(config, *, progress=None, on_metrics=None, cancel=None):
         seen["config"] = config
         seen["thread"] = threading.current_thread().name
-        progress_callback({"stage": "prepare", "message": "3 videos prepared"})
+        on_metrics(TrainingMetrics("prepare", 0, 0, message="3 videos prepared"))
         for step in range(1, 4):
-            progress_callback({"stage": "pretrain", "step": step, "total": 3, "fraction": step / 3, "loss": 5.0 / step})
+            progress(step, 3, f"pretrain step {step}/3")
+            on_metrics(TrainingMetrics("pretrain", step, 3, {"train": 5.0 / step}))
         for step in range(1, steps + 1):
-            event = {"stage": "match", "step": step, "total": steps, "fraction": step / steps, "loss": 2.0 / step,
-                     "loss_triplet": 0.1}
+            progress(step, steps, f"match step {step}/{steps}")
+            losses, recalls = {"train": 2.0 / step, "loss_triplet": 0.1}, {}
             if step % 10 == 0:
-                event.update({"val_recall@1": 0.01 * step, "recall@1": 0.01 * step, "recall@5": 0.02 * step,
-                              "recall@10": 0.025 * step, "val_loss": 1.5 / step})
-            progress_callback(event)
+                losses["validation"] = 1.5 / step
+                recalls = {1: 0.01 * step, 5: 0.02 * step, 10: 0.025 * step}
+            on_metrics(TrainingMetrics("match", step, steps, losses, recalls))
+        out_dir = Path(config.run.out_dir)
         if wait_for_cancel:
-            while not cancel_flag.wait(0.01):
-                pass
-            return {"model_path": None, "cancelled": True}
-        out = Path(config["output_dir"]) / "model"
+            while not cancel():
+                time.sleep(0.01)
+            return TrainResult(out_dir, cancelled=True)
+        out = out_dir / "model"
         shutil.copytree(bundle, out)
-        progress_callback({"stage": "match", "message": "model saved", "model_path": str(out)})
-        return {"model_path": str(out), "cancelled": False}
+        on_metrics(TrainingMetrics("match", steps, steps, message="model saved", model_path=str(out)))
+        return TrainResult(out_dir, bundle_dir=out)
 
     return run_training, seen
 
@@ -49,16 +53,11 @@ def test_menu_says_training_is_not_installed(qtbot, window, monkeypatch):
     assert window.training_flow.dialog is None
 
 
-def test_find_training_looks_up_run_training(monkeypatch):
-    import importlib
-    import types
+def test_find_training_is_the_typed_entry_or_none(monkeypatch):
+    from bgmatch.training.api import run_training
 
-    module = types.ModuleType("bgmatch.training.cli")
-    monkeypatch.setitem(__import__("sys").modules, "bgmatch.training.cli", module)
-    assert jobs.find_training() is None  # module without the function
-    module.run_training = lambda *a: None
-    assert jobs.find_training() is module.run_training
-    monkeypatch.setattr(importlib, "import_module", lambda name: (_ for _ in ()).throw(ModuleNotFoundError(name)))
+    assert jobs.find_training() is run_training
+    monkeypatch.setitem(__import__("sys").modules, "bgmatch.training.api", None)  # a build without training
     assert jobs.find_training() is None
 
 
@@ -83,8 +82,10 @@ def test_run_plots_live_and_switches_to_the_new_model(qtbot, window, tmp_path, t
     assert dialog.running and not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     assert seen["thread"] != threading.current_thread().name  # trained in a worker
-    assert seen["config"]["data"] == {"folder": str(edits), "tags_csv": None}
-    assert seen["config"]["train"]["epochs"] == 3 and seen["config"]["device"] == "cpu"
+    config = seen["config"]  # the dialog's fields through editor_config
+    assert (config.data.format, config.data.root, config.data.tags_csv) == ("folder", str(edits.resolve()), "")
+    assert config.match.epochs == 3 and config.run.device == "cpu"
+    assert config.out_dir == (window.library.folder / "models" / "latest").resolve()
     assert set(dialog.loss_plot.points) == {"pretrain train", "match train", "match validation"}
     steps, losses = dialog.loss_plot.points["match train"]
     assert steps == list(range(1, 31)) and losses[0] == pytest.approx(2.0)
@@ -128,37 +129,41 @@ def test_bundle_marker_matches_the_engine():
 def test_training_errors_are_one_line(qtbot, window, tmp_path):
     from bgmatch.engine.errors import ConfigError
 
-    def broken(config, progress_callback, cancel_flag):
-        raise ConfigError(f"{config['data']['folder']}: no videos with music found")
+    def broken(config, *, progress=None, on_metrics=None, cancel=None):
+        raise ConfigError(f"{config.data.root}: no videos with music found")
 
     dialog = window.training_flow.show_dialog(broken)
     dialog.data_folder.setText(str(tmp_path))
     dialog.start()
     qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
-    assert dialog.status.text() == f"{tmp_path}: no videos with music found"
+    assert dialog.status.text() == f"{tmp_path.resolve()}: no videos with music found"
     assert dialog.status.objectName() == "error"
 
 
 def test_menu_opens_the_dialog_with_the_installed_training(qtbot, window):
-    cli = pytest.importorskip("bgmatch.training.cli")
+    api = pytest.importorskip("bgmatch.training.api")
     window.training_flow.open()
     dialog = window.training_flow.dialog
     assert dialog is not None and dialog.isVisible()
-    assert dialog.run_training is cli.run_training and dialog.start_button.isEnabled()
+    assert dialog.run_training is api.run_training and dialog.start_button.isEnabled()
     dialog.close()
 
 
-def test_terminal_progress_bars_are_turned_off_when_supported():
-    calls = []
-
-    def with_options(config, progress_callback, cancel_flag, **options):
-        calls.append(options)
-
-    def plain(config, progress_callback, cancel_flag):
-        calls.append("plain")
-
+def test_the_job_hands_progress_metrics_and_cancel_to_training():
     from bgmatch.app.workers import CancelToken
 
-    for fn in (with_options, plain):
-        jobs.training_job(fn, {}, lambda event: None)(lambda f, t: None, CancelToken())
-    assert calls == [{"show_bar": False}, "plain"]
+    calls = []
+
+    def typed(config, *, progress=None, on_metrics=None, cancel=None):
+        progress(1, 2, "match step 1/2")
+        on_metrics("metrics")
+        calls.append((config, cancel()))
+        return "result"
+
+    token, reported, metrics = CancelToken(), [], []
+    run = jobs.training_job(typed, "config", metrics.append)
+    assert run(lambda d, t, m: reported.append((d, t, m)), token) == "result"
+    token.cancel()
+    run(lambda d, t, m: None, token)
+    assert reported == [(1, 2, "match step 1/2")] and metrics == ["metrics", "metrics"]
+    assert calls == [("config", False), ("config", True)]

@@ -14,7 +14,7 @@ def _collect(job):
     job.signals.failed.connect(out["failed"].append)
     job.signals.cancelled.connect(lambda: out.__setitem__("cancelled", out["cancelled"] + 1))
     job.signals.done.connect(lambda: out.__setitem__("done", out["done"] + 1))
-    job.signals.progress.connect(lambda f, t: out["progress"].append((f, t)))
+    job.signals.progress.connect(lambda d, t, m: out["progress"].append((d, t, m)))
     return out
 
 
@@ -24,14 +24,15 @@ def test_result_and_progress_arrive_on_the_gui_thread(qtbot):
 
     def fn(progress, cancel):
         threads.append(threading.current_thread())
-        progress(0.5, "half")
+        progress(1, 2, "half")
+        progress(0, 0, "busy")
         return 42
 
     job = runner.prepare("misc", "answer", fn)
     out = _collect(job)
     runner.submit(job)
     qtbot.waitUntil(lambda: out["done"] == 1)
-    assert out["succeeded"] == [42] and out["progress"] == [(0.5, "half")]
+    assert out["succeeded"] == [42] and out["progress"] == [(1, 2, "half"), (0, 0, "busy")]
     assert threads[0] is not threading.current_thread()
     assert not runner.active()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
 from ..errors import LibraryError
-from ..library import ExportConfig, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
+from ..library import ExportConfig, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
 from .events import Event
 
 #: An offset is kept this far (s) before the track's end, so some music always plays.
@@ -61,7 +61,7 @@ class SessionEvents:
     chosen: Event[Choice | None] = field(default_factory=lambda: Event("chosen"))
     offset: Event[float] = field(default_factory=lambda: Event("offset"))
     beat_grid: Event[TrackDetails] = field(default_factory=lambda: Event("beat_grid"))
-    fit_plan: Event[object | None] = field(default_factory=lambda: Event("fit_plan"))
+    fit_plan: Event[FitPlan | None] = field(default_factory=lambda: Event("fit_plan"))
     export_config: Event[ExportConfig] = field(default_factory=lambda: Event("export_config"))
 
 
@@ -76,7 +76,7 @@ class Session:
         self._choice: Choice | None = None
         self._offsets: dict[str, float] = {}  # track id → the user's offset, for this video's suggestions
         self._tempi: dict[str, float] = {}  # track id → tempo after a correction made since they were ranked
-        self._fit_plan: object | None = None
+        self._fit_plan: FitPlan | None = None
         self._export_config = ExportConfig()
 
     # -- reading -----------------------------------------------------------------------------
@@ -129,9 +129,9 @@ class Session:
         return self._tempi.get(suggestion.track_id, suggestion.tempo_bpm)
 
     @property
-    def fit_plan(self) -> object | None:
-        """The chosen track's fit-to-length plan (``engine.output``'s fit, once made); cleared
-        when the video or the chosen track changes."""
+    def fit_plan(self) -> FitPlan | None:
+        """The chosen track's fit-to-length plan (``engine.output.fit``), when one was made;
+        cleared when the video or the chosen track changes."""
         return self._fit_plan
 
     @property
@@ -247,7 +247,7 @@ class Session:
         self.events.beat_grid.emit(details)
 
     # -- fit plan and export -----------------------------------------------------------------
-    def set_fit_plan(self, plan: object | None) -> None:
+    def set_fit_plan(self, plan: FitPlan | None) -> None:
         """Keep the chosen track's fit-to-length plan (None: play the track as it is)."""
         self._fit_plan = plan
         self.events.fit_plan.emit(plan)

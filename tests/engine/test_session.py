@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.errors import LibraryError
-from bgmatch.engine.library import ExportConfig, Library, probe
+from bgmatch.engine.library import ExportConfig, FitPlan, Library, probe
 from bgmatch.engine.session import Event, LoadedVideo, Session, step_beats_s
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,8 +118,12 @@ def test_beat_grid_corrections_are_kept_in_the_library(session):
 
 
 def test_choosing_again_changes_nothing_and_clears_the_fit_plan_otherwise(session):
+    from bgmatch.engine.output.fit import Segment
+
     seen = record(session)
-    plan = object()
+    start, length = session.offset_s, session.video.info.duration_s
+    plan = FitPlan(session.details.music.duration_s, start, length, (Segment(start, start + length, 0.0),), "none",
+                   (), tuple(session.details.beat_times_s))
     session.set_fit_plan(plan)
     session.choose(session.suggestions[0])  # already chosen: the row moved, the choice did not
     assert session.fit_plan is plan and seen == [("fit_plan", plan)]

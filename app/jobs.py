@@ -112,10 +112,9 @@ def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
     """Write the video with the track; cancelling stops it and leaves no partial file."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> Path:
-        def report(fraction: float) -> None:
-            cancel.raise_if_cancelled()
-            # export still reports a fraction (being rewritten to the engine protocol): per mille here
-            progress(round(fraction * 1000), 1000, f"Exporting {out_path.name}… {fraction:.0%}")
+        def report(done: int, total: int, message: str) -> None:
+            cancel.raise_if_cancelled()  # the partial file is removed on the way out
+            progress(done, total, f"Exporting {out_path.name}… {done / total:.0%}")
 
         return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
 

@@ -300,7 +300,7 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
     config = ExportConfig(fade_in_s=args.fade_in, fade_out_s=args.fade_out, target_lufs=args.loudness)
     with tqdm(total=100, unit="%", disable=args.quiet, leave=False, file=sys.stderr) as bar:
         result = export_video(args.video, args.track, offset_s=args.offset, out_path=args.output, config=config,
-                              fit=fit, progress=lambda f: bar.update(int(f * 100) - bar.n))
+                              fit=fit, progress=lambda done, total, _: bar.update(100 * done // total - bar.n))
     if result.plan is not None:
         _print_plan(result.plan)
     _print_loudness(result.loudness, "the written file")

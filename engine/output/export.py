@@ -20,9 +20,15 @@ import numpy as np
 
 from ..analysis import media
 from ..errors import BgmatchError, MediaError
+from ..progress import CancelFn, ProgressFn, cancelled
+from ..progress import report as report_progress
 from .fit import FitConfig, FitPlan
 from .fit_render import fit_track, render_track
 from .loudness import DEFAULT_CEILING_DBTP, DEFAULT_TARGET_LUFS, LoudnessReport, integrated_lufs, normalize
+
+class ExportCancelled(BgmatchError):
+    """An export stopped by its ``cancel()``; the partial file was removed."""
+
 
 #: Codecs an MP4 file can carry as they are.
 MP4_COPY_CODECS = frozenset({"h264", "hevc", "mpeg4", "av1", "vp9"})
@@ -105,14 +111,16 @@ def export(
     offset_s: float,
     out_path: str | os.PathLike[str],
     config: ExportConfig = ExportConfig(),
-    progress: Callable[[float], None] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> Path:
     """Write ``out_path`` (MP4): ``video``'s picture with ``track`` from ``offset_s`` as sound.
 
-    ``progress`` receives the fraction done (0–1). Returns the output path; see
-    :func:`export_video` for fitting and the measured loudness.
+    ``progress(done, total, message)`` counts milliseconds of the video written. Returns the
+    output path; see :func:`export_video` for fitting and the measured loudness.
     """
-    return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=progress).path
+    return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=progress,
+                        cancel=cancel).path
 
 
 def soundtrack(
@@ -172,12 +180,14 @@ def export_video(
     out_path: str | os.PathLike[str],
     config: ExportConfig = ExportConfig(),
     fit: FitConfig | FitPlan | None = None,
-    progress: Callable[[float], None] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelFn | None = None,
 ) -> ExportResult:
     """Write ``out_path`` (MP4): ``video``'s picture with the music of :func:`soundtrack`.
 
-    ``progress`` receives the fraction done (0–1). The loudness in the result is measured on
-    the written file.
+    ``progress(done, total, message)`` counts milliseconds of the video written; ``cancel()``
+    is asked between packets and stops the export with nothing written (:class:`ExportCancelled`).
+    The loudness in the result is measured on the written file.
     """
     out_path = Path(out_path)
     if out_path.suffix.lower() not in {".mp4", ".m4v", ".mov"}:
@@ -187,9 +197,17 @@ def export_video(
     info = media.probe(video)
     if not info.has_video:
         raise MediaError(video, "no video track")
-    audio, plan, report = soundtrack(info.duration_s, track, offset_s=offset_s, config=config, fit=fit)
+    audio, plan, loudness = soundtrack(info.duration_s, track, offset_s=offset_s, config=config, fit=fit)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.part")
+    total_ms = max(1, int(round(info.duration_s * 1000)))
+    message = f"exporting {out_path.name}"
+
+    def step(time_s: float) -> None:
+        """Report the video written up to ``time_s`` (never backwards) and honour a cancel."""
+        if cancelled(cancel):
+            raise ExportCancelled(f"{out_path}: export cancelled; nothing was written")
+        report_progress(progress, min(total_ms - 1, int(time_s * 1000)), total_ms, message)
     try:
         with av.open(str(video)) as inp, av.open(str(tmp), "w", format="mp4") as out:
             in_v = media.first_decodable(inp.streams.video)
@@ -200,38 +218,36 @@ def export_video(
                 if rotation:
                     out_v.set_display_rotation(rotation)  # keep phone footage upright
                 out_a = _add_audio_stream(out, config)
-                _copy_video(inp, in_v, out, out_v, info.duration_s, progress)
+                _copy_video(inp, in_v, out, out_v, step)
             else:
                 out_v = _add_h264_stream(out, in_v)
                 if rotation:
                     out_v.set_display_rotation(rotation)
                 out_a = _add_audio_stream(out, config)
-                _reencode_video(inp, in_v, out, out_v, info.duration_s, progress)
+                _reencode_video(inp, in_v, out, out_v, step)
             _encode_audio(out, out_a, audio, config)
-        if report is not None:  # what a player will hear: the encoded file, decoded again
+        if loudness is not None:  # what a player will hear: the encoded file, decoded again
             written = media.decode_audio(tmp, sr_hz=config.sr_hz, stereo=True)
-            report = dataclasses.replace(report, output_lufs=integrated_lufs(written, sr_hz=config.sr_hz))
+            loudness = dataclasses.replace(loudness, output_lufs=integrated_lufs(written, sr_hz=config.sr_hz))
         os.replace(tmp, out_path)
     except av.error.FFmpegError as exc:
         raise MediaError(video, f"export failed: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
-    if progress is not None:
-        progress(1.0)
-    return ExportResult(out_path, plan, report)
+    report_progress(progress, total_ms, total_ms, message)
+    return ExportResult(out_path, plan, loudness)
 
 
-def _copy_video(inp, in_v, out, out_v, duration_s: float, progress) -> None:
+def _copy_video(inp, in_v, out, out_v, step: Callable[[float], None]) -> None:
     done = 0.0
     for packet in inp.demux(in_v):
         if packet.dts is None:
             continue
         packet.stream = out_v
         out.mux(packet)
-        if progress is not None and duration_s > 0:
-            # Packets come in decode order: report by decode time, never going backwards.
-            done = max(done, min(0.95, float(packet.dts * in_v.time_base) / duration_s * 0.95))
-            progress(done)
+        # Packets come in decode order: report by decode time, never going backwards.
+        done = max(done, float(packet.dts * in_v.time_base))
+        step(done)
 
 
 def _add_h264_stream(out, in_v):
@@ -243,7 +259,7 @@ def _add_h264_stream(out, in_v):
     return out_v
 
 
-def _reencode_video(inp, in_v, out, out_v, duration_s: float, progress) -> None:
+def _reencode_video(inp, in_v, out, out_v, step: Callable[[float], None]) -> None:
     rate = in_v.average_rate or Fraction(25, 1)
     last_pts = -1
     for i, frame in enumerate(inp.decode(in_v)):
@@ -257,7 +273,6 @@ def _reencode_video(inp, in_v, out, out_v, duration_s: float, progress) -> None:
         frame.time_base = Fraction(1, 1) / rate
         for packet in out_v.encode(frame):
             out.mux(packet)
-        if progress is not None and duration_s > 0:
-            progress(min(0.95, i / float(rate) / duration_s * 0.95))
+        step(i / float(rate))
     for packet in out_v.encode(None):
         out.mux(packet)

@@ -13,8 +13,9 @@ from bgmatch.engine.output.export import ExportConfig, export, fade
 def test_export_trims_and_fades(tmp_path, footage_dir, music_files, clip):
     video = footage_dir / clip
     track = music_files[0]
-    fractions = []
-    out = export(video, track, offset_s=12.0, out_path=tmp_path / "out.mp4", progress=fractions.append)
+    steps = []
+    out = export(video, track, offset_s=12.0, out_path=tmp_path / "out.mp4",
+                 progress=lambda done, total, message: steps.append((done, total, message)))
     info, src = media.probe(out), media.probe(video)
     assert info.has_video and info.has_audio
     assert info.duration_s == pytest.approx(src.duration_s, abs=0.15)
@@ -25,7 +26,9 @@ def test_export_trims_and_fades(tmp_path, footage_dir, music_files, clip):
     assert np.corrcoef(got[mid], want[mid])[0, 1] > 0.9  # the track, from the offset
     assert np.abs(got[:80]).max() < 0.2 * np.abs(got[mid]).max()  # faded in
     assert np.abs(got[-80:]).max() < 0.2 * np.abs(got[mid]).max()  # faded out
-    assert fractions[-1] == 1.0 and fractions == sorted(fractions)
+    done = [d for d, _, _ in steps]
+    assert steps[-1][0] == steps[-1][1] > 0 and done == sorted(done)  # (done, total, message), to the end
+    assert {t for _, t, _ in steps} == {steps[-1][1]} and all("out.mp4" in m for _, _, m in steps)
     frames, src_frames = media.decode_frames(out, fps=5), media.decode_frames(video, fps=5)
     assert len(frames.frames) == pytest.approx(len(src_frames.frames), abs=2)  # same picture timing
     assert np.allclose(frames.times_s[:10], src_frames.times_s[:10], atol=0.05)
@@ -80,3 +83,18 @@ def test_fitted_export_lasts_the_video_at_the_target_loudness(tmp_path, footage_
     want = media.decode_audio(track, sr_hz=48000, offset_s=50.0, max_duration_s=4.0, stereo=True)
     mid = slice(48000, 3 * 48000)
     assert np.corrcoef(got[0, mid], want[0, mid])[0, 1] > 0.9
+
+
+def test_a_cancelled_export_writes_nothing(tmp_path, footage_dir, music_files):
+    from bgmatch.engine.output.export import ExportCancelled
+
+    asked = []
+
+    def cancel() -> bool:
+        asked.append(1)
+        return len(asked) > 3  # stop a few packets in
+
+    out = tmp_path / "out.mp4"
+    with pytest.raises(ExportCancelled, match="cancelled"):
+        export(footage_dir / "bikes.mp4", music_files[0], offset_s=0.0, out_path=out, cancel=cancel)
+    assert not out.exists() and list(tmp_path.iterdir()) == []

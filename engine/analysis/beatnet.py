@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from torch import nn
 from bgmatch.assets import asset_path
 
 from ..errors import ModelError
+from ..weights import load_payload
 
 SR_HZ = 22050
 """Sample rate BeatNet's features are defined at."""
@@ -147,17 +147,7 @@ def load_beatnet(path: str | os.PathLike[str] | None = None) -> BeatNetCRNN:
 
 @functools.lru_cache(maxsize=2)
 def _load_cached(source: str, _mtime_ns: int, _size: int) -> BeatNetCRNN:
-    try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
-    # torch.load reports a foreign or damaged file with many exception types (EOFError,
-    # RuntimeError, UnpicklingError, ...); all of them mean "not a usable weights file".
-    except Exception as error:  # noqa: BLE001
-        message = str(error)
-        if "Weights only load failed" in message:
-            detail = re.search(r"WeightsUnpickler error: ([^\n]*)", message)
-            reason = detail.group(1) if detail else "objects other than tensors and plain data"
-            raise ModelError(f"{source}: refused to load unsafe pickle content ({reason})") from error
-        raise ModelError(f"{source}: not a torch weights file ({type(error).__name__}: {message[:200]})") from error
+    payload = load_payload(source, what="weights")
     found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
     if not isinstance(payload, dict) or found != FORMAT:
         raise ModelError(f"{source}: not a bgmatch BeatNet weights file (format {found!r})")

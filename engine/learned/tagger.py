@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from bgmatch.assets import asset_path
 
 from ..errors import ConfigError, ModelError
+from ..weights import load_payload
 from .device import default_batch_size, encode_in_batches, pick_device
 
 TaggerKind = Literal["msd", "mtt"]
@@ -268,10 +269,7 @@ def load_tagger_weights(path: str | os.PathLike[str]) -> tuple[Musicnn, tuple[st
     source = Path(path)
     if not source.is_file():
         raise ModelError(f"{source}: tagger weights not found")
-    try:
-        payload = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt or hostile files
-        raise ModelError(f"{source}: not a readable tagger file ({type(error).__name__})") from None
+    payload = load_payload(source, what="tagger")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{source}: not a bgmatch tagger file")
     if payload.get("format_version") != FORMAT_VERSION:

@@ -120,11 +120,11 @@ def test_weight_files_are_checked(tmp_path):
         load_tagger_weights(tmp_path / "none.pt")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a torch file")
-    with pytest.raises(ModelError, match="not a readable"):
+    with pytest.raises(ModelError, match="junk.pt: not a torch tagger file"):
         load_tagger_weights(junk)
     hostile = tmp_path / "hostile.pt"
     torch.save({"format": "bgmatch-tagger", "object": Path("x")}, hostile)  # a class instance: refused unpickling
-    with pytest.raises(ModelError, match="not a readable"):
+    with pytest.raises(ModelError, match="hostile.pt: refused to load unsafe pickle content"):
         load_tagger_weights(hostile)
     old = save_tagger_weights(tmp_path / "old.pt", model, kind="mtt", tag_names=tags, source="test")
     payload = torch.load(old, weights_only=True)

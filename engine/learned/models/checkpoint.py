@@ -11,7 +11,6 @@ rebuilt from the stored config (as nanoGPT's ``model_args``) and its weights loa
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from torch import Tensor, nn
 
 from ...config import config_from_dict, config_to_dict
 from ...errors import ConfigError, ModelError
+from ...weights import load_payload
 from .factory import MODEL_KINDS
 
 FORMAT = "bgmatch-model"
@@ -126,21 +126,7 @@ def load_model(
 def _read_payload(source: Path, map_location: str | torch.device) -> Any:
     if not source.is_file():
         raise ModelError(f"{source}: no such model file")
-    try:
-        return torch.load(source, map_location=map_location, weights_only=True)
-    except OSError as error:
-        raise ModelError(f"{source}: cannot read: {error.strerror or error}") from error
-    # torch.load reports a foreign or damaged file with many exception types (KeyError,
-    # EOFError, RuntimeError, UnpicklingError, ...); all of them mean "not a usable checkpoint".
-    except Exception as error:  # noqa: BLE001
-        message = str(error)
-        if "Weights only load failed" in message:
-            detail = re.search(r"WeightsUnpickler error: ([^\n]*)", message)
-            reason = detail.group(1) if detail else "objects other than tensors and plain data"
-            raise ModelError(f"{source}: refused to load unsafe pickle content ({reason})") from error
-        raise ModelError(
-            f"{source}: not a torch checkpoint file ({type(error).__name__}: {message[:200]})"
-        ) from error
+    return load_payload(source, what="checkpoint", map_location=map_location)
 
 
 def _check_header(source: Path, payload: Any) -> str:

@@ -26,8 +26,11 @@ def load_payload(source: str | Path, *, what: str, map_location: str | torch.dev
     # RuntimeError, UnpicklingError, ...); all of them mean "not a usable file".
     except Exception as error:  # noqa: BLE001
         message = str(error)
-        if "Weights only load failed" in message:
-            detail = re.search(r"WeightsUnpickler error: ([^\n]*)", message)
-            reason = detail.group(1) if detail else "objects other than tensors and plain data"
-            raise ModelError(f"{source}: refused to load unsafe pickle content ({reason})") from error
+        detail = re.search(r"WeightsUnpickler error:\s*([^\n]*)", message)
+        reason = detail.group(1).strip() if detail else ""
+        # Bytes that are no pickle at all fail in the same unpickler ("Unsupported operand"):
+        # those are not a torch file; anything else it refused asked for more than plain data.
+        if "Weights only load failed" in message and not reason.startswith("Unsupported operand"):
+            raise ModelError(f"{source}: refused to load unsafe pickle content "
+                             f"({reason or 'objects other than tensors and plain data'})") from error
         raise ModelError(f"{source}: not a torch {what} file ({type(error).__name__}: {message[:200]})") from error

@@ -19,10 +19,12 @@ from ..output.fit import FitConfig, FitPlan
 from ..output.fit_render import FitResult, write_fit
 from ..output.timeline import TimelineResult, export_timeline
 from ..progress import CancelFn, ProgressFn
+from .describe import TrackDescription, describe_track
 from .distributed import add_with_ray
 from .facade import Library
 from .folders import default_library_folder, demo_library_folder
-from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo, VideoQuery
+from .results import (AddReport, EmbedReport, SearchHit, Suggestion, TagReport, TrackDetails, TrackInfo,
+                      VideoQuery)
 from .settings import LibraryConfig
 from .trackfilter import TrackFilter
 from .videos import check_video
@@ -32,7 +34,8 @@ __all__ = [
     "AUDIO_EXTENSIONS", "FitMeasure", "measure_fit",
     "AddReport", "BUNDLE_MANIFEST", "BeatGridCorrection", "CancelFn", "DEFAULT_MODEL", "EmbedReport", "ExportConfig",
     "ExportResult", "FitConfig", "FitPlan", "FitResult", "TimelineResult", "export_timeline", "export_video", "write_fit",
-    "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "Suggestion", "TrackDetails",
+    "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "SearchHit", "Suggestion",
+    "TagReport", "TrackDescription", "TrackDetails", "describe_track",
     "TrackFilter", "TrackInfo", "VideoAnalysis", "VideoQuery", "add_with_ray", "beat_tracker_is_cold", "check_video",
     "default_bundle_path", "default_library_folder", "demo_library_folder", "export", "load_model_choice", "probe",
     "resolve_model_choice",

@@ -27,10 +27,11 @@ from . import descriptors, embedding
 from .index import WindowIndex
 from .lock import writer_lock
 from .records import analysis_record, is_current
-from .results import AddReport, EmbedReport, Suggestion, TrackDetails, TrackInfo, VideoQuery
+from .results import AddReport, EmbedReport, SearchHit, Suggestion, TagReport, TrackDetails, TrackInfo, VideoQuery
 from .ranking import Ranker
 from .settings import LibraryConfig, read_settings, settings_record, write_settings
 from .store import FeatureStore, PathRecord, StoreWriteError, content_hash
+from .tags import LibraryTags, TrackTags
 from .walk import iter_media_files
 
 if TYPE_CHECKING:  # torch is imported only once a model is used (keeps `bgmatch tracks` quick)
@@ -46,6 +47,7 @@ class Library:
         self.config = config
         self._index: WindowIndex | None = None
         self._model: ModelBundle | None = None
+        self._tags = LibraryTags(store, max_track_s=config.max_track_s)
         self._ranker = Ranker(store, config, scoring_analysis=self.scoring_analysis, index=self.index)
 
     @classmethod
@@ -141,6 +143,7 @@ class Library:
         result.added.append(key)
         if self._model is not None:
             embedding.embed_track(self.store, self._model, track_id, config=self.config)
+        self._tags.tag(track_id, path)
 
     def is_current(self, track_id: str) -> bool:
         """Whether a track is stored and analysed under this library's settings."""
@@ -194,15 +197,40 @@ class Library:
             report(progress, len(todo), len(todo), "")
         return result
 
+    # -- tags ------------------------------------------------------------------------------
+    def set_tagging(self, enabled: bool) -> None:
+        """Tag tracks as they are added (default) or not (:meth:`tag` does them later)."""
+        self._tags.enabled = enabled
+
+    def missing_tags(self) -> list[str]:
+        """Ids of the tracks without tags from the shipped tagger (empty when it is missing:
+        one warning says so)."""
+        return self._tags.missing()
+
+    def tag(self, *, progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> TagReport:
+        """Tag every track that lacks tags (and read its file's metadata). Resumable: each
+        track is stored as soon as it is done; nothing happens without a tagger."""
+        return self._tags.tag_missing(progress=progress, cancel=cancel)
+
+    def track_tags(self, track_id: str) -> TrackTags | None:
+        """A track's stored tags and file metadata (None when it is not tagged)."""
+        return self._tags.get(track_id)
+
     # -- reading ---------------------------------------------------------------------------
     def tracks(self) -> list[TrackInfo]:
-        """Every track in the library, by title (tempo after the user's beat-grid correction)."""
+        """Every track in the library, by title (tempo after the user's beat-grid correction;
+        title and artist from the file's own tags where it has them)."""
         out = []
         for rec in self.store.tracks():
             music = MusicAnalysis.from_arrays(rec.arrays)
             tempo = music.tempo_bpm * BeatGridCorrection.from_meta(rec.meta).tempo_factor
-            out.append(TrackInfo(rec.track_id, rec.meta["path"], rec.meta["title"], music.duration_s, tempo))
+            out.append(self._described(TrackInfo(rec.track_id, rec.meta["path"], rec.meta["title"],
+                                                 music.duration_s, tempo)))
         return sorted(out, key=lambda t: t.title.lower())
+
+    def _described(self, item):
+        """``item`` (a TrackInfo or Suggestion) with the track's stored metadata and top tags."""
+        return self._tags.described(item)
 
     def check(self) -> list[str]:
         """Integrity problems of the library (empty when sound).
@@ -330,9 +358,25 @@ class Library:
                                                                config=bundle.features))
         return VideoQuery(str(path), analysis, embedded, bundle.version)
 
-    def suggest(self, video: str | os.PathLike[str] | VideoQuery | VideoAnalysis, *, top: int = 10
-                ) -> list[Suggestion]:
+    def search(self, text: str, *, top: int = 10) -> list[SearchHit]:
+        """Tagged tracks ranked by how well their tags fit ``text`` ("calm piano"): ``ConfigError``
+        for an empty text, ``NoTextMatchError`` (a ``ConfigError``) for a text near no tag,
+        ``LibraryError`` when no track is tagged."""
+        from .search import text_ranking
+
+        found = text_ranking(self.store, text)
+        infos = {t.track_id: t for t in self.tracks()}
+        order = sorted(found.scores, key=lambda t: -found.scores[t])[:top]
+        return [SearchHit(i + 1, infos[t], found.scores[t], found.matched) for i, t in enumerate(order)]
+
+    def suggest(self, video: str | os.PathLike[str] | VideoQuery | VideoAnalysis, *, top: int = 10,
+                text: str | None = None, text_weight: float = 0.0) -> list[Suggestion]:
         """Tracks ranked by how well they fit ``video``, each with its best start offset.
+
+        With ``text`` and ``text_weight`` W > 0 the candidates are re-ordered by
+        ``(1 − W)·z(video score) + W·z(text score)`` (``search.blend``; W = 0 is the video
+        ranking exactly, 1 the text alone among them); pass a :class:`VideoQuery` to re-rank
+        for another text without decoding the video again.
 
         With a model set (:meth:`set_model`), the best synchrony candidates are re-ordered by the
         fused score (``learned.fusion``) when ``video`` is a path or a :class:`VideoQuery` made
@@ -343,17 +387,25 @@ class Library:
             video = VideoQuery("", video)
         elif not isinstance(video, VideoQuery):
             video = self.query(video)
-        ranked = self.sync_ranking(video.analysis, want=top)
+        steer = text is not None and text_weight > 0.0
+        if text is not None:
+            from .search import SUGGEST_CANDIDATES, blend, text_ranking
+
+            words = text_ranking(self.store, text)  # bad text fails before any work
+            blend([], words, text_weight=text_weight)  # checks the weight
+        ranked = self.sync_ranking(video.analysis, want=max(top, SUGGEST_CANDIDATES) if steer else top)
         bundle = self._model
         if bundle is not None and video.embedding is not None and video.model_version == bundle.version:
             ranked = self._ranker.fused(video, ranked, bundle)
+        if steer:
+            ranked = blend(ranked, words, text_weight=text_weight)
         out = []
         for i, r in enumerate(ranked[:top]):
             rec = self.store.get(r.track_id)
             music = MusicAnalysis.from_arrays(rec.arrays)
             tempo = music.tempo_bpm * BeatGridCorrection.from_meta(rec.meta).tempo_factor
-            out.append(Suggestion(i + 1, r.track_id, rec.meta["path"], rec.meta["title"], r.score, r.offset_s,
-                                  r.parts, tempo, music.duration_s))
+            out.append(self._described(Suggestion(i + 1, r.track_id, rec.meta["path"], rec.meta["title"], r.score,
+                                                  r.offset_s, r.parts, tempo, music.duration_s)))
         return out
 
     def sync_ranking(self, analysis: VideoAnalysis, *, want: int = 10) -> list[Ranked]:

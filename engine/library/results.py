@@ -23,6 +23,15 @@ class AddReport:
 
 
 @dataclass
+class TagReport:
+    """What :meth:`Library.tag` did: track ids tagged, failures (id, one-line message)."""
+
+    tagged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+
+@dataclass
 class EmbedReport:
     """What :meth:`Library.embed` did: track ids embedded, failures (id, one-line message)."""
 
@@ -51,6 +60,10 @@ class TrackInfo:
     title: str
     duration_s: float
     tempo_bpm: float
+    artist: str | None = None  # from the file's own tags
+    album: str | None = None
+    genre: str | None = None
+    tags: tuple[tuple[str, float], ...] = ()  # top tagger tags (name, probability), best first
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,19 @@ class Suggestion:
     parts: dict[str, float]
     tempo_bpm: float
     duration_s: float
+    artist: str | None = None  # from the file's own tags
+    tags: tuple[tuple[str, float], ...] = ()  # top tagger tags (name, probability), best first
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One track ranked by a text query: its ``score`` in [0, 1] and the tags the text matched
+    (name, weight)."""
+
+    rank: int
+    track: TrackInfo
+    score: float
+    matched: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)

@@ -195,19 +195,26 @@ class FeatureStore:
     def _embedding_key(version: str, track_id: str) -> bytes:
         return f"{version}/{track_id}".encode()
 
-    def put_embedding(self, version: str, track_id: str, arrays: dict[str, np.ndarray]) -> None:
-        """Store the arrays of a track's embedding under a model version."""
+    def put_embedding(self, version: str, track_id: str, arrays: dict[str, np.ndarray],
+                      meta: dict[str, Any] | None = None) -> None:
+        """Store the arrays (and JSON ``meta``) of a track's embedding under a model version."""
         with self._write() as txn:
-            txn.put(self._embedding_key(version, track_id), pack(arrays, {}), db=self._embeddings)
+            txn.put(self._embedding_key(version, track_id), pack(arrays, meta or {}), db=self._embeddings)
 
     def get_embedding(self, version: str, track_id: str) -> dict[str, np.ndarray] | None:
         """A track's embedding arrays under a model version, or None."""
+        found = self.get_embedding_record(version, track_id)
+        return None if found is None else found[0]
+
+    def get_embedding_record(self, version: str, track_id: str
+                             ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """A track's (arrays, meta) under a model version, or None."""
         if self._embeddings is None:
             return None
         key = self._embedding_key(version, track_id)
         with self.env.begin(db=self._embeddings) as txn:
             raw = txn.get(key)
-        return None if raw is None else _unpack(key.decode(), raw, self.path)[0]
+        return None if raw is None else _unpack(key.decode(), raw, self.path)
 
     def embedded_ids(self, version: str) -> set[str]:
         """Ids of the tracks that have an embedding under a model version (keys only)."""

@@ -92,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("video", type=Path, help="the edited video to find music for")
     s.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
     s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    add_text_options(s)
 
+    add_search_command(sub, common)
+    from .analyze import add_analyze_command
+
+    add_analyze_command(sub, common)
     add_output_commands(sub, common)
 
     s = sub.add_parser("tracks", parents=[common], help="list the library's tracks")
@@ -137,6 +142,7 @@ def cmd_index(args: argparse.Namespace, lib) -> int:
               f"{' '.join(sorted(AUDIO_EXTENSIONS))}); nothing added to {lib.folder}", file=sys.stderr)
         return EXIT_ERROR
     _embed_missing(args, lib)
+    _tag_missing(args, lib)
     print(f"{len(report.added)} added, {len(report.unchanged)} unchanged, {len(report.failed)} failed; "
           f"{len(lib)} tracks in {lib.folder}")
     return EXIT_PARTIAL if report.failed else EXIT_OK
@@ -160,7 +166,7 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
 
     _embed_missing(args, lib)
     query = lib.query(args.video)
-    suggestions = lib.suggest(query, top=args.top)
+    suggestions = lib.suggest(query, top=args.top, **_text_steering(args))
     measures = fit_measures(lib, query, suggestions)
     if not args.quiet and not args.json:
         model = (f" + {lib.model.score_config.fusion_weight:g} × learned (model {lib.model.version})"
@@ -176,6 +182,85 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
         if note:
             print(f"\n{note}")
         print(f"\nExport the top result:\n  {export_command(args.video, suggestions[0])}")
+    return EXIT_OK
+
+
+# ----- tags and text search (issue 16) -----
+
+DEFAULT_TEXT_WEIGHT = 0.5
+
+
+def _text(text: str) -> str:
+    """argparse type: a text query with some words in it (a usage error, exit 2, otherwise)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the text query is empty: type a few words such as 'calm piano'")
+    return text
+
+
+def _weight(text: str) -> float:
+    """argparse type: a weight between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def add_text_options(s: argparse.ArgumentParser) -> None:
+    """`suggest`'s text steering options."""
+    s.add_argument("--text", type=_text, default=None, metavar="TEXT",
+                   help="steer the ranking by words about the music, e.g. 'calm piano', 'epic orchestral'")
+    s.add_argument("--text-weight", type=_weight, default=None, metavar="W",
+                   help=f"how much the text counts against the video, 0–1: final = (1−W)·z(video) + W·z(text) "
+                        f"(default: {DEFAULT_TEXT_WEIGHT:g} when --text is given; 0 is the video ranking, "
+                        "1 the text alone)")
+
+
+def add_search_command(sub, common: argparse.ArgumentParser) -> None:
+    """The `search` subcommand."""
+    s = sub.add_parser("search", parents=[common], help="rank the library's tracks by a text query",
+                       description="Rank the library's tagged tracks by how well their tags (genre, mood, "
+                                   "instruments) fit a text such as 'calm piano' or 'epic orchestral'.")
+    s.add_argument("text", type=_text, help="words about the music")
+    s.add_argument("--top", type=_positive_int, default=10, help="how many tracks to show (default: 10)")
+    s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+
+def _text_steering(args: argparse.Namespace) -> dict:
+    if args.text is None:
+        if args.text_weight is not None:
+            print("note: --text-weight without --text does nothing", file=sys.stderr)
+        return {}
+    weight = DEFAULT_TEXT_WEIGHT if args.text_weight is None else args.text_weight
+    return {"text": args.text, "text_weight": weight}
+
+
+def _tag_missing(args: argparse.Namespace, lib) -> None:
+    """Tag the tracks that lack tags (a library indexed before tagging), with a progress bar."""
+    missing = lib.missing_tags()
+    if not missing:
+        return
+    if not args.quiet:
+        print(f"Tagging {len(missing)} tracks (genre, mood, instruments) …", file=sys.stderr)
+    bar, update = progress_bar(args.quiet, "track")
+    with bar:
+        report = lib.tag(progress=update)
+    for track_id, message in report.failed:
+        print(f"error: {message} (kept without tags)", file=sys.stderr)
+
+
+def cmd_search(args: argparse.Namespace, lib) -> int:
+    from .output import search_json, search_table
+
+    hits = lib.search(args.text, top=args.top)
+    if args.json:
+        print(search_json(hits))
+        return EXIT_OK
+    if not args.quiet:
+        print(f"matched tags: {', '.join(f'{n} {w:.2f}' for n, w in hits[0].matched)}", file=sys.stderr)
+    print(search_table(hits))
     return EXIT_OK
 
 
@@ -327,8 +412,14 @@ DELEGATED = {
     "bench": ("bgmatch.bench.__main__", "run the speed, memory and scale benchmarks"),
 }
 
+def _cmd_analyze(args: argparse.Namespace, lib) -> int:
+    from .analyze import cmd_analyze
+
+    return EXIT_PARTIAL if cmd_analyze(args, lib) else EXIT_OK
+
+
 COMMANDS = {"index": cmd_index, "suggest": cmd_suggest, "export": cmd_export, "fit": cmd_fit, "tracks": cmd_tracks,
-            "demo": cmd_demo}
+            "demo": cmd_demo, "search": cmd_search, "analyze": _cmd_analyze}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = demo_library_folder() if args.command == "demo" else default_library()
     try:
         if args.command in {"export", "fit"}:  # need no library
+            return COMMANDS[args.command](args, None)
+        if args.command == "analyze" and not Path(folder).expanduser().is_dir():  # a file outside any library
             return COMMANDS[args.command](args, None)
         with Library.open(folder, create=args.command in {"index", "demo"}) as lib:
             if args.command in {"index", "suggest", "demo"}:

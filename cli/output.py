@@ -37,7 +37,8 @@ def fit_measures(lib, query, suggestions: Sequence[Suggestion]) -> list[FitMeasu
     """The :class:`FitMeasure` of each suggestion for the video of ``query`` (``Library.query``),
     with the track's corrected beats (``Library.scoring_analysis``)."""
     config = lib.config.retrieval.sync
-    return [measure_fit(lib.scoring_analysis(s.track_id), query.analysis, offset_s=s.offset_s, score=s.score,
+    return [measure_fit(lib.scoring_analysis(s.track_id), query.analysis, offset_s=s.offset_s,
+                        score=s.parts.get("video", s.score),  # a text-steered score is a blend of z-scores
                         energy_r=s.parts.get("energy", 0.0), config=config) for s in suggestions]
 
 
@@ -85,6 +86,39 @@ def suggestions_json(suggestions: Sequence[Suggestion], measures: Sequence[FitMe
     other_offsets_s (offsets that fit the cuts about as well)."""
     rows = []
     for s, m in zip(suggestions, measures):
-        rows.append({**asdict(s), "fit": m.fit, "cuts_on_beat": m.cuts_on_beat, "cuts_total": m.cuts_total,
+        rows.append({**asdict(s), "tags": tags_json(s.tags), "fit": m.fit, "cuts_on_beat": m.cuts_on_beat, "cuts_total": m.cuts_total,
                      "energy_match": m.energy, "other_offsets_s": list(m.rival_offsets_s)})
+    return json.dumps(rows, indent=2)
+
+
+# ----- tags and text search (issue 16) -----
+
+def tags_json(tags) -> list[dict[str, float | str]]:
+    """Top tags ``[(name, probability)]`` as JSON objects."""
+    return [{"tag": name, "probability": round(p, 4)} for name, p in tags]
+
+
+def tags_text(tags, *, k: int = 3) -> str:
+    """The first ``k`` tags as ``"piano 0.61, calm 0.40"``."""
+    return ", ".join(f"{name} {p:.2f}" for name, p in tags[:k])
+
+
+def search_table(hits) -> str:
+    """A fixed-width table of text-search hits: score, tempo, length, title, artist, top tags."""
+    rows = [f"{'#':>3}  {'score':>5}  {'BPM':>5}  {'length':>6}  title — artist  [tags]"]
+    for h in hits:
+        t = h.track
+        who = f" — {t.artist}" if t.artist else ""
+        rows.append(f"{h.rank:>3}  {h.score:5.3f}  {t.tempo_bpm:5.1f}  {clock(t.duration_s):>6}  {t.title}{who}  "
+                    f"[{tags_text(t.tags)}]")
+    return "\n".join(rows)
+
+
+def search_json(hits) -> str:
+    """Text-search hits as a JSON list: the track's fields, ``score``, ``tags`` and ``parts``
+    (``text``: the score; ``matched``: the tags the text reached with their weights)."""
+    rows = []
+    for h in hits:
+        rows.append({"rank": h.rank, **asdict(h.track), "score": h.score, "tags": tags_json(h.track.tags),
+                     "parts": {"text": h.score, "matched": {name: round(w, 4) for name, w in h.matched}}})
     return json.dumps(rows, indent=2)

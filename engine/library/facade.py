@@ -26,7 +26,7 @@ from ..progress import CancelFn, ProgressFn, cancelled, report
 from . import descriptors, embedding
 from .index import WindowIndex
 from .lock import writer_lock
-from .records import analysis_record, is_current
+from .records import analysed_audio, is_current
 from .results import AddReport, EmbedReport, SearchHit, Suggestion, TagReport, TrackDetails, TrackInfo, VideoQuery
 from .ranking import Ranker
 from .settings import LibraryConfig, read_settings, settings_record, write_settings
@@ -139,11 +139,12 @@ class Library:
             self.store.put(key, record)
             result.unchanged.append(key)
             return
-        self.store.put(key, record, analysis_record(path, track_id, self.config))
+        track, audio = analysed_audio(path, track_id, self.config)
+        self.store.put(key, record, track)
         result.added.append(key)
         if self._model is not None:
             embedding.embed_track(self.store, self._model, track_id, config=self.config)
-        self._tags.tag(track_id, path)
+        self._tags.tag(track_id, path, audio=audio, sr_hz=self.config.rhythm.sr_hz)
 
     def is_current(self, track_id: str) -> bool:
         """Whether a track is stored and analysed under this library's settings."""

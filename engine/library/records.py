@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..analysis import media
 from ..analysis.rhythm import analyze_music
 from ..errors import MediaError
@@ -13,6 +15,12 @@ from .store import FeatureStore, TrackRecord
 
 def analysis_record(path: Path, track_id: str, config: LibraryConfig) -> TrackRecord:
     """Decode ``path``, analyse its rhythm and make its record (``MediaError`` for bad audio)."""
+    return analysed_audio(path, track_id, config)[0]
+
+
+def analysed_audio(path: Path, track_id: str, config: LibraryConfig) -> tuple[TrackRecord, np.ndarray]:
+    """:func:`analysis_record` and the decoded mono audio ``[n]`` at ``config.rhythm.sr_hz``
+    (so that tagging need not decode the file again)."""
     info = media.probe(path)
     if not info.has_audio:
         raise MediaError(path, "no audio track")
@@ -29,7 +37,7 @@ def analysis_record(path: Path, track_id: str, config: LibraryConfig) -> TrackRe
         "analysis_settings": analysis_settings(config),
     }
     arrays = {**music.arrays(), "window_vectors": vectors, "window_starts_s": starts}
-    return TrackRecord(track_id, meta, arrays)
+    return TrackRecord(track_id, meta, arrays), y
 
 
 def is_current(store: FeatureStore, track_id: str, config: LibraryConfig) -> bool:

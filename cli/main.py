@@ -288,7 +288,7 @@ def cmd_demo(args: argparse.Namespace, lib) -> int:
     args.paths = [music]
     status = cmd_index(args, lib)
     print(f"\nSuggestions for {video}:\n")
-    args.video, args.json = video, False
+    args.video, args.json, args.text, args.text_weight = video, False, None, None
     cmd_suggest(args, lib)
     return status
 

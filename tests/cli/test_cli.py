@@ -95,3 +95,13 @@ def test_offsets_print_to_the_millisecond():
 
     assert offset_clock(4.75) == "0:04.750" and offset_clock(59.9996) == "1:00.000" and offset_clock(125.0625) == "2:05.062"
     assert clock(4.75, decimals=0) == "0:05"
+
+
+def test_demo_indexes_the_bundled_gallery_and_suggests_for_the_demo_video(tmp_path, capsys):
+    """README command 1's main job, through the real command (synchrony alone, to keep it short)."""
+    assert main(["demo", "--library", str(tmp_path / "demo"), "--model", "none", "-q", "--top", "3"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "24 added, 0 unchanged, 0 failed" in out
+    rows = [line for line in out.splitlines() if re.match(r"\s+[123]\s+\d+\s", line)]
+    assert len(rows) == 3 and "Export the top result:" in out
+    assert any(name in out for name in ("Nebula", "By-Product", "Advanced Simulacra"))  # the demo's album

@@ -212,7 +212,11 @@ class PreviewPlayer(QObject):
         playing = state == QMediaPlayer.PlaybackState.PlayingState
         if not playing:
             self._timer.stop()
-            self.track.pause()
+            # Queued, not called: this slot runs inside the video player's own stop()/setSource()
+            # (window close), and a direct call from Python, holding the GIL, deadlocked against
+            # Qt's FFmpeg thread (py-spy: QMediaPlayer::setSource → this slot → pause →
+            # QObject::connectImpl waiting on a mutex). See call_from_event_loop.
+            QMetaObject.invokeMethod(self.track, "pause", Qt.ConnectionType.QueuedConnection)
         self.playing_changed.emit(playing)
 
     def _video_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:

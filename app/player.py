@@ -41,6 +41,7 @@ class PreviewPlayer(QObject):
         self._offset = offset_s
         self._track_path: Path | None = None
         self._track_played = False  # since its source was set: only then does a resume lag
+        self._stopping = False  # while stop() releases both sources
         self._rate = 1.0
         self._pending_seek_s: float | None = None  # a seek asked for before the video was loaded
         self._timer = QTimer(self)
@@ -180,8 +181,13 @@ class PreviewPlayer(QObject):
     def stop(self) -> None:
         """Stop and release both sources (before the window closes)."""
         self._timer.stop()
-        call_from_event_loop((self.video, "stop"), (self.track, "stop"), (self.video, "setSource", Q_ARG(QUrl, QUrl())),
-                             (self.track, "setSource", Q_ARG(QUrl, QUrl())))
+        self._stopping = True
+        try:
+            call_from_event_loop((self.video, "stop"), (self.track, "stop"),
+                                 (self.video, "setSource", Q_ARG(QUrl, QUrl())),
+                                 (self.track, "setSource", Q_ARG(QUrl, QUrl())))
+        finally:
+            self._stopping = False
         self._track_path = None
 
     # -- sync --------------------------------------------------------------------------------
@@ -212,11 +218,12 @@ class PreviewPlayer(QObject):
         playing = state == QMediaPlayer.PlaybackState.PlayingState
         if not playing:
             self._timer.stop()
-            # Queued, not called: this slot runs inside the video player's own stop()/setSource()
-            # (window close), and a direct call from Python, holding the GIL, deadlocked against
-            # Qt's FFmpeg thread (py-spy: QMediaPlayer::setSource → this slot → pause →
-            # QObject::connectImpl waiting on a mutex). See call_from_event_loop.
-            QMetaObject.invokeMethod(self.track, "pause", Qt.ConnectionType.QueuedConnection)
+            # Not while stop() releases the sources: this slot then runs inside the video player's
+            # own setSource(), and a call from Python, holding the GIL, deadlocked against Qt's
+            # FFmpeg thread (py-spy: QMediaPlayer::setSource → this slot → pause →
+            # QObject::connectImpl waiting on a mutex). stop() stops the track itself.
+            if not self._stopping:
+                self.track.pause()
         self.playing_changed.emit(playing)
 
     def _video_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,3 +104,12 @@ def test_the_targets_key_is_validated(tmp_path):
     with pytest.raises(ConfigError, match=r"\[targets\] text_tags must be >= 1, got 0"):
         parse_config({"targets": {"text_tags": 0}})
     assert parse_config({}).targets.source == "tags"
+
+
+def test_the_pseudo_target_ablation_pretrains_on_its_own():
+    from bgmatch.training.ablations import VARIANTS, _shares_pretraining, variant_overrides
+
+    assert VARIANTS["pseudo-targets"] == {"targets.source": "pseudo"}
+    assert not _shares_pretraining("pseudo-targets") and _shares_pretraining("no-rhythm")
+    overrides = variant_overrides("pseudo-targets", Path("/runs"), {})
+    assert overrides["targets.source"] == "pseudo" and overrides["data.prepared_dir"] == str(Path("/runs/prepared"))

@@ -51,7 +51,7 @@ class TransportBar(QWidget):
         self.volume_slider = QSlider(Qt.Orientation.Horizontal)
         self.volume_slider.setObjectName("volume")
         self.volume_slider.setRange(0, 100)
-        self.volume_slider.setFixedWidth(90)
+        self.volume_slider.setFixedWidth(56)
         self.volume_slider.setToolTip("Music volume (the video plays muted)")
         self.volume_slider.valueChanged.connect(lambda v: self.volume_changed.emit(v / 100.0))
         self._duration_s = 0.0
@@ -62,14 +62,14 @@ class TransportBar(QWidget):
         row.addWidget(self.time_label)
         row.addWidget(self.slider, 1)
         row.addWidget(self.rate_label)
-        row.addSpacing(8)
         row.addWidget(self.fit_switch)
         row.addWidget(self.fit_status)
-        row.addSpacing(8)
         row.addWidget(volume_icon)
         row.addWidget(self.volume_slider)
         self.set_video_loaded(False)
         self.set_fit_available(False)
+        self.set_fit_status("")
+        self.set_rate(1.0)  # the narrow pane must keep room for the video (no empty labels)
 
     def _slider_action(self, action: int) -> None:
         """Dragging, clicking beside the handle or keys on the slider: seek to where it goes."""
@@ -116,10 +116,12 @@ class TransportBar(QWidget):
     def set_fit_status(self, text: str) -> None:
         """A short word on the fit (rendering, its length, why it failed)."""
         self.fit_status.setText(text)
+        self.fit_status.setVisible(bool(text))  # an empty label would still take room
 
     def set_rate(self, rate: float) -> None:
         """Show the playback speed when it is not 1×."""
         self.rate_label.setText("" if rate == 1.0 else f"{rate:g}×")
+        self.rate_label.setVisible(rate != 1.0)
 
 
 class AlignmentBar(QWidget):

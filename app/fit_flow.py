@@ -123,7 +123,8 @@ class FitFlow(QObject):
         if self.session.fit_enabled and request is not None and request.key == preview.request.key:
             self._use(preview)
             notes = "; ".join(preview.plan.warnings)
-            self.window.set_status(f"Playing “{request.track.stem}” fitted to {request.duration_s:.1f} s"
+            title = self.session.chosen.title if self.session.chosen is not None else request.track.stem
+            self.window.set_status(f"Playing “{title}” fitted to {request.duration_s:.1f} s"
                                    + (f" ({notes})" if notes else ""))
 
     def _use(self, preview: FittedPreview) -> None:

@@ -58,12 +58,14 @@ def _columns(xs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray
     return np.repeat(np.asarray(xs, np.float64), 2), y
 
 
-def legend_html(*, fitted: bool = False) -> str:
-    """The colour key shown above the plot (with the fit's joins when ``fitted``)."""
+def legend_html(marks: TrackMarks | None = None) -> str:
+    """The colour key shown above the plot: bars, sections and joins only when ``marks`` have them."""
     items = [("motion", "video motion"), ("cut_on", "cut on a beat"), ("cut_off", "cut off the beat"),
-             ("waveform", "music"), ("beat", "beats"), ("bar", "bars"), ("section", "sections")]
-    if fitted:
-        items.append(("join", "fit joins"))
+             ("waveform", "music"), ("beat", "beats")]
+    if marks is not None:
+        items += [(key, text) for key, text, shown in (("bar", "bars", len(marks.bar_times_s)),
+                                                       ("section", "sections", len(marks.section_times_s)),
+                                                       ("join", "fit joins", marks.fitted)) if shown]
     return "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{COLORS[k]}'>■</span> {text}" for k, text in items)
 
 
@@ -264,7 +266,7 @@ class TimelinePanel(QWidget):
     def set_overlay(self, overlay: Overlay | None, marks: TrackMarks | None = None) -> None:
         """Draw an overlay (and the track's marks) and summarise the cut/beat alignment."""
         self.plot.set_overlay(overlay, marks)
-        self.legend.setText(legend_html(fitted=bool(marks and marks.fitted)))
+        self.legend.setText(legend_html(marks))
         beats = self.plot.beat_times_s
         if overlay is None or len(beats) == 0:
             cuts = 0 if overlay is None else len(overlay.cut_times_s)

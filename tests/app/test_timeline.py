@@ -51,12 +51,13 @@ def test_bars_and_sections_are_drawn_when_the_analysis_has_them(qtbot, analysed,
     window = analysed
     plot = window.timeline.plot
     assert plot.bars.getData()[0] is None or len(plot.bars.getData()[0]) == 0  # no downbeats: no bars
+    assert "bars" not in window.timeline.legend.text()
     real = Library.track_details
 
     def with_bars(library, track_id, correction=None):  # what the rhythm analysis stores
         details = real(library, track_id, correction)
         beats = details.beat_times_s
-        return dataclasses.replace(details, downbeat_times_s=tuple(beats[::4]), section_times_s=(0.0, float(beats[32])))
+        return dataclasses.replace(details, downbeat_times_s=tuple(beats[::4]), section_times_s=tuple(beats[::16]))
 
     monkeypatch.setattr(Library, "track_details", with_bars)
     window.suggestions.selected.emit(window.session.suggestions[1])
@@ -68,7 +69,7 @@ def test_bars_and_sections_are_drawn_when_the_analysis_has_them(qtbot, analysed,
     np.testing.assert_allclose(xs[0::2], bars)
     sections = [t - offset for t in details.section_times_s if 0 <= t - offset <= duration]
     assert [label.pos().x() for label in plot.section_labels] == pytest.approx(sections)
-    assert "bars" in window.timeline.legend.text()
+    assert "bars" in window.timeline.legend.text() and "sections" in window.timeline.legend.text()
 
 
 def test_the_header_names_the_track_and_its_top_tags(qtbot, analysed):
@@ -121,6 +122,8 @@ def test_fit_to_video_plays_the_fitted_render_and_draws_its_joins(qtbot, analyse
     np.testing.assert_allclose(xs[0::2], plan.joins_target_s)
     qtbot.waitUntil(lambda: _waveform_shown(window, fitted), timeout=20_000)
     assert plot.waveform_offset_s == 0.0 and "fitted" in window.timeline.header.text()
+    assert "fit joins" in window.timeline.legend.text() and window.transport.fit_status.text() == (
+        f"{len(plan.joins_target_s)} join" + ("s" if len(plan.joins_target_s) != 1 else ""))
     # a nudge: back to the track at the new offset at once, never the stale fit; then fitted again
     session.nudge_seconds(0.5)
     assert session.fit_plan is None and player.track_path == track

@@ -100,9 +100,12 @@ def test_the_volume_slider_sets_the_music_output_and_is_remembered(qtbot, analys
     assert window.player.volume == pytest.approx(1.0)
 
 
-def test_fit_to_video_plays_the_fitted_render_and_draws_its_joins(qtbot, analysed, tmp_path):
+def test_fit_to_video_plays_the_fitted_render_and_draws_its_joins(qtbot, analysed, tmp_path, monkeypatch):
     window = analysed
     window.fit_flow.cache_dir = tmp_path / "fits"
+    shown: list[str] = []  # what the line beside the switch said
+    show = window.transport.set_fit_status
+    monkeypatch.setattr(window.transport, "set_fit_status", lambda text: (shown.append(text), show(text)))
     session, player, plot = window.session, window.player, window.timeline.plot
     track = Path(session.chosen.path)
     assert window.transport.fit_switch.isEnabled()
@@ -110,6 +113,7 @@ def test_fit_to_video_plays_the_fitted_render_and_draws_its_joins(qtbot, analyse
     assert session.fit_enabled
     qtbot.waitUntil(lambda: session.fit_plan is not None, timeout=60_000)
     plan, fitted = session.fit_plan, session.fit_audio_path
+    assert "fitting…" in shown and any(t.endswith("%") for t in shown)  # rendered on a worker, with progress
     assert fitted.parent == tmp_path / "fits" and fitted.exists()
     assert plan.offset_s == session.offset_s and plan.target_duration_s == session.video.info.duration_s
     # the player plays the render from 0 under the video

@@ -21,6 +21,7 @@ from ..analysis.beatgrid import META_KEY, BeatGridCorrection, corrected_beats
 from ..analysis.motion import VideoAnalysis, analyze_frames
 from ..analysis.rhythm import MusicAnalysis
 from ..analysis.sync import Ranked
+from ..analysis.waveform import Waveform, load_waveform
 from ..errors import BgmatchError, LibraryError, MediaError
 from ..progress import CancelFn, ProgressFn, cancelled, report
 from . import descriptors, embedding
@@ -291,6 +292,11 @@ class Library:
         correction = BeatGridCorrection.from_meta(rec.meta) if correction is None else correction
         beats = corrected_beats(music.beat_times_s, correction, duration_s=music.duration_s)
         return TrackDetails(track_id, music, correction, beats)
+
+    def waveform(self, path: str | os.PathLike[str]) -> Waveform:
+        """The min/max waveform of an audio file (a track, or a fitted render), for drawing;
+        decoded once and kept in memory (``MediaError`` when it cannot be decoded)."""
+        return load_waveform(path)
 
     def scoring_analysis(self, track_id: str) -> MusicAnalysis:
         """The track's analysis with the user's beat-grid correction applied: what ranking uses.

@@ -10,7 +10,10 @@ from ..analysis.beatgrid import beat_period_s, snap_offset_s, step_beats_s
 from ..preview.overlay import Overlay, cut_alignment, on_beat, overlay
 from ..preview.playsync import DriftConfig, DriftTracker
 from .events import Event
+from .ranking import DEFAULT_TEXT_WEIGHT, Ranking, TextSteer, fit_measures, rank
 from .state import Choice, ExportRequest, LoadedVideo, Session, SessionEvents
+from .tagfilter import carries, tag_counts
 
 __all__ = ["Choice", "DriftConfig", "DriftTracker", "Event", "ExportRequest", "LoadedVideo", "Overlay", "Session",
-           "SessionEvents", "beat_period_s", "cut_alignment", "on_beat", "overlay", "snap_offset_s", "step_beats_s"]
+           "SessionEvents", "beat_period_s", "cut_alignment", "on_beat", "overlay", "snap_offset_s", "step_beats_s",
+           "DEFAULT_TEXT_WEIGHT", "Ranking", "TextSteer", "carries", "fit_measures", "rank", "tag_counts"]

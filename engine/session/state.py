@@ -188,16 +188,20 @@ class Session:
             self.events.library.emit(library)
 
     def set_video(self, video: LoadedVideo | None, suggestions: list[Suggestion], *, query: VideoQuery | None = None,
-                  fits: dict[str, FitMeasure] | None = None) -> None:
+                  fits: dict[str, FitMeasure] | None = None, steer: TextSteer | None = None) -> None:
         """A newly analysed video and its ranking: the best track is chosen (not to be played) and
         the user's earlier offsets are forgotten. ``query`` (the decoded video) lets
-        :meth:`set_ranking` re-rank it; ``fits`` are the tracks' fit measures. ``BgmatchError``
+        :meth:`set_ranking` re-rank it; ``fits`` are the tracks' fit measures, ``steer`` the text it was
+        ranked under (default: the current one). ``BgmatchError``
         (nothing changed) when the best track cannot be read from the library."""
         ranked = list(suggestions)
         best = self._choice_of(ranked[0], play=False) if ranked else None
         self._video, self._suggestions, self._choice = video, ranked, best
         self._offsets, self._tempi, self._fit_plan = {}, {}, None
         self._query, self._fits, self._user_fits = query, dict(fits or {}), {}
+        if steer is not None and steer != self._steer:
+            self._steer = steer
+            self.events.steer.emit(steer)
         self.events.video.emit(video)
         self.events.suggestions.emit(self.suggestions)
         self.events.chosen.emit(best)

@@ -8,7 +8,8 @@ import pytest
 
 from PySide6.QtCore import QPoint, Qt
 
-from bgmatch.app.suggestions import COL, COLUMNS, SORT_ROLE
+from bgmatch.app.suggestions import COL, COLUMNS
+from bgmatch.app.tables import SORT_ROLE
 
 
 def _column(window, header: str) -> list[str]:

@@ -108,7 +108,7 @@ class SuggestFlow(QObject):
             self.job = None
             self.window.analysis_task.finish()
             pending, self._pending_steer = self._pending_steer, None
-            if pending is not None:
+            if pending is not None and self.window.session.query is not None:
                 self.steer(pending)
 
     def _ready(self, result: jobs.SuggestResult) -> None:
@@ -122,9 +122,14 @@ class SuggestFlow(QObject):
         if not result.suggestions:
             w.suggestions.set_empty_text("Your music library is empty, so there is nothing to rank yet.\n\n"
                                          "Add a folder of music (Library ▸ Add Folder…), then open the video again.")
+        wanted = w.suggestions.steer_bar.steer()
+        # Words changed while the video was analysed rank it again once the job is done (set before
+        # the session hears of the video: its views may run the event loop, and ``done`` with it).
+        self._pending_steer = wanted if wanted != self._job_steer else None
         try:  # the best track is chosen, not played
             w.session.set_video(video, result.suggestions, query=result.query, fits=result.fits, steer=self._job_steer)
         except BgmatchError as exc:
+            self._pending_steer = None
             w.show_error(str(exc))
             return
         w.tabs.setCurrentWidget(w.suggestions)
@@ -134,9 +139,6 @@ class SuggestFlow(QObject):
         else:
             w.set_status(f"{video.path.name}: {len(video.analysis.cut_times_s)} cuts; "
                          f"{n} of {result.library_size} tracks ranked in {elapsed:.1f} s")
-        wanted = w.suggestions.steer_bar.steer()
-        if wanted != self._job_steer:  # the words changed while the video was analysed: when it is done
-            self._pending_steer = wanted
 
     # -- steering by text --------------------------------------------------------------------
     def steer(self, steer: TextSteer) -> None:

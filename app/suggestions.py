@@ -246,7 +246,6 @@ class SuggestionsPanel(QWidget):
         layout.addLayout(actions)
         session.events.suggestions.connect(self.set_suggestions)
         session.events.tag_filter.connect(self._tag_filter_changed)
-        session.events.steer.connect(self.steer_bar.set_steer)
         for event in (session.events.offset, session.events.beat_grid, session.events.chosen):
             event.connect(lambda _value: self._show_details())
 

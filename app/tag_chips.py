@@ -21,7 +21,8 @@ Tags = Sequence[tuple[str, float]]
 #: Chips shown per track (its best tags).
 MAX_CHIPS = 3
 CHIP_PAD_X, CHIP_PAD_Y, CHIP_GAP = 6, 1, 4
-CHIP_FILL, CHIP_TEXT, CHIP_ACTIVE = QColor("#33414f"), QColor("#cfe3f5"), QColor("#2f6f9f")
+CHIP_FILL, CHIP_TEXT = QColor("#33414f"), QColor("#cfe3f5")
+CHIP_ACTIVE, CHIP_ACTIVE_TEXT = QColor("#4fc3f7"), QColor("#0d2230")  # the tag filter's: lit on any row
 
 
 def chip_rects(metrics: QFontMetrics, area: QRect, names: Sequence[str]) -> list[tuple[QRect, str]]:
@@ -50,8 +51,8 @@ def paint_chips(painter: QPainter, metrics: QFontMetrics, area: QRect, names: Se
     for rect, name in rects:
         painter.setBrush(CHIP_ACTIVE if name == active else CHIP_FILL)
         painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
-    painter.setPen(CHIP_TEXT)
     for rect, name in rects:
+        painter.setPen(CHIP_ACTIVE_TEXT if name == active else CHIP_TEXT)
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), name)
     painter.restore()
     return rects

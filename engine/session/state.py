@@ -145,7 +145,8 @@ class Session:
 
     @property
     def steer(self) -> TextSteer:
-        """The text the suggestions are steered by, and its weight (inactive: the video alone)."""
+        """The words the user steers the suggestions by, and their weight (inactive: the video alone;
+        a text the engine refused left the video ranking, ``Ranking.message`` said why)."""
         return self._steer
 
     @property

@@ -81,3 +81,14 @@ def test_words_typed_before_a_video_steer_its_ranking(qtbot, window, video):
     qtbot.waitUntil(lambda: window.session.video is not None and window.suggest_flow.job is None, timeout=120_000)
     assert window.session.steer == TextSteer("calm piano", 0.8)
     assert all("text" in s.parts for s in window.session.suggestions)
+
+
+def test_words_typed_while_the_video_is_analysed_rank_it_when_done(qtbot, window, video):
+    assert window.suggest_flow.open_video(video)
+    _type(qtbot, window, "epic orchestral")
+    assert window.suggest_flow.job is not None  # still analysing: the words wait for it
+    qtbot.waitUntil(lambda: window.session.video is not None and window.suggest_flow.job is None, timeout=120_000)
+    _settled(qtbot, window)
+    assert window.suggestions.steer_bar.text.text() == "epic orchestral"  # the ranking did not undo the typing
+    assert window.session.steer == TextSteer("epic orchestral", 0.5)
+    assert all("text" in s.parts for s in window.session.suggestions)

@@ -162,6 +162,7 @@ class SuggestionsPanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
+        self._filtering = False  # a filter is being applied: selection changes are not the user's
         self.model = SuggestionModel(session, self)
         self.proxy = SuggestionFilterProxy(self)
         self.proxy.setSourceModel(self.model)
@@ -318,7 +319,7 @@ class SuggestionsPanel(QWidget):
             lo_bpm, hi_bpm = hi_bpm, lo_bpm
         if lo_len and hi_len and lo_len > hi_len:
             lo_len, hi_len = hi_len, lo_len
-        self.proxy.set_filter(TrackFilter(lo_bpm, hi_bpm, lo_len, hi_len))
+        self._filtered(lambda: self.proxy.set_filter(TrackFilter(lo_bpm, hi_bpm, lo_len, hi_len)))
         self._update_filter_note()
 
     def set_filter_values(self, *, min_bpm: float = 0, max_bpm: float = 0,
@@ -337,7 +338,7 @@ class SuggestionsPanel(QWidget):
 
     def _tag_filter_changed(self, tag: str | None) -> None:
         self.tag_box.show_tag(tag)
-        self.proxy.set_tag(tag)
+        self._filtered(lambda: self.proxy.set_tag(tag))
         self.table.viewport().update()  # the active chip is highlighted
         self._update_filter_note()
 
@@ -371,8 +372,26 @@ class SuggestionsPanel(QWidget):
             self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
             self.clear_likeness.emit()
 
+    def _filtered(self, change: Callable[[], None]) -> None:
+        """Apply a filter ``change`` without choosing another track: the row moving or going away is
+        not the user's pick; the chosen track stays selected while it is shown."""
+        self._filtering = True
+        try:
+            change()
+            chosen = self.session.chosen
+            row = self.model.row_of(chosen.track_id) if chosen is not None else -1
+            view_row = self.proxy.mapFromSource(self.model.index(row, 0)).row() if row >= 0 else -1
+            if view_row >= 0:
+                self.select_row(view_row)
+            else:
+                self.table.selectionModel().clear()
+        finally:
+            self._filtering = False
+        self._show_details()
+
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         s = self.current()
         self.like_button.setEnabled(s is not None)
         self._show_details()
-        self.selected.emit(s)
+        if not self._filtering:
+            self.selected.emit(s)

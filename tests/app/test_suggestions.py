@@ -226,3 +226,21 @@ def test_tag_box_chooses_and_clears_the_filter(qtbot, analysed):
     window.library_panel.tag_box.activated.emit(0)
     assert window.session.tag_filter is None and box.currentIndex() == 0
     assert window.suggestions.proxy.rowCount() == len(window.session.suggestions)
+
+
+def test_filtering_never_chooses_another_track(qtbot, analysed):
+    window = analysed
+    panel = window.suggestions
+    chosen = window.session.chosen
+    other = next(tag for s in window.session.suggestions for tag, _p in s.tags if tag not in dict(chosen.tags))
+    window.session.set_tag_filter(other)  # hides the chosen track
+    assert panel.proxy.rowCount() > 0 and window.session.chosen == chosen and not window.player.is_playing
+    assert panel.current() is None
+    window.session.set_tag_filter(None)
+    assert panel.current().track_id == chosen.track_id and window.session.chosen == chosen
+    panel.select_row(1)
+    picked = window.session.chosen
+    assert picked.track_id != chosen.track_id
+    panel.min_bpm.setValue(math.floor(picked.tempo_bpm))  # keeps the picked track: still selected
+    assert window.session.chosen == picked and panel.current().track_id == picked.track_id
+    window.player.pause()

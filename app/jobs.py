@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bgmatch.engine.errors import BgmatchError
 from bgmatch.engine.library import (AddReport, BeatGridCorrection, CancelFn, EmbedReport, ExportConfig, FitMeasure,
                                     Library, MediaInfo, ProgressFn, Suggestion, TrackInfo, VideoQuery,
                                     load_model_choice)
@@ -57,6 +58,22 @@ def suggest_job(library: Library, video: Path, info: MediaInfo, steer: TextSteer
         cancel.raise_if_cancelled()
         return SuggestResult(LoadedVideo(video, info, query.analysis), ranking.suggestions, n, query,
                              ranking.fits, ranking.message)
+
+    return run
+
+
+def warm_text_job(library: Library) -> JobFn:
+    """Load the text model and the library's tag space once, ahead of the first words (a search
+    for a word; the engine keeps both loaded), so the first re-ranking takes a second, not the
+    model's loading time. A library without tags has nothing to load: no error."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> bool:
+        progress(BUSY, BUSY, "Loading the text model…")
+        try:
+            library.search("music", top=1)
+        except BgmatchError:
+            return False
+        return True
 
     return run
 

@@ -37,6 +37,8 @@ class SuggestFlow(QObject):
         window.suggestions.more_like_this.connect(self.more_like_this)
         window.suggestions.steer_changed.connect(self.steer)
         window.suggestions.play_requested.connect(self._play)
+        window.suggestions.steer_bar.first_focus.connect(self.warm_text)
+        self.text_warmed = False
 
     # -- analysing a video -------------------------------------------------------------------
     def open_video_dialog(self) -> None:
@@ -157,6 +159,13 @@ class SuggestFlow(QObject):
         text = f"Ranking for “{steer.text.strip()}”…" if steer.active else "Ranking by the video alone…"
         w.analysis_task.start(text)
         w.set_status(text)
+
+    def warm_text(self) -> None:
+        """Load the text model in the background once the user goes to the text box."""
+        w = self.window
+        if w.library is not None and not self.text_warmed:
+            self.text_warmed = True
+            w.runner.start("misc", "warm-text", jobs.warm_text_job(w.library))
 
     def _cancel_rerank(self) -> None:
         if self.rerank_job is not None:

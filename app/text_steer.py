@@ -6,7 +6,7 @@ counts; Enter and letting go of the slider count at once.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
 from bgmatch.engine.session import DEFAULT_TEXT_WEIGHT, TextSteer
@@ -19,12 +19,15 @@ class TextSteerBar(QWidget):
     """A text box ("calm piano") and a weight slider from the video alone to the words alone."""
 
     changed = Signal(object)  # TextSteer
+    first_focus = Signal()  # the text box got the focus for the first time (the text model may be loaded)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.text = QLineEdit()
         self.text.setPlaceholderText("Describe the music: calm piano, epic orchestral, upbeat electronic…")
         self.text.setClearButtonEnabled(True)
+        self.text.installEventFilter(self)
+        self._focused_once = False
         self.text.setToolTip("Steer the suggestions by words about genre, mood or instruments "
                              "(matched to the tracks' tags); empty: the video alone")
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -54,6 +57,13 @@ class TextSteerBar(QWidget):
         self.text.returnPressed.connect(self._emit)
         self.slider.valueChanged.connect(self._slid)
         self.slider.sliderReleased.connect(self._emit)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Say when the text box is first focused."""
+        if watched is self.text and event.type() == QEvent.Type.FocusIn and not self._focused_once:
+            self._focused_once = True
+            self.first_focus.emit()
+        return super().eventFilter(watched, event)
 
     def steer(self) -> TextSteer:
         """What the bar asks for now."""

@@ -92,3 +92,17 @@ def test_words_typed_while_the_video_is_analysed_rank_it_when_done(qtbot, window
     assert window.suggestions.steer_bar.text.text() == "epic orchestral"  # the ranking did not undo the typing
     assert window.session.steer == TextSteer("epic orchestral", 0.5)
     assert all("text" in s.parts for s in window.session.suggestions)
+
+
+def test_going_to_the_text_box_loads_the_text_model_ahead(qtbot, window):
+    from bgmatch.engine.library import search
+
+    search._space.cache_clear()
+    window.activateWindow()
+    window.suggestions.steer_bar.text.setFocus()
+    qtbot.waitUntil(lambda: window.suggest_flow.text_warmed, timeout=5_000)
+    qtbot.waitUntil(lambda: not window.runner.active("warm-text"), timeout=120_000)
+    assert search._space.cache_info().currsize == 1  # the tag space is loaded before any words
+    window.suggestions.steer_bar.text.clearFocus()
+    window.suggestions.steer_bar.text.setFocus()
+    assert not window.runner.active("warm-text")  # once

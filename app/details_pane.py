@@ -41,8 +41,7 @@ def cuts_text(fit: FitMeasure) -> str:
 def details_html(s: Suggestion, fit: FitMeasure | None, *, offset_s: float, tempo_bpm: float) -> str:
     """The pane's text for suggestion ``s`` at the user's ``offset_s`` and corrected ``tempo_bpm``."""
     e = html.escape
-    who = " — ".join(e(x) for x in (s.artist,) if x)
-    lines = [f"<b>{e(s.title)}</b>" + (f" <span style='color:#9a9ca3'>— {who}</span>" if who else "")
+    lines = [f"<b>{e(s.title)}</b>" + (f" <span style='color:#9a9ca3'>— {e(s.artist)}</span>" if s.artist else "")
              + f" <span style='color:#9a9ca3'>· rank {s.rank}</span>"]
     if fit is not None:
         lines.append(f"Fit <b>{fit.fit}</b> · {cuts_text(fit)} · energy match {fit.energy}")

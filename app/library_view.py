@@ -115,10 +115,12 @@ class LibraryPanel(QWidget):
 
         self.summary = QLabel()
         self.summary.setObjectName("hint")
+        self._folder = ""
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search titles and files…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(lambda _t: self._update_summary())
         self.add_button = QPushButton("Add Folder…")
         self.add_button.setToolTip("Index a folder of music (searched recursively; known files are skipped)")
         self.add_button.clicked.connect(self.add_folder_requested)
@@ -180,7 +182,13 @@ class LibraryPanel(QWidget):
         self.table.setColumnHidden(LCOL["Grid"], all(r.correction.is_identity for r in rows))
         self.stack.setCurrentWidget(self.table if rows else self.empty)
         n = len(rows)
-        self.summary.setText(f"{n} track{'s' if n != 1 else ''} in {folder}")
+        self._folder = folder
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        n, shown = self.model.rowCount(), self.proxy.rowCount()
+        tracks = f"{n} track{'s' if n != 1 else ''} in {self._folder}"
+        self.summary.setText(tracks if shown == n else f"{shown} of {tracks} shown")
 
     def showEvent(self, event: QShowEvent) -> None:
         """Size the columns again once shown: sized while the tab was hidden, before the theme's font
@@ -193,6 +201,7 @@ class LibraryPanel(QWidget):
         self.tag_box.show_tag(tag)
         self.proxy.set_tag(tag)
         self.table.viewport().update()  # the active chip is highlighted
+        self._update_summary()
 
     def _chip_clicked(self, tag: str) -> None:
         self.tag_filter_changed.emit(None if tag == self.proxy.tag else tag)

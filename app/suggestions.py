@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
 from bgmatch.engine.library import FitMeasure, Suggestion, TrackDetails, TrackFilter
@@ -41,15 +41,11 @@ def _fit_value(model: "SuggestionModel", s: Suggestion) -> float:
     return float(fit.fit) if fit is not None else math.nan
 
 
-def _fit_text(value: float) -> str:
-    return str(int(value)) if math.isfinite(value) else "–"
-
-
 COLUMNS = (
     Column("#", lambda m, s: s.rank, str, "Rank for this video (1 = best fit)", right=True),
     Column("Track", lambda m, s: s.title, str, "Title and artist (the file's own tags, else its name) and its "
            "top tags: click a tag to list only the tracks carrying it"),
-    Column("Fit", _fit_value, _fit_text, "How well the track fits the video, 0–100 (50: no better than chance), "
+    Column("Fit", _fit_value, lambda v: str(int(v)) if math.isfinite(v) else "–", "How well the track fits the video, 0–100 (50: no better than chance), "
            "and how many of the video's cuts land on a beat (within ±40 ms) at the offset"),
     Column("BPM", lambda m, s: m.tempo_bpm(s), formatting.bpm, "Tempo (after your beat-grid correction)", right=True),
     Column("Length", lambda m, s: s.duration_s, formatting.clock, "Track duration", right=True),
@@ -242,8 +238,11 @@ class SuggestionsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.steer_bar)
         layout.addLayout(filters)
-        layout.addWidget(self.stack, 1)
-        layout.addWidget(self.details)
+        self.details_split = QSplitter(Qt.Orientation.Vertical)  # the user sizes the list against the details
+        self.details_split.addWidget(self.stack)
+        self.details_split.addWidget(self.details)
+        self.details_split.setStretchFactor(0, 1)
+        layout.addWidget(self.details_split, 1)
         layout.addLayout(actions)
         session.events.suggestions.connect(self.set_suggestions)
         session.events.tag_filter.connect(self._tag_filter_changed)

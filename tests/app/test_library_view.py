@@ -188,8 +188,10 @@ def test_tag_chips_and_filter_in_the_library(qtbot, window):
     shown = [panel.model.rows()[panel.proxy.mapToSource(panel.proxy.index(r, 0)).row()]
              for r in range(panel.proxy.rowCount())]
     assert shown and all(tag in dict(r.info.tags) for r in shown) and len(shown) < len(rows)
+    assert panel.summary.text().startswith(f"{len(shown)} of {len(rows)} tracks in ")
     panel.search.setText(shown[0].info.title)  # the search and the tag together
-    assert panel.proxy.rowCount() == 1
+    assert panel.proxy.rowCount() == 1 and panel.summary.text().startswith(f"1 of {len(rows)} tracks")
     panel.search.clear()
     window.session.set_tag_filter(None)
     assert panel.proxy.rowCount() == len(rows) and panel.tag_box.currentIndex() == 0
+    assert panel.summary.text().startswith(f"{len(rows)} tracks in ")

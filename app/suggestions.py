@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QStackedWidget,
+    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -238,11 +238,8 @@ class SuggestionsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.steer_bar)
         layout.addLayout(filters)
-        self.details_split = QSplitter(Qt.Orientation.Vertical)  # the user sizes the list against the details
-        self.details_split.addWidget(self.stack)
-        self.details_split.addWidget(self.details)
-        self.details_split.setStretchFactor(0, 1)
-        layout.addWidget(self.details_split, 1)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.details)
         layout.addLayout(actions)
         session.events.suggestions.connect(self.set_suggestions)
         session.events.tag_filter.connect(self._tag_filter_changed)

@@ -171,12 +171,15 @@ def _embed_missing(args: argparse.Namespace, lib) -> None:
 
 
 def cmd_suggest(args: argparse.Namespace, lib) -> int:
-    from .output import export_command, fit_measures, rival_note, suggestion_table, suggestions_json
+    from bgmatch.engine.session import fit_measures
+
+    from .output import export_command, rival_note, suggestion_table, suggestions_json
 
     _embed_missing(args, lib)
     query = lib.query(args.video)
     suggestions = lib.suggest(query, top=args.top, **_text_steering(args))
-    measures = fit_measures(lib, query, suggestions)
+    by_track = fit_measures(lib, query, suggestions)
+    measures = [by_track[s.track_id] for s in suggestions]
     if not args.quiet and not args.json:
         model = (f" + {lib.model.score_config.fusion_weight:g} × learned (model {lib.model.version})"
                  if lib.model is not None else "")

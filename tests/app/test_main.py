@@ -35,6 +35,10 @@ def test_main_opens_the_video_given_and_returns_when_closed(qtbot, library_dir, 
     QTimer.singleShot(100, close_when_ranked)
     assert main([str(video), "--library", str(library_dir)]) == 0
     assert seen == {"suggestions": 6, "library": library_dir, "title": f"{video.name} — bgmatch"}
+    # A one-off --library is not saved: the next plain start opens the default library.
+    from bgmatch.app.settings import AppSettings, default_library_path
+
+    assert AppSettings().library_path == default_library_path() != library_dir
 
 
 def test_cli_dispatches_app(capsys):

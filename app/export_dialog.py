@@ -71,6 +71,7 @@ class ExportDialog(QDialog):
         target_row.addStretch(1)
         loudness = QGroupBox("Loudness")
         form = QFormLayout(loudness)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow(target_row)
         form.addRow(self.keep_level)
         form.addRow("True-peak ceiling", self.ceiling)

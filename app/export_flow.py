@@ -22,6 +22,9 @@ from .workers import Job
 
 #: Containers the export writes; another suffix is replaced by ``.mp4``.
 EXPORT_SUFFIXES = {".mp4", ".m4v", ".mov"}
+#: What the app says where the engine's message advises ``--fit``.
+EXPORT_FIT_HINT = "turn on “Fit the music to the video”"
+TIMELINE_FIT_HINT = "turn on “Fit to video” in the preview"
 #: The applications each timeline format is for (file-dialog filter names); a format the engine
 #: adds later is offered under its extension.
 TIMELINE_NAMES = {
@@ -48,6 +51,11 @@ def filter_suffix(name_filter: str) -> str | None:
         if text == name_filter:
             return suffix
     return None
+
+
+def app_wording(message: str, *, fit_hint: str) -> str:
+    """The engine's one-line error with its CLI advice ("use --fit") in the app's words (``fit_hint``)."""
+    return message.replace("use --fit", fit_hint)
 
 
 def describe_loudness(result: ExportResult) -> str:
@@ -156,7 +164,8 @@ class ExportFlow(QObject):
         self.job = w.runner.start(
             "export", "export", jobs.export_job(request.video, request.track, request.offset_s, out_path,
                                                 request.config, request.fit(enabled=fit)),
-            progress=w.export_task.progress, succeeded=self._exported, failed=w.show_error,
+            progress=w.export_task.progress, succeeded=self._exported,
+            failed=lambda message: w.show_error(app_wording(message, fit_hint=EXPORT_FIT_HINT)),
             cancelled=self._cancelled, done=self._done)
         w.export_task.start(f"Exporting {out_path.name}…")
         return self.job
@@ -199,7 +208,8 @@ class ExportFlow(QObject):
             "export", "timeline", jobs.timeline_job(request.video, request.track, request.offset_s, out_path,
                                                     fit=request.fit(enabled=request.fit_plan is not None),
                                                     cut_times_s=cuts),
-            progress=w.export_task.progress, succeeded=self._timeline_written, failed=w.show_error,
+            progress=w.export_task.progress, succeeded=self._timeline_written,
+            failed=lambda message: w.show_error(app_wording(message, fit_hint=TIMELINE_FIT_HINT)),
             cancelled=self._cancelled, done=self._done)
         w.export_task.start(f"Writing {out_path.name}…")
         return self.job

@@ -130,6 +130,7 @@ def test_export_writes_the_session_fit_plan_and_refuses_a_short_track_without_it
     wait_done(qtbot, window)
     message = window.last_message.text()
     assert "runs out" in message and "30.00 s video" in message and "\n" not in message
+    assert "Fit the music to the video" in message and "--fit" not in message  # the app's words, not the CLI's
     assert not short.exists() and not list(tmp_path.glob(".*.part"))
     window.last_message.done(QMessageBox.StandardButton.Ok)
     # With the preview's plan in the session the dialog fits, and the export writes that plan.
@@ -189,7 +190,7 @@ def test_export_timeline_fitted_reads_back_with_the_plan_segments(qtbot, analyse
     assert window.settings.timeline_suffix == ".kdenlive"
 
 
-def test_export_timeline_trimmed_otio_and_unknown_extension(qtbot, analysed, tmp_path):
+def test_export_timeline_trimmed_otio_and_unknown_extension(qtbot, analysed, gallery, tmp_path):
     window = analysed
     window.session.set_offset(2.0)
     out = tmp_path / "edit.otio"
@@ -209,6 +210,15 @@ def test_export_timeline_trimmed_otio_and_unknown_extension(qtbot, analysed, tmp
     message = window.last_message.text()
     assert "unknown timeline format" in message and str(bad) in message and "\n" not in message
     assert not bad.exists()
+    window.last_message.done(QMessageBox.StandardButton.Ok)
+    # A track that ends before the video, without a fit plan: refused in one line, with the app's advice.
+    choose(window, gallery[0], LATE_OFFSET_S)
+    short = tmp_path / "short.otio"
+    window.export_flow.export_timeline(short)
+    wait_done(qtbot, window)
+    message = window.last_message.text()
+    assert "runs out" in message and "Fit to video" in message and "\n" not in message
+    assert not short.exists()
 
 
 def test_cancelled_export_leaves_no_file(qtbot, analysed, tmp_path):

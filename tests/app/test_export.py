@@ -237,3 +237,5 @@ def test_export_needs_a_chosen_track(qtbot, window, tmp_path):
     assert "choose a track" in window.last_message.text()
     window.last_message.done(QMessageBox.StandardButton.Ok)
     assert window.export_flow.export_timeline(tmp_path / "x.otio") is None
+    assert "choose a track" in window.last_message.text()
+    window.last_message.done(QMessageBox.StandardButton.Ok)  # a box left open would keep the next app from quitting

@@ -111,13 +111,13 @@ def alignment_actions(w: Shell) -> AlignmentActions:
         make_action(parent, "Double Tempo", safe(session.double_tempo), (),
                     "The beat tracker found half the real tempo: double it", button_text="Double tempo"),
         make_action(parent, "Beat Grid 10 ms Earlier", safe(lambda: session.shift_grid(-0.01)), (),
-                    "Move the beat grid 10 ms earlier", button_text="Shift grid −10 ms"),
+                    "Move the beat grid 10 ms earlier", button_text="Grid −10 ms"),
         make_action(parent, "Beat Grid 10 ms Later", safe(lambda: session.shift_grid(0.01)), (),
-                    "Move the beat grid 10 ms later", button_text="Shift grid +10 ms"),
+                    "Move the beat grid 10 ms later", button_text="Grid +10 ms"),
         make_action(parent, "Beat Grid Half a Beat", safe(session.shift_half_beat), (),
-                    "Move the beat grid by half a beat (on the off-beat)", button_text="Shift grid ½ beat"),
+                    "Move the beat grid by half a beat (on the off-beat)", button_text="Grid +½ beat"),
         make_action(parent, "Reset Beat Grid", safe(session.reset_grid), (),
-                    "Forget the correction of this track", button_text="Reset grid"),
+                    "Forget the correction of this track", button_text="Reset"),
     )
     return AlignmentActions(
         earlier_beat=make_action(parent, "Track Earlier by a Beat", lambda: session.nudge_beats(-1), ("Ctrl+Left",),

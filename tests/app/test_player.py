@@ -110,7 +110,7 @@ def test_beat_grid_correction_is_saved_and_drawn(qtbot, analysed, settings):
     assert window.session.details.tempo_bpm == pytest.approx(tempo / 2)
     assert window.alignment.tempo_label.text().startswith(f"{tempo / 2:.1f} BPM")
     assert abs(len(window.timeline.plot.overlay.beat_times_s) - n_beats / 2) <= 1
-    qtbot.mouseClick(_button(window, "Shift grid +10 ms"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(_button(window, "Grid +10 ms"), Qt.MouseButton.LeftButton)
     meta = window.library.store.get(track_id).meta[META_KEY]
     assert meta == {"tempo_factor": 0.5, "shift_s": 0.01}
     # The snap uses the corrected grid.
@@ -134,7 +134,7 @@ def test_beat_grid_correction_is_saved_and_drawn(qtbot, analysed, settings):
     again.suggestions.select_row(again.suggestions.proxy.mapFromSource(again.suggestions.model.index(row, 0)).row())
     correction = again.session.details.correction
     assert correction.tempo_factor == 0.5 and correction.shift_s == 0.01
-    qtbot.mouseClick(_button(again, "Reset grid"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(_button(again, "Reset"), Qt.MouseButton.LeftButton)
     assert again.library.store.get(track_id).meta.get(META_KEY) is None
     again.close()
 

@@ -43,11 +43,13 @@ def test_tempo_filter_label_keeps_off_the_pane_edge(qtbot, window):
 
 def test_beat_grid_buttons_are_labelled_in_words_with_their_tooltips(qtbot, window):
     texts = [b.text() for b in window.alignment.alignment_buttons]
-    grid = ["Half tempo", "Double tempo", "Shift grid −10 ms", "Shift grid +10 ms", "Shift grid ½ beat", "Reset grid"]
+    grid = ["Half tempo", "Double tempo", "Grid −10 ms", "Grid +10 ms", "Grid +½ beat", "Reset"]
     assert texts[-len(grid):] == grid
     tips = {b.text(): b.toolTip() for b in window.alignment.alignment_buttons}
     assert tips["Half tempo"].startswith("The beat tracker found double the real tempo")
-    assert tips["Shift grid −10 ms"] == "Move the beat grid 10 ms earlier"
+    assert tips["Grid −10 ms"] == "Move the beat grid 10 ms earlier"
     assert tips["−1 beat"] == "Start the track one beat earlier (Ctrl+Left)"  # shortcuts kept in the tooltips
-    # The window still fits a 1280-px screen with the longer labels.
-    assert window.alignment.minimumSizeHint().width() <= 1280
+    # With the app's theme and the widest offset text, the bar still fits the window's default 1440 px.
+    window.alignment.setStyleSheet(STYLE_SHEET)
+    window.alignment.set_offset(4.75, 12.0)
+    assert window.alignment.minimumSizeHint().width() <= 1440

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from bgmatch.engine.library import TIMELINE_FORMATS, ExportConfig, ExportResult, TimelineResult
 from bgmatch.engine.session import ExportRequest
@@ -42,7 +42,8 @@ GRID_WORDS = {"downbeats": "on bar lines", "every-4-beats": "on bar lines (every
 
 def timeline_filters() -> list[str]:
     """File-dialog filters, one per timeline format the engine writes ("OpenTimelineIO (*.otio)")."""
-    return [f"{TIMELINE_NAMES.get(suffix, suffix[1:].upper() + ' timeline')} (*{suffix})" for suffix in TIMELINE_FORMATS]
+    return [f"{TIMELINE_NAMES.get(suffix, suffix[1:].upper() + ' timeline')} (*{suffix})"
+            for suffix in TIMELINE_FORMATS]
 
 
 def filter_suffix(name_filter: str) -> str | None:
@@ -114,7 +115,7 @@ class ExportFlow(QObject):
         if out_path is None:
             self.open_dialog()
             return None
-        return self._start_export(request, out_path, fit=request.fit_plan is not None if fit is None else fit)
+        return self._start_export(request, out_path, fit=request.fits if fit is None else fit)
 
     def open_dialog(self) -> ExportDialog | None:
         """Show the export dialog (file, loudness, fit); Export starts the job."""
@@ -132,10 +133,11 @@ class ExportFlow(QObject):
         if config == default:  # the session's settings were not changed: the user's last choice
             config = ExportConfig(target_lufs=target, ceiling_dbtp=ceiling)
         note = ("The preview's fit plan is used." if request.fit_plan is not None else
-                "No fit was made in the preview: the export plans one. Without fit, a track that ends "
+                "The export plans the fit (the preview has none yet). Without fit, a track that ends "
                 "before the video is refused.")
-        dialog = ExportDialog(w, out_path=folder / f"{request.video.stem} + {chosen.title}.mp4",  # type: ignore[arg-type]
-                              config=config, fit=request.fit_plan is not None, fit_note=note, browse=self._browse)
+        parent: QWidget = w  # type: ignore[assignment]  # the window is a QWidget
+        dialog = ExportDialog(parent, out_path=folder / f"{request.video.stem} + {chosen.title}.mp4",
+                              config=config, fit=request.fits, fit_note=note, browse=self._browse)
         dialog.accepted.connect(lambda: self._dialog_accepted(dialog))
         dialog.finished.connect(lambda _code: setattr(self, "dialog", None))
         self.dialog = dialog
@@ -143,7 +145,8 @@ class ExportFlow(QObject):
         return dialog
 
     def _browse(self, current: Path) -> Path | None:
-        picked, _ = QFileDialog.getSaveFileName(self.window, "Export video with track", str(current),  # type: ignore[arg-type]
+        parent: QWidget = self.window  # type: ignore[assignment]  # the window is a QWidget
+        picked, _ = QFileDialog.getSaveFileName(parent, "Export video with track", str(current),
                                                 "MP4 video (*.mp4 *.m4v *.mov)")
         return Path(picked) if picked else None
 
@@ -206,7 +209,7 @@ class ExportFlow(QObject):
         cuts = [float(t) for t in video.analysis.cut_times_s] if video is not None else None
         self.job = w.runner.start(
             "export", "timeline", jobs.timeline_job(request.video, request.track, request.offset_s, out_path,
-                                                    fit=request.fit(enabled=request.fit_plan is not None),
+                                                    fit=request.fit(enabled=request.fits),
                                                     cut_times_s=cuts),
             progress=w.export_task.progress, succeeded=self._timeline_written,
             failed=lambda message: w.show_error(app_wording(message, fit_hint=TIMELINE_FIT_HINT)),

@@ -132,8 +132,8 @@ def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
 def timeline_job(video: Path, track: Path, offset_s: float, out_path: Path, *, fit: FitPlan | FitConfig | None,
                  cut_times_s: list[float] | None = None) -> JobFn:
     """Write the timeline of the video with the track (the format from ``out_path``'s extension),
-    with the segments of the fit plan (or of one planned with a ``FitConfig``) when given, else the track trimmed; ``cut_times_s``: the
-    video's cuts already found (None: detect them)."""
+    with the segments of the fit plan (or of one planned with a ``FitConfig``) when given, else the
+    track trimmed; ``cut_times_s``: the video's cuts already found (None: detect them)."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> TimelineResult:
         progress(BUSY, BUSY, f"Writing {out_path.name}…")

@@ -56,6 +56,12 @@ class ExportRequest:
     config: ExportConfig
     fit_plan: FitPlan | None = None  # the session's fit plan (the preview's "Fit to video"), if any
     video_duration_s: float = 0.0
+    fit_enabled: bool = False  # the preview's "Fit to video" switch is on (its plan may still be rendering)
+
+    @property
+    def fits(self) -> bool:
+        """Whether the session asks for the music fitted: the switch is on or a plan was made."""
+        return self.fit_enabled or self.fit_plan is not None
 
     def fit(self, *, enabled: bool) -> FitPlan | FitConfig | None:
         """The ``fit`` argument of the engine's export: None when ``enabled`` is False; the
@@ -186,7 +192,7 @@ class Session:
         if self._video is None or self._choice is None:
             return None
         return ExportRequest(self._video.path, Path(self._choice.suggestion.path), self.offset_s, self._export_config,
-                             self._fit_plan, self._video.info.duration_s)
+                             self._fit_plan, self._video.info.duration_s, self._fit_enabled)
 
     # -- the library and the video -----------------------------------------------------------
     def set_library(self, library: Library | None) -> None:

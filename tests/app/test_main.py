@@ -20,6 +20,10 @@ def test_help_and_bad_arguments(capsys):
 
 
 def test_main_opens_the_video_given_and_returns_when_closed(qtbot, library_dir, video):
+    # Windows and message boxes earlier tests left open would keep the app from quitting on the last close.
+    for leftover in QApplication.topLevelWidgets():
+        if leftover.isVisible():
+            leftover.close()
     seen = {}
 
     def close_when_ranked() -> None:

@@ -25,3 +25,10 @@ def test_fit_uses_the_session_plan_only_when_it_matches_the_offset_and_length():
     assert isinstance(request(None).fit(enabled=True), FitConfig)  # no plan: the export plans one
     assert isinstance(request(made, offset_s=44.0).fit(enabled=True), FitConfig)  # nudged since: plan again
     assert isinstance(request(made, duration_s=31.0).fit(enabled=True), FitConfig)
+
+
+def test_the_preview_switch_asks_for_a_fit_before_its_plan_is_ready():
+    assert not request(None).fits
+    assert request(plan(45.0, 30.0)).fits
+    switched = ExportRequest(Path("v.mp4"), Path("t.ogg"), 45.0, ExportConfig(), None, 30.0, fit_enabled=True)
+    assert switched.fits and isinstance(switched.fit(enabled=switched.fits), FitConfig)

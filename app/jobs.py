@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from bgmatch.engine.errors import BgmatchError
-from bgmatch.engine.library import (AddReport, BeatGridCorrection, CancelFn, EmbedReport, ExportConfig, FitMeasure,
-                                    Library, MediaInfo, ProgressFn, Suggestion, TrackInfo, VideoQuery,
+from bgmatch.engine.library import (AddReport, BeatGridCorrection, CancelFn, EmbedReport, ExportConfig, ExportResult,
+                                    FitConfig, FitMeasure, FitPlan, Library, MediaInfo, ProgressFn, Suggestion,
+                                    TimelineResult, TrackInfo, VideoQuery, export_timeline, export_video,
                                     load_model_choice)
-from bgmatch.engine.library import export as export_video
 from bgmatch.engine.session import LoadedVideo, Ranking, TextSteer, rank
 
 from .workers import CancelToken, JobCancelled, JobFn
@@ -145,15 +147,35 @@ def similar_job(library: Library, query_id: str, track_ids: list[str]) -> JobFn:
 
 
 def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
-               config: ExportConfig = ExportConfig()) -> JobFn:
-    """Write the video with the track; cancelling stops it and leaves no partial file."""
+               config: ExportConfig = ExportConfig(), fit: FitPlan | FitConfig | None = None) -> JobFn:
+    """Write the video with the track (fitted to the video when ``fit`` is given; see
+    ``ExportRequest.fit``); the result holds the measured loudness. Cancelling stops it and
+    leaves no partial file."""
 
-    def run(progress: ProgressFn, cancel: CancelToken) -> Path:
+    def run(progress: ProgressFn, cancel: CancelToken) -> ExportResult:
+        if fit is not None and not isinstance(fit, FitPlan):
+            progress(BUSY, BUSY, f"Fitting {track.name} to the video…")
+
         def report(done: int, total: int, message: str) -> None:
             cancel.raise_if_cancelled()  # the partial file is removed on the way out
             progress(done, total, f"Exporting {out_path.name}… {done / total:.0%}")
 
-        return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
+        return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, fit=fit,
+                            progress=report)
+
+    return run
+
+
+def timeline_job(video: Path, track: Path, offset_s: float, out_path: Path, *, fit: FitPlan | FitConfig | None,
+                 cut_times_s: list[float] | None = None) -> JobFn:
+    """Write the timeline of the video with the track (the format from ``out_path``'s extension),
+    with the segments of the fit plan (or of one planned with a ``FitConfig``) when given, else the
+    track trimmed; ``cut_times_s``: the video's cuts already found (None: detect them)."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> TimelineResult:
+        progress(BUSY, BUSY, f"Writing {out_path.name}…")
+        cuts = None if cut_times_s is None else np.asarray(cut_times_s, np.float64)
+        return export_timeline(video, track, offset_s=offset_s, out_path=out_path, fit=fit, cut_times_s=cuts)
 
     return run
 

@@ -178,6 +178,7 @@ class SuggestionsPanel(QWidget):
         self.filter_note.setObjectName("hint")
 
         filters = QHBoxLayout()
+        filters.setContentsMargins(8, 4, 8, 0)  # "Tempo" off the tab pane's edge
         filters.addWidget(QLabel("Tempo"))
         filters.addWidget(self.min_bpm)
         filters.addWidget(QLabel("–"))

@@ -16,14 +16,18 @@ from pathlib import Path
 from ..analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
 from ..analysis.fitmeasure import cuts_on_beat
 from ..errors import LibraryError
-from ..library import (ExportConfig, FitMeasure, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis,
-                       VideoQuery)
+from ..library import (ExportConfig, FitConfig, FitMeasure, FitPlan, Library, MediaInfo, Suggestion, TrackDetails,
+                       VideoAnalysis, VideoQuery)
 from .events import Event
 from .fitpreview import FitRequest
 from .ranking import Ranking, TextSteer
 
 #: An offset is kept this far (s) before the track's end, so some music always plays.
 END_MARGIN_S = 0.1
+#: A fit plan is used for an export when it was made for the export's offset (within 1 ms) and
+#: the video's length (within half a 25-fps frame); otherwise the export plans afresh.
+PLAN_OFFSET_TOLERANCE_S = 0.001
+PLAN_LENGTH_TOLERANCE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,26 @@ class ExportRequest:
     track: Path
     offset_s: float
     config: ExportConfig
+    fit_plan: FitPlan | None = None  # the session's fit plan (the preview's "Fit to video"), if any
+    video_duration_s: float = 0.0
+    fit_enabled: bool = False  # the preview's "Fit to video" switch is on (its plan may still be rendering)
+
+    @property
+    def fits(self) -> bool:
+        """Whether the session asks for the music fitted: the switch is on or a plan was made."""
+        return self.fit_enabled or self.fit_plan is not None
+
+    def fit(self, *, enabled: bool) -> FitPlan | FitConfig | None:
+        """The ``fit`` argument of the engine's export: None when ``enabled`` is False; the
+        session's plan when it was made for this offset and the video's length; else a
+        :class:`FitConfig` (the export plans the fit itself)."""
+        if not enabled:
+            return None
+        plan = self.fit_plan
+        if (plan is not None and abs(plan.offset_s - self.offset_s) <= PLAN_OFFSET_TOLERANCE_S
+                and abs(plan.target_duration_s - self.video_duration_s) <= PLAN_LENGTH_TOLERANCE_S):
+            return plan
+        return FitConfig()
 
 
 @dataclass
@@ -203,7 +227,8 @@ class Session:
         """What an export would write now (None: no video or no chosen track)."""
         if self._video is None or self._choice is None:
             return None
-        return ExportRequest(self._video.path, Path(self._choice.suggestion.path), self.offset_s, self._export_config)
+        return ExportRequest(self._video.path, Path(self._choice.suggestion.path), self.offset_s, self._export_config,
+                             self._fit_plan, self._video.info.duration_s, self._fit_enabled)
 
     # -- the library and the video -----------------------------------------------------------
     def set_library(self, library: Library | None) -> None:

@@ -57,7 +57,7 @@ class FitConfig:
     seq_s: float = 8.0
     lr: float = 3e-4
     neighbour_weight: float = 0.5
-    threads: int = 2
+    threads: int = 1  # a shared machine: more threads only wait on each other
     excerpts_per_item: float = 3.0  # excerpts drawn per training item and epoch (30 s items, 8 s excerpts)
 
 
@@ -265,11 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--run", type=Path, required=True, help="run folder (checkpoints, best.pt, history.json)")
     f.add_argument("--epochs", type=int, default=FitConfig.epochs)
     f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--threads", type=int, default=2)
+    f.add_argument("--threads", type=int, default=FitConfig.threads)
+    f.add_argument("--lr", type=float, default=FitConfig.lr)
+    f.add_argument("--init", type=Path, default=None, help="start from this weights file (default: the shipped one)")
+    f.add_argument("--excerpts-per-item", type=float, default=FitConfig.excerpts_per_item,
+                   help="excerpts drawn per training item and epoch (sets the epoch's length)")
     e = sub.add_parser("eval", help="score a weights file on the benchmark, beside the shipped tracker and librosa")
     e.add_argument("--weights", type=Path, required=True)
     e.add_argument("--out", type=Path, default=None, help="benchmark folder (default: bgmatch eval beats')")
     e.add_argument("--json", type=Path, default=None)
+    e.add_argument("--candidate-only", action="store_true", help="leave out librosa and the shipped tracker")
     a = sub.add_parser("agree", help="agreement with a reference's beats on real recordings (see .agreement)")
     a.add_argument("reference", type=Path, help="JSON {relative path: beat times}, e.g. madmom's")
     a.add_argument("folder", type=Path)
@@ -293,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(ids)} items")
         elif args.cmd == "fit":
             result = fit(args.data or default_trainset_dir(), args.run,
-                         FitConfig(seed=args.seed, epochs=args.epochs, threads=args.threads),
+                         FitConfig(seed=args.seed, epochs=args.epochs, threads=args.threads,
+                                   excerpts_per_item=args.excerpts_per_item, lr=args.lr), init=args.init,
                          progress=lambda d, n, m: print(f"{d}/{n} {m}", flush=True) if d % 10 == 0 or d == n else None)
             for h in result["history"]:
                 print(json.dumps(h))
@@ -312,8 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             from .evaluate import BUILTIN, evaluate, format_table
 
             items = load_set(args.out)
-            results = evaluate(items, [("librosa", BUILTIN["librosa"]), ("neural", BUILTIN["neural"]),
-                                       ("candidate", weights_tracker(args.weights))])
+            baselines = [] if args.candidate_only else [("librosa", BUILTIN["librosa"]), ("neural", BUILTIN["neural"])]
+            results = evaluate(items, [*baselines, ("candidate", weights_tracker(args.weights))])
             print(format_table(results))
             if args.json:
                 args.json.write_text(json.dumps({k: {"table": r.table, "per_item": r.per_item,

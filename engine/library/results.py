@@ -103,6 +103,8 @@ class TrackDetails:
     music: MusicAnalysis
     correction: BeatGridCorrection
     beat_times_s: Any = field(repr=False)  # [B] float64, corrected
+    downbeat_times_s: tuple[float, ...] = ()  # bar lines, corrected (empty: none analysed)
+    section_times_s: tuple[float, ...] = ()  # section starts (s)
 
     @property
     def tempo_bpm(self) -> float:

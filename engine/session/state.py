@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
 from ..errors import LibraryError
-from ..library import ExportConfig, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
+from ..library import ExportConfig, FitConfig, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
 from .events import Event
 
 #: An offset is kept this far (s) before the track's end, so some music always plays.
@@ -247,6 +247,16 @@ class Session:
         self.events.beat_grid.emit(details)
 
     # -- fit plan and export -----------------------------------------------------------------
+    def plan_fit(self, config: FitConfig = FitConfig()) -> FitPlan:
+        """Plan the chosen track's fit to the video's length from its offset, on the library's
+        stored bar lines under the beat-grid correction (``Library.fit_plan``); kept and returned."""
+        if self._library is None or self._video is None or self._choice is None:
+            raise LibraryError("a fit needs an open library, a video and a chosen track")
+        plan = self._library.fit_plan(self._choice.suggestion.path, offset_s=self.offset_s,
+                                      duration_s=self._video.info.duration_s, config=config)
+        self.set_fit_plan(plan)
+        return plan
+
     def set_fit_plan(self, plan: FitPlan | None) -> None:
         """Keep the chosen track's fit-to-length plan (None: play the track as it is)."""
         self._fit_plan = plan

@@ -107,7 +107,7 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
         strength = strength_at_beats(beat_times, onset, rate_hz=frame_rate_hz, window_s=config.bars.window_s)
     bar_config = config.bars if activation is not None else BarConfig(meters=(DEFAULT_METER,))
     bars = bars_on_beats(beat_times, strength, config=bar_config)
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr_hz)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr_hz, tuning=0.0)  # no pitch-tracked tuning estimate (costly)
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=config.sections.n_mfcc)
     features = beat_sync_features(chroma, mfcc, beat_frames)
     sections = section_starts(features, beat_times, bars.downbeat_times_s, config=config.sections)

@@ -2,6 +2,8 @@
 storage (old records load, a re-index re-analyses once), the beat-grid corrections and the fit."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -121,11 +123,20 @@ def test_corrections_move_the_downbeats_with_the_beats(track):
     assert np.allclose(dhalf, downs[downs + half <= d] + half)
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, demo_music):
+    """A library of two demo tracks, indexed once."""
+    folder = tmp_path_factory.mktemp("bars") / "lib"
+    with Library.open(folder) as lib:
+        assert len(lib.add(demo_music[:2]).added) == 2
+    return folder
+
+
 @pytest.fixture()
-def library(tmp_path, demo_music):
-    lib = Library.open(tmp_path / "lib")
-    report = lib.add(demo_music[:2])
-    assert len(report.added) == 2
+def library(template, tmp_path):
+    """A private copy of the template library."""
+    shutil.copytree(template, tmp_path / "lib")
+    lib = Library.open(tmp_path / "lib", create=False)
     yield lib
     lib.close()
 

@@ -22,6 +22,7 @@ from bgmatch.engine.library import Library
 from bgmatch.engine.session import Session
 
 from .export_flow import ExportFlow
+from .fit_flow import FitFlow
 from .library_flow import LibraryFlow
 from .library_view import LibraryPanel
 from .menus import AlignmentActions, alignment_actions, build_menus, shortcuts_html
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self.library_flow = LibraryFlow(self)
         self.suggest_flow = SuggestFlow(self)
         self.preview_flow = PreviewFlow(self)
+        self.fit_flow = FitFlow(self)  # the preview's "Fit to video"
         self.export_flow = ExportFlow(self)
         self.model_flow = ModelFlow(self)
         self.training_flow = TrainingFlow(self, models_folder=self.model_flow.models_folder)

@@ -2,7 +2,8 @@
 
 The video plays without an audio output (muted); the track plays from ``offset + video time``,
 the offset read from its owner each time it is needed (in the app: the session's, the one place it
-lives); call :meth:`PreviewPlayer.realign` when it has changed.
+lives); call :meth:`PreviewPlayer.realign` when it has changed. A track set with a fixed offset
+(the fitted render, played from 0 under the video) ignores the owner's.
 While playing, both positions are sampled ten times a second and the engine's
 :class:`~bgmatch.engine.preview.playsync.DriftTracker` says when to re-align the track.
 """
@@ -40,6 +41,7 @@ class PreviewPlayer(QObject):
         self.tracker = DriftTracker(drift)
         self._offset = offset_s
         self._track_path: Path | None = None
+        self._fixed_offset_s: float | None = None  # overrides the owner's offset (a fitted render: 0)
         self._track_played = False  # since its source was set: only then does a resume lag
         self._stopping = False  # while stop() releases both sources
         self._rate = 1.0
@@ -63,9 +65,11 @@ class PreviewPlayer(QObject):
         self._pending_seek_s = None
         call_from_event_loop((self.video, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
 
-    def set_track(self, path: Path | None) -> None:
-        """Play ``path`` from the offset under the video (None: video alone)."""
+    def set_track(self, path: Path | None, *, fixed_offset_s: float | None = None) -> None:
+        """Play ``path`` from the offset under the video (None: video alone); ``fixed_offset_s``
+        replaces the owner's offset for this track (0 for a render made to the video's length)."""
         playing = self.is_playing
+        self._fixed_offset_s = fixed_offset_s
         if path != self._track_path:
             call_from_event_loop((self.track, "stop"),
                                  (self.track, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path)) if path else QUrl())))
@@ -82,7 +86,7 @@ class PreviewPlayer(QObject):
     @property
     def offset_s(self) -> float:
         """Start of the track under the video's first frame (s)."""
-        return max(0.0, self._offset())
+        return max(0.0, self._offset() if self._fixed_offset_s is None else self._fixed_offset_s)
 
     @property
     def track_path(self) -> Path | None:
@@ -175,8 +179,13 @@ class PreviewPlayer(QObject):
         return self._rate
 
     def set_volume(self, volume: float) -> None:
+        """Track volume, 0–1 (linear gain of the music's audio output)."""
+        self.audio.setVolume(min(1.0, max(0.0, volume)))
+
+    @property
+    def volume(self) -> float:
         """Track volume, 0–1."""
-        self.audio.setVolume(volume)
+        return float(self.audio.volume())
 
     def stop(self) -> None:
         """Stop and release both sources (before the window closes)."""

@@ -1,4 +1,5 @@
-"""Transport (play/pause, seek) and alignment controls (offset nudges, snap, beat-grid correction).
+"""Transport (play/pause, seek, music volume, "Fit to video") and alignment controls (offset nudges,
+snap, beat-grid correction).
 
 The alignment bar shows the menus' own actions as buttons (:func:`bgmatch.app.menus.alignment_actions`).
 """
@@ -8,16 +9,19 @@ from typing import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractSlider, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QCheckBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
 
 from . import formatting
 
 
 class TransportBar(QWidget):
-    """Play/pause, clock and seek slider; emits what the user asks for."""
+    """Play/pause, clock, seek slider, the music's volume and the "Fit to video" switch; emits
+    what the user asks for."""
 
     play_toggled = Signal()
     seek_requested = Signal(float)
+    volume_changed = Signal(float)  # 0–1
+    fit_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,6 +38,22 @@ class TransportBar(QWidget):
         self.slider.actionTriggered.connect(self._slider_action)
         self.rate_label = QLabel()
         self.rate_label.setObjectName("hint")
+        self.fit_switch = QCheckBox("Fit to video")
+        self.fit_switch.setObjectName("fitSwitch")
+        self.fit_switch.setToolTip("Play the track re-cut at bar lines to the video's length, from the offset, "
+                                   "ending on its own ending (what Export writes when on)")
+        self.fit_switch.toggled.connect(self.fit_toggled)
+        self.fit_status = QLabel()
+        self.fit_status.setObjectName("hint")
+        volume_icon = QLabel()
+        volume_icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaVolume).pixmap(16, 16))
+        volume_icon.setToolTip("Music volume")
+        self.volume_slider = QSlider(Qt.Orientation.Horizontal)
+        self.volume_slider.setObjectName("volume")
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setFixedWidth(56)
+        self.volume_slider.setToolTip("Music volume (the video plays muted)")
+        self.volume_slider.valueChanged.connect(lambda v: self.volume_changed.emit(v / 100.0))
         self._duration_s = 0.0
         self.set_playing(False)
         row = QHBoxLayout(self)
@@ -42,7 +62,14 @@ class TransportBar(QWidget):
         row.addWidget(self.time_label)
         row.addWidget(self.slider, 1)
         row.addWidget(self.rate_label)
+        row.addWidget(self.fit_switch)
+        row.addWidget(self.fit_status)
+        row.addWidget(volume_icon)
+        row.addWidget(self.volume_slider)
         self.set_video_loaded(False)
+        self.set_fit_available(False)
+        self.set_fit_status("")
+        self.set_rate(1.0)  # the narrow pane must keep room for the video (no empty labels)
 
     def _slider_action(self, action: int) -> None:
         """Dragging, clicking beside the handle or keys on the slider: seek to where it goes."""
@@ -70,9 +97,31 @@ class TransportBar(QWidget):
             self.slider.setValue(int(position_s * 1000))
         self.time_label.setText(f"{formatting.clock(position_s)} / {formatting.clock(self._duration_s)}")
 
+    def set_volume(self, volume: float) -> None:
+        """Show the music volume (0–1) without announcing a change."""
+        self.volume_slider.blockSignals(True)
+        self.volume_slider.setValue(int(round(min(1.0, max(0.0, volume)) * 100)))
+        self.volume_slider.blockSignals(False)
+
+    def set_fit_available(self, available: bool) -> None:
+        """The switch needs a video and a chosen track."""
+        self.fit_switch.setEnabled(available)
+
+    def set_fit_checked(self, checked: bool) -> None:
+        """Show the switch's state without announcing a change."""
+        self.fit_switch.blockSignals(True)
+        self.fit_switch.setChecked(checked)
+        self.fit_switch.blockSignals(False)
+
+    def set_fit_status(self, text: str) -> None:
+        """A short word on the fit (rendering, its length, why it failed)."""
+        self.fit_status.setText(text)
+        self.fit_status.setVisible(bool(text))  # an empty label would still take room
+
     def set_rate(self, rate: float) -> None:
         """Show the playback speed when it is not 1×."""
         self.rate_label.setText("" if rate == 1.0 else f"{rate:g}×")
+        self.rate_label.setVisible(rate != 1.0)
 
 
 class AlignmentBar(QWidget):

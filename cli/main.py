@@ -148,17 +148,26 @@ def cmd_index(args: argparse.Namespace, lib) -> int:
     return EXIT_PARTIAL if report.failed else EXIT_OK
 
 
-def _embed_missing(args: argparse.Namespace, lib) -> None:
-    """Embed the tracks the current model has not seen yet, with a progress bar."""
-    if lib.model is None or not lib.missing_embeddings():
+def _catch_up(args: argparse.Namespace, *, todo: int, line: str, run, kept: str) -> None:
+    """Run one of the library's per-track batches (``run(progress=…)``) over ``todo`` tracks,
+    with a progress bar; each failure is one line ending in what happens to that track."""
+    if not todo:
         return
     if not args.quiet:
-        print(f"Embedding the library with model {lib.model.version} …", file=sys.stderr)
+        print(line, file=sys.stderr)
     bar, update = progress_bar(args.quiet, "track")
     with bar:
-        report = lib.embed(progress=update)
-    for track_id, message in report.failed:
-        print(f"error: {message} (ranked without the model's score)", file=sys.stderr)
+        report = run(progress=update)
+    for _track_id, message in report.failed:
+        print(f"error: {message} ({kept})", file=sys.stderr)
+
+
+def _embed_missing(args: argparse.Namespace, lib) -> None:
+    """Embed the tracks the current model has not seen yet."""
+    if lib.model is not None:
+        _catch_up(args, todo=len(lib.missing_embeddings()), run=lib.embed,
+                  line=f"Embedding the library with model {lib.model.version} …",
+                  kept="ranked without the model's score")
 
 
 def cmd_suggest(args: argparse.Namespace, lib) -> int:
@@ -238,17 +247,10 @@ def _text_steering(args: argparse.Namespace) -> dict:
 
 
 def _tag_missing(args: argparse.Namespace, lib) -> None:
-    """Tag the tracks that lack tags (a library indexed before tagging), with a progress bar."""
-    missing = lib.missing_tags()
-    if not missing:
-        return
-    if not args.quiet:
-        print(f"Tagging {len(missing)} tracks (genre, mood, instruments) …", file=sys.stderr)
-    bar, update = progress_bar(args.quiet, "track")
-    with bar:
-        report = lib.tag(progress=update)
-    for track_id, message in report.failed:
-        print(f"error: {message} (kept without tags)", file=sys.stderr)
+    """Tag the tracks that lack tags (a library indexed before tagging)."""
+    todo = len(lib.missing_tags())
+    _catch_up(args, todo=todo, run=lib.tag, line=f"Tagging {todo} tracks (genre, mood, instruments) …",
+              kept="kept without tags")
 
 
 def cmd_search(args: argparse.Namespace, lib) -> int:

@@ -4,7 +4,8 @@
 
 Uses a temporary library and temporary settings (never the user's), indexes the demo music,
 opens the demo video, plays a few seconds of the best suggestion and saves
-``screenshot-main.png``. Then it makes a few "past edits" (real footage exported with real
+``screenshot-main.png``; turns on "Fit to video", waits for the fitted render and saves
+``screenshot-fit.png`` (the timeline with the fit's segments and joins). Then it makes a few "past edits" (real footage exported with real
 music from the fetched media), starts a real run from Training ▸ Retrain, and saves
 ``screenshot-training.png`` once the validation-recall plot has points (the run is then cancelled).
 """
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     window.player.pause()
     pause(app, 0.5)
     snapshot(window, out / "screenshot-main.png")
+    fitted_timeline(app, window, out / "screenshot-fit.png")
 
     from bgmatch.app import jobs
 
@@ -101,6 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     dialog.close()  # cancels the run
     window.close()
     return 0
+
+
+def fitted_timeline(app: QApplication, window, path: Path) -> None:
+    """The preview with "Fit to video" on: the fitted render playing, its joins on the timeline."""
+    window.transport.fit_switch.setChecked(True)
+    wait(app, lambda: window.session.fit_plan is not None and window.timeline.plot.waveform is not None)
+    window.main_splitter.setSizes([520, 380])  # a taller timeline, to see the segments
+    joins = window.session.fit_plan.joins_target_s
+    window.player.seek(max(0.0, joins[0] - 1.5) if joins else 4.0)
+    window.player.play()
+    pause(app, 2.0)
+    window.player.pause()
+    pause(app, 0.5)
+    snapshot(window, path)
+    window.transport.fit_switch.setChecked(False)
 
 
 #: The training screenshot is taken once a validation-recall curve has this many points.

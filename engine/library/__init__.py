@@ -10,6 +10,7 @@ from ..analysis.fitmeasure import FitMeasure, measure_fit
 from ..analysis.media import MediaInfo, probe
 from ..analysis.motion import VideoAnalysis
 from ..analysis.rhythm import MusicAnalysis, beat_tracker_is_cold
+from ..analysis.waveform import Waveform
 from ..learned.bundle_format import BUNDLE_MANIFEST
 from ..learned.modelchoice import DEFAULT as DEFAULT_MODEL
 from ..learned.modelchoice import NONE as NO_MODEL
@@ -38,5 +39,5 @@ __all__ = [
     "TagReport", "TrackDescription", "TrackDetails", "describe_track",
     "TrackFilter", "TrackInfo", "VideoAnalysis", "VideoQuery", "add_with_ray", "beat_tracker_is_cold", "check_video",
     "default_bundle_path", "default_library_folder", "demo_library_folder", "export", "load_model_choice", "probe",
-    "resolve_model_choice",
+    "resolve_model_choice", "Waveform",
 ]

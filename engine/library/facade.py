@@ -21,18 +21,20 @@ from ..analysis.beatgrid import META_KEY, BeatGridCorrection, corrected_bars, co
 from ..analysis.motion import VideoAnalysis, analyze_frames
 from ..analysis.rhythm import MusicAnalysis
 from ..analysis.sync import Ranked
+from ..analysis.waveform import Waveform, load_waveform
+from ..errors import BgmatchError, LibraryError, MediaError
 from ..output.fit import FitConfig, FitPlan
 from ..output.fit_render import fit_track
-from ..errors import BgmatchError, LibraryError, MediaError
 from ..progress import CancelFn, ProgressFn, cancelled, report
 from . import descriptors, embedding
 from .index import WindowIndex
+from .batch import for_each_track
 from .lock import writer_lock
 from .records import analysed_audio, held_track_id, is_current, with_user_meta
 from .results import AddReport, EmbedReport, SearchHit, Suggestion, TagReport, TrackDetails, TrackInfo, VideoQuery
 from .ranking import Ranker
 from .settings import LibraryConfig, read_settings, settings_record, write_settings
-from .store import FeatureStore, PathRecord, StoreWriteError, content_hash
+from .store import FeatureStore, PathRecord, StoreWriteError, TrackRecord, content_hash
 from .tags import LibraryTags, TrackTags
 from .walk import iter_media_files
 
@@ -179,26 +181,15 @@ class Library:
         """Store the music embeddings of ``bundle`` (default: the current model) for every track
         that lacks them. Resumable: each track is stored as soon as it is done."""
         bundle = bundle or self._model
-        result = EmbedReport()
         if bundle is None:
-            return result
+            return EmbedReport()
         todo = self.missing_embeddings(bundle)
-        for i, track_id in enumerate(todo):
-            if cancelled(cancel):
-                result.cancelled = True
-                break
-            record = self.store.get(track_id)
-            report(progress, i, len(todo), record.meta["path"])
-            try:
-                embedding.embed_track(self.store, bundle, track_id, config=self.config, record=record)
-                result.embedded.append(track_id)
-            except StoreWriteError:
-                raise
-            except (BgmatchError, OSError) as exc:
-                result.failed.append((track_id, str(exc)))
-        if not result.cancelled:
-            report(progress, len(todo), len(todo), "")
-        return result
+
+        def work(track_id: str, record: TrackRecord) -> None:
+            embedding.embed_track(self.store, bundle, track_id, config=self.config, record=record)
+
+        done = for_each_track(self.store, todo, work, progress=progress, cancel=cancel)
+        return EmbedReport(done.done, done.failed, done.cancelled)
 
     # -- tags ------------------------------------------------------------------------------
     def set_tagging(self, enabled: bool) -> None:
@@ -307,6 +298,11 @@ class Library:
                                                   duration_s=music.duration_s)
         return TrackDetails(track_id, music, correction, beats, downbeat_times_s=tuple(map(float, downs)),
                             section_times_s=tuple(map(float, sections)), phrase_times_s=tuple(map(float, phrases)))
+
+    def waveform(self, path: str | os.PathLike[str]) -> Waveform:
+        """The min/max waveform of an audio file (a track, or a fitted render), for drawing;
+        decoded once and kept in memory (``MediaError`` when it cannot be decoded)."""
+        return load_waveform(path)
 
     def scoring_analysis(self, track_id: str) -> MusicAnalysis:
         """The track's analysis with the user's beat-grid correction applied: what ranking uses.

@@ -20,10 +20,11 @@ import numpy as np
 
 from ..analysis import media
 from ..analysis.metadata import TrackMetadata, read_metadata
-from ..errors import BgmatchError, MediaError, ModelError
-from ..progress import CancelFn, ProgressFn, cancelled, report
+from ..errors import MediaError, ModelError
+from ..progress import CancelFn, ProgressFn
+from .batch import for_each_track
 from .results import TagReport, TrackInfo
-from .store import FeatureStore, StoreWriteError
+from .store import FeatureStore
 
 if TYPE_CHECKING:  # torch is imported only once a track is tagged
     from ..learned.tagger import Tagger
@@ -189,21 +190,7 @@ class LibraryTags:
 
     def tag_missing(self, *, progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> TagReport:
         """Tag every track that lacks tags, storing each as soon as it is done (resumable)."""
-        result = TagReport()
-        todo = self.missing()
-        for i, track_id in enumerate(todo):
-            if cancelled(cancel):
-                result.cancelled = True
-                break
-            path = self.store.get(track_id).meta["path"]
-            report(progress, i, len(todo), path)
-            try:
-                self.tag(track_id, Path(path))
-                result.tagged.append(track_id)
-            except StoreWriteError:
-                raise
-            except (BgmatchError, OSError) as exc:
-                result.failed.append((track_id, str(exc)))
-        if not result.cancelled:
-            report(progress, len(todo), len(todo), "")
-        return result
+        done = for_each_track(self.store, self.missing(),
+                              lambda track_id, record: self.tag(track_id, Path(record.meta["path"])),
+                              progress=progress, cancel=cancel)
+        return TagReport(done.done, done.failed, done.cancelled)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from ..analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
 from ..errors import LibraryError
-from ..library import ExportConfig, FitConfig, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
+from ..library import ExportConfig, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
 from .events import Event
+from .fitpreview import FitRequest
 
 #: An offset is kept this far (s) before the track's end, so some music always plays.
 END_MARGIN_S = 0.1
@@ -62,6 +63,7 @@ class SessionEvents:
     offset: Event[float] = field(default_factory=lambda: Event("offset"))
     beat_grid: Event[TrackDetails] = field(default_factory=lambda: Event("beat_grid"))
     fit_plan: Event[FitPlan | None] = field(default_factory=lambda: Event("fit_plan"))
+    fit_enabled: Event[bool] = field(default_factory=lambda: Event("fit_enabled"))
     export_config: Event[ExportConfig] = field(default_factory=lambda: Event("export_config"))
 
 
@@ -77,6 +79,8 @@ class Session:
         self._offsets: dict[str, float] = {}  # track id → the user's offset, for this video's suggestions
         self._tempi: dict[str, float] = {}  # track id → tempo after a correction made since they were ranked
         self._fit_plan: FitPlan | None = None
+        self._fit_audio: Path | None = None  # the plan rendered, for the preview to play from 0
+        self._fit_enabled = False  # the preview's "Fit to video" switch
         self._export_config = ExportConfig()
 
     # -- reading -----------------------------------------------------------------------------
@@ -135,6 +139,26 @@ class Session:
         return self._fit_plan
 
     @property
+    def fit_audio_path(self) -> Path | None:
+        """The fit plan rendered to a file (what the preview plays from 0), when there is one."""
+        return self._fit_audio if self._fit_plan is not None else None
+
+    @property
+    def fit_enabled(self) -> bool:
+        """Whether the user asked for the chosen track fitted to the video's length."""
+        return self._fit_enabled
+
+    def fit_request(self) -> FitRequest | None:
+        """What fitting the chosen track to the video at the current offset depends on (None:
+        no video or no chosen track)."""
+        if self._video is None or self._choice is None:
+            return None
+        details = self._choice.details
+        return FitRequest(Path(self._choice.suggestion.path), self.offset_s, float(self._video.info.duration_s),
+                          tuple(float(b) for b in details.beat_times_s),
+                          tuple(float(b) for b in details.downbeat_times_s))
+
+    @property
     def export_config(self) -> ExportConfig:
         """How an export is encoded."""
         return self._export_config
@@ -159,7 +183,8 @@ class Session:
         ranked = list(suggestions)
         best = self._choice_of(ranked[0], play=False) if ranked else None
         self._video, self._suggestions, self._choice = video, ranked, best
-        self._offsets, self._tempi, self._fit_plan = {}, {}, None
+        self._offsets, self._tempi = {}, {}
+        self._drop_fit()
         self.events.video.emit(video)
         self.events.suggestions.emit(self.suggestions)
         self.events.chosen.emit(best)
@@ -178,12 +203,14 @@ class Session:
         it (views start playing it). Choosing the chosen track again changes nothing."""
         if suggestion is None:
             if self._choice is not None:
-                self._choice, self._fit_plan = None, None
+                self._choice = None
+                self._drop_fit()
                 self.events.chosen.emit(None)
             return
         if self._choice is not None and self._choice.suggestion.track_id == suggestion.track_id:
             return  # the row moved (sorting, filtering), the choice did not
-        self._choice, self._fit_plan = self._choice_of(suggestion, play=play), None
+        self._choice = self._choice_of(suggestion, play=play)
+        self._drop_fit()  # after the choice changed: a view falls back to the new track
         self.events.chosen.emit(self._choice)
 
     # -- offset ------------------------------------------------------------------------------
@@ -194,6 +221,8 @@ class Session:
         limit = max(0.0, self._choice.details.music.duration_s - END_MARGIN_S)
         value = round(min(max(0.0, float(offset_s)), limit), 3)
         self._offsets[self._choice.suggestion.track_id] = value
+        if self._fit_plan is not None and abs(self._fit_plan.offset_s - value) > 1e-6:
+            self._drop_fit()  # planned for another offset: never play a stale fit
         self.events.offset.emit(value)
 
     def nudge_seconds(self, delta_s: float) -> None:
@@ -244,23 +273,30 @@ class Session:
         details = library.track_details(track_id, correction)
         self._choice = dataclasses.replace(self._choice, details=details)
         self._tempi[track_id] = details.tempo_bpm
+        self._drop_fit()  # its joins were on the old grid
         self.events.beat_grid.emit(details)
 
     # -- fit plan and export -----------------------------------------------------------------
-    def plan_fit(self, config: FitConfig = FitConfig()) -> FitPlan:
-        """Plan the chosen track's fit to the video's length from its offset, on the library's
-        stored bar lines under the beat-grid correction (``Library.fit_plan``); kept and returned."""
-        if self._library is None or self._video is None or self._choice is None:
-            raise LibraryError("a fit needs an open library, a video and a chosen track")
-        plan = self._library.fit_plan(self._choice.suggestion.path, offset_s=self.offset_s,
-                                      duration_s=self._video.info.duration_s, config=config)
-        self.set_fit_plan(plan)
-        return plan
-
-    def set_fit_plan(self, plan: FitPlan | None) -> None:
-        """Keep the chosen track's fit-to-length plan (None: play the track as it is)."""
+    def set_fit_plan(self, plan: FitPlan | None, *, audio_path: Path | None = None) -> None:
+        """Keep the chosen track's fit-to-length plan (None: play the track as it is) and, when
+        it was rendered, the file the preview plays."""
         self._fit_plan = plan
+        self._fit_audio = audio_path if plan is not None else None
         self.events.fit_plan.emit(plan)
+
+    def set_fit_enabled(self, enabled: bool) -> None:
+        """The "Fit to video" switch; turning it off forgets the plan (the track plays as it is)."""
+        if enabled == self._fit_enabled:
+            return
+        self._fit_enabled = enabled
+        if not enabled:
+            self._drop_fit()
+        self.events.fit_enabled.emit(enabled)
+
+    def _drop_fit(self) -> None:
+        """Forget the fit plan (it no longer matches the video, the track, its offset or grid)."""
+        if self._fit_plan is not None:
+            self.set_fit_plan(None)
 
     def set_export_config(self, config: ExportConfig) -> None:
         """Encode exports with ``config`` from now on."""

@@ -378,6 +378,10 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
     from bgmatch.engine.library import ExportConfig, FitConfig, export_video
 
     fit = FitConfig(stretch=args.stretch) if args.fit or args.stretch else None
+    if fit is not None and lib is not None:  # the library's bar lines (with the user's beat-grid correction)
+        from bgmatch.engine.library import probe
+
+        fit = lib.fit_plan(args.track, offset_s=args.offset, duration_s=probe(args.video).duration_s, config=fit)
     if args.timeline is not None:
         from bgmatch.engine.library import export_timeline
 
@@ -401,12 +405,29 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
 def cmd_fit(args: argparse.Namespace, lib) -> int:
     from bgmatch.engine.library import FitConfig, write_fit
 
+    config = FitConfig(stretch=args.stretch)
+    plan = (lib.fit_plan(args.track, offset_s=args.offset, duration_s=args.duration, config=config)
+            if lib is not None else None)  # the library's bar lines when it holds the track
     result = write_fit(args.track, offset_s=args.offset, duration_s=args.duration, out_path=args.output,
-                       config=FitConfig(stretch=args.stretch), target_lufs=args.loudness)
+                       config=config, target_lufs=args.loudness, plan=plan)
     _print_plan(result.plan)
     _print_loudness(result.loudness, "the written file")
     print(f"wrote {result.path}")
     return EXIT_OK
+
+
+def _library_if_any(folder):
+    """The library in ``folder`` when there is a readable one, else None (export and fit work
+    without one)."""
+    from bgmatch.engine.errors import BgmatchError
+    from bgmatch.engine.library import Library
+
+    if not Path(folder).expanduser().is_dir():
+        return None
+    try:
+        return Library.open(folder, create=False)
+    except BgmatchError:
+        return None
 
 
 #: Subcommands owned by other packages: `bgmatch NAME ARGS…` runs ``module.main(ARGS…)``.
@@ -451,8 +472,13 @@ def main(argv: list[str] | None = None) -> int:
 
         folder = demo_library_folder() if args.command == "demo" else default_library()
     try:
-        if args.command in {"export", "fit"}:  # need no library
-            return COMMANDS[args.command](args, None)
+        if args.command in {"export", "fit"}:  # need no library; use its bar lines when there is one
+            lib = _library_if_any(folder)
+            try:
+                return COMMANDS[args.command](args, lib)
+            finally:
+                if lib is not None:
+                    lib.close()
         if args.command == "analyze" and not Path(folder).expanduser().is_dir():  # a file outside any library
             return COMMANDS[args.command](args, None)
         with Library.open(folder, create=args.command in {"index", "demo"}) as lib:

@@ -26,8 +26,9 @@ SETTINGS_FILE = "library.json"
 SETTINGS_FORMAT = "bgmatch-library"
 SETTINGS_FORMAT_VERSION = 1
 
-ANALYSIS_VERSION = 1
-"""Bumped when the analysis code changes, so stored tracks are analysed again."""
+ANALYSIS_VERSION = 2
+"""Bumped when the analysis code changes, so stored tracks are analysed again (2: downbeats,
+phrases and sections)."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ stands in for the activation (meter 4). Pure functions over numpy arrays.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +38,25 @@ class Bars:
     downbeat_times_s: np.ndarray  # [D] float64, ascending
     meter: int  # beats per bar
     phase: int  # index of the first downbeat among the beats
+
+
+def activation_version() -> str:
+    """A fingerprint of the downbeat weights :func:`downbeat_activation` uses ("none" without
+    them), so that stored bars are made again when the shipped weights change."""
+    from bgmatch.assets import asset_path  # the path only: no torch
+
+    weights = asset_path("beats", "beatnet.pt")
+    if not weights.is_file():
+        return "none"
+    stat = weights.stat()
+    return _file_digest(str(weights), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _file_digest(path: str, _size: int, _mtime_ns: int) -> str:
+    """blake2b of a file's bytes (cached while its size and time stay the same)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=8)).hexdigest()
 
 
 def downbeat_activation(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, float] | None:

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bgmatch.engine.library import (AddReport, BeatGridCorrection, CancelFn, EmbedReport, ExportConfig, Library,
-                                    MediaInfo, ProgressFn, Suggestion, TrackInfo, load_model_choice)
-from bgmatch.engine.library import export as export_video
-from bgmatch.engine.session import LoadedVideo
+import numpy as np
+
+from bgmatch.engine.errors import BgmatchError
+from bgmatch.engine.library import (AddReport, BeatGridCorrection, CancelFn, EmbedReport, ExportConfig, ExportResult,
+                                    FitConfig, FitMeasure, FitPlan, Library, MediaInfo, ProgressFn, Suggestion,
+                                    TimelineResult, TrackInfo, VideoQuery, export_timeline, export_video,
+                                    load_model_choice)
+from bgmatch.engine.session import LoadedVideo, Ranking, TextSteer, rank
 
 from .workers import CancelToken, JobCancelled, JobFn
 
@@ -29,27 +33,62 @@ BUSY = 0
 
 @dataclass(frozen=True)
 class SuggestResult:
-    """A video's analysis and the ranked tracks for it."""
+    """A video's analysis and the ranked tracks for it; ``query`` (the decoded video) re-ranks it
+    for another text, ``fits`` are the tracks' fit measures, ``message`` why a text was not applied."""
 
     video: LoadedVideo
     suggestions: list[Suggestion]
     library_size: int
+    query: VideoQuery | None = None
+    fits: dict[str, FitMeasure] = field(default_factory=dict)
+    message: str = ""
 
 
-def suggest_job(library: Library, video: Path, info: MediaInfo) -> JobFn:
-    """Analyse ``video`` and rank the library's tracks for it (no ranking when the library is empty)."""
+def suggest_job(library: Library, video: Path, info: MediaInfo, steer: TextSteer = TextSteer()) -> JobFn:
+    """Analyse ``video`` and rank the library's tracks for it, steered by ``steer`` (no ranking when
+    the library is empty)."""
 
     def run(progress: ProgressFn, cancel: CancelToken) -> SuggestResult:
         progress(BUSY, BUSY, f"Analysing motion and cuts of {video.name}…")
         query = library.query(video)  # with a model set, also the video's learned embedding
         cancel.raise_if_cancelled()
         n = len(library)
-        suggestions: list[Suggestion] = []
+        ranking = Ranking([])
         if n:
             progress(BUSY, BUSY, f"Ranking {n} track{'s' if n != 1 else ''}…")
-            suggestions = library.suggest(query, top=min(n, MAX_SUGGESTIONS))
+            ranking = rank(library, query, steer, top=min(n, MAX_SUGGESTIONS), cancel=cancel)
         cancel.raise_if_cancelled()
-        return SuggestResult(LoadedVideo(video, info, query.analysis), suggestions, n)
+        return SuggestResult(LoadedVideo(video, info, query.analysis), ranking.suggestions, n, query,
+                             ranking.fits, ranking.message)
+
+    return run
+
+
+def warm_text_job(library: Library) -> JobFn:
+    """Load the text model and the library's tag space once, ahead of the first words (a search
+    for a word; the engine keeps both loaded), so the first re-ranking takes a second, not the
+    model's loading time. A library without tags has nothing to load: no error."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> bool:
+        progress(BUSY, BUSY, "Loading the text model…")
+        try:
+            library.search("music", top=1)
+        except BgmatchError:
+            return False
+        return True
+
+    return run
+
+
+def rerank_job(library: Library, query: VideoQuery, steer: TextSteer,
+               known: dict[str, FitMeasure]) -> JobFn:
+    """Rank the decoded video ``query`` again under ``steer`` (no decoding; ``known`` fits reused)."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> Ranking:
+        progress(BUSY, BUSY, f"Ranking for “{steer.text.strip()}”…" if steer.active else "Ranking by the video…")
+        ranking = rank(library, query, steer, top=min(len(library), MAX_SUGGESTIONS), known=known, cancel=cancel)
+        cancel.raise_if_cancelled()
+        return ranking
 
     return run
 
@@ -108,15 +147,35 @@ def similar_job(library: Library, query_id: str, track_ids: list[str]) -> JobFn:
 
 
 def export_job(video: Path, track: Path, offset_s: float, out_path: Path,
-               config: ExportConfig = ExportConfig()) -> JobFn:
-    """Write the video with the track; cancelling stops it and leaves no partial file."""
+               config: ExportConfig = ExportConfig(), fit: FitPlan | FitConfig | None = None) -> JobFn:
+    """Write the video with the track (fitted to the video when ``fit`` is given; see
+    ``ExportRequest.fit``); the result holds the measured loudness. Cancelling stops it and
+    leaves no partial file."""
 
-    def run(progress: ProgressFn, cancel: CancelToken) -> Path:
+    def run(progress: ProgressFn, cancel: CancelToken) -> ExportResult:
+        if fit is not None and not isinstance(fit, FitPlan):
+            progress(BUSY, BUSY, f"Fitting {track.name} to the video…")
+
         def report(done: int, total: int, message: str) -> None:
             cancel.raise_if_cancelled()  # the partial file is removed on the way out
             progress(done, total, f"Exporting {out_path.name}… {done / total:.0%}")
 
-        return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, progress=report)
+        return export_video(video, track, offset_s=offset_s, out_path=out_path, config=config, fit=fit,
+                            progress=report)
+
+    return run
+
+
+def timeline_job(video: Path, track: Path, offset_s: float, out_path: Path, *, fit: FitPlan | FitConfig | None,
+                 cut_times_s: list[float] | None = None) -> JobFn:
+    """Write the timeline of the video with the track (the format from ``out_path``'s extension),
+    with the segments of the fit plan (or of one planned with a ``FitConfig``) when given, else the
+    track trimmed; ``cut_times_s``: the video's cuts already found (None: detect them)."""
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> TimelineResult:
+        progress(BUSY, BUSY, f"Writing {out_path.name}…")
+        cuts = None if cut_times_s is None else np.asarray(cut_times_s, np.float64)
+        return export_timeline(video, track, offset_s=offset_s, out_path=out_path, fit=fit, cut_times_s=cuts)
 
     return run
 

@@ -27,6 +27,8 @@ class LibraryFlow(QObject):
         window.library_panel.add_folder_requested.connect(self.add_folder_dialog)
         window.library_panel.cancel_requested.connect(self.cancel_indexing)
         window.library_task.cancel_requested.connect(self.cancel_indexing)
+        window.library_panel.tag_filter_changed.connect(window.session.set_tag_filter)
+        window.session.events.tag_filter.connect(window.library_panel.show_tag_filter)
 
     # -- which library -----------------------------------------------------------------------
     def start(self) -> None:

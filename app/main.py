@@ -12,7 +12,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "get music suggestions from your library, preview them in sync, export.")
     p.add_argument("video", nargs="?", type=Path, help="a video to analyse at once")
     p.add_argument("--library", type=Path, metavar="PATH",
-                   help="library folder to use (remembered; default: the last one, else the CLI's default)")
+                   help="library folder to use for this run only (default: the one last chosen in the app, "
+                        "else the CLI's default)")
     return p
 
 
@@ -36,7 +37,7 @@ def create_window(argv: list[str] | None = None):
     apply_theme(app)
     settings = AppSettings()
     if args.library is not None:
-        settings.library_path = args.library.expanduser().absolute()
+        settings.use_library_once(args.library.expanduser().absolute())  # a one-off: not saved
     window = MainWindow(settings)
     quiet_ffmpeg()  # the window's players have loaded Qt's FFmpeg
     window.show()

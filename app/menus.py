@@ -33,6 +33,7 @@ class MenuHost(Shell, Protocol):
     training_flow: TrainingFlow
     open_action: QAction
     add_folder_action: QAction
+    export_timeline_action: QAction
 
     def menuBar(self) -> QMenuBar: ...
 
@@ -106,15 +107,15 @@ def alignment_actions(w: Shell) -> AlignmentActions:
 
     grid = (
         make_action(parent, "Halve Tempo", safe(session.halve_tempo), (),
-                    "The beat tracker found double the real tempo: halve it", button_text="½×"),
+                    "The beat tracker found double the real tempo: halve it", button_text="Half tempo"),
         make_action(parent, "Double Tempo", safe(session.double_tempo), (),
-                    "The beat tracker found half the real tempo: double it", button_text="2×"),
+                    "The beat tracker found half the real tempo: double it", button_text="Double tempo"),
         make_action(parent, "Beat Grid 10 ms Earlier", safe(lambda: session.shift_grid(-0.01)), (),
-                    "Move the beat grid 10 ms earlier", button_text="◀ 10 ms"),
+                    "Move the beat grid 10 ms earlier", button_text="Grid −10 ms"),
         make_action(parent, "Beat Grid 10 ms Later", safe(lambda: session.shift_grid(0.01)), (),
-                    "Move the beat grid 10 ms later", button_text="10 ms ▶"),
+                    "Move the beat grid 10 ms later", button_text="Grid +10 ms"),
         make_action(parent, "Beat Grid Half a Beat", safe(session.shift_half_beat), (),
-                    "Move the beat grid by half a beat (on the off-beat)", button_text="½ beat"),
+                    "Move the beat grid by half a beat (on the off-beat)", button_text="Grid +½ beat"),
         make_action(parent, "Reset Beat Grid", safe(session.reset_grid), (),
                     "Forget the correction of this track", button_text="Reset"),
     )
@@ -141,6 +142,11 @@ def build_menus(w: MenuHost, alignment: AlignmentActions) -> None:
     w.export_action = add_action(w, file_menu, "&Export With Track…", lambda: w.export_flow.export(), ("Ctrl+E",),
                                  "Write the video with the chosen track, trimmed and faded")
     w.export_action.setEnabled(False)
+    w.export_timeline_action = add_action(
+        w, file_menu, "Export &Timeline…", lambda: w.export_flow.export_timeline(), ("Ctrl+Shift+E",),
+        "Write a timeline for your editor (the file type picks the format: .otio, .fcpxml, .xml, .edl, .kdenlive)")
+    w.export_timeline_action.setEnabled(w.session.chosen is not None)
+    w.session.events.chosen.connect(lambda choice: w.export_timeline_action.setEnabled(choice is not None))
     file_menu.addSeparator()
     add_action(w, file_menu, "&Quit", w.close, ("Ctrl+Q",))
 

@@ -1,33 +1,56 @@
-"""The suggestion list: a table model of ranked tracks, a tempo/duration filter proxy, the panel.
+"""The suggestion list, the hero of the window: each row reads like a stock-music site's result.
 
-The model shows the session's suggestions; the user's offset and corrected tempo of each track
-are read from the session (where they live) and redrawn on its events. Sorting uses raw numbers
-(:data:`SORT_ROLE`), filtering uses the engine's :class:`TrackFilter`.
+A row shows the title and artist with up to three tag chips, the plain fit (0–100 and "N of M
+cuts on a beat", the CLI's vocabulary: ``engine.analysis.fitmeasure`` through the session),
+tempo, length and a play button; item delegates paint them (one view, no widget per row). The
+raw numbers (score parts, offsets to the ms) stay in the model's hidden columns and go to the
+details pane (:mod:`.details_pane`). Above the list: the text-steering bar (:mod:`.text_steer`)
+and the filters (tempo, length, tag). The user's offset and corrected tempo of each track are
+read from the session (where they live) and redrawn on its events. Sorting uses raw numbers
+(:data:`SORT_ROLE`), filtering the engine's :class:`TrackFilter` and the session's tag filter.
 """
 from __future__ import annotations
 
 import math
 from typing import Any, Callable
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
-from bgmatch.engine.library import Suggestion, TrackDetails, TrackFilter
+from bgmatch.engine.library import FitMeasure, Suggestion, TrackDetails, TrackFilter
 from bgmatch.engine.session import Session
 
 from . import formatting
-from .tables import SORT_ROLE, Column, ColumnTableModel, Index, read_only_table
+from .details_pane import DetailsPane
+from .suggestion_filters import SuggestionFilterProxy, range_box
+from .suggestion_rows import FitDelegate, PlayDelegate, TrackDelegate, row_height
+from .tables import Column, ColumnTableModel, read_only_table
+from .tag_chips import TagFilterBox, tags_tooltip
+from .text_steer import TextSteerBar
 
 
 def _part(name: str) -> Callable[["SuggestionModel", Suggestion], float]:
     return lambda model, s: float(s.parts.get(name, math.nan))
 
 
+def _fit_value(model: "SuggestionModel", s: Suggestion) -> float:
+    fit = model.fit(s)
+    return float(fit.fit) if fit is not None else math.nan
+
+
 COLUMNS = (
     Column("#", lambda m, s: s.rank, str, "Rank for this video (1 = best fit)", right=True),
-    Column("Title", lambda m, s: s.title, str, "Track title (tags, else file name)"),
+    Column("Track", lambda m, s: s.title, str, "Title and artist (the file's own tags, else its name) and its "
+           "top tags: click a tag to list only the tracks carrying it"),
+    Column("Fit", _fit_value, lambda v: str(int(v)) if math.isfinite(v) else "–", "How well the track fits the video, 0–100 (50: no better than chance), "
+           "and how many of the video's cuts land on a beat (within ±40 ms) at the offset"),
+    Column("BPM", lambda m, s: m.tempo_bpm(s), formatting.bpm, "Tempo (after your beat-grid correction)", right=True),
+    Column("Length", lambda m, s: s.duration_s, formatting.clock, "Track duration", right=True),
+    Column("Play", lambda m, s: "", str, "Play this track with the video"),
+    # The raw numbers: hidden in the list, shown in the details pane (and kept for sorting and scripts).
     Column("Score", lambda m, s: s.score, formatting.score,
            "Overall fit: sync + ¼ onset + ½ energy (+ the weighted learned score, with a trained model)", right=True),
     Column("Sync", _part("beat"), formatting.score, "How close the video's cuts and motion peaks fall to the beats",
@@ -38,17 +61,17 @@ COLUMNS = (
            right=True),
     Column("Learned", _part("learned"), formatting.score, "How well the trained model finds the music fits the "
            "video, in standard deviations over the ranked tracks (shown while a model is used)", right=True),
-    Column("BPM", lambda m, s: m.tempo_bpm(s), formatting.bpm, "Tempo (after your beat-grid correction)", right=True),
-    Column("Length", lambda m, s: s.duration_s, formatting.clock, "Track duration", right=True),
     Column("Offset", lambda m, s: m.offset_s(s), formatting.clock_ms, "Suggested start in the track", right=True),
     Column("Like", lambda m, s: m.similarity(s), lambda v: f"{v:.0%}" if math.isfinite(v) else "",
            "Likeness to the track chosen with “More like this”", right=True),
 )
 COL = {c.header: i for i, c in enumerate(COLUMNS)}
+#: Columns the list shows; the others are the details pane's (``Like`` appears with "More like this").
+SHOWN = ("#", "Track", "Fit", "BPM", "Length", "Play")
 
 
 class SuggestionModel(ColumnTableModel):
-    """Ranked suggestions for the current video (offsets and tempi: the session's)."""
+    """Ranked suggestions for the current video (offsets, tempi and fits: the session's)."""
 
     columns = COLUMNS
 
@@ -87,12 +110,12 @@ class SuggestionModel(ColumnTableModel):
                 self.dataChanged.emit(self.index(r, lo), self.index(r, hi))
 
     def _grid_corrected(self, details: TrackDetails) -> None:
-        self._changed(details.track_id, COL["BPM"])
+        self._changed(details.track_id)  # tempo, and the cuts on its beats
 
     def _offset_moved(self, _offset_s: float) -> None:
         chosen = self.session.chosen
         if chosen is not None:
-            self._changed(chosen.track_id, COL["Offset"])
+            self._changed(chosen.track_id)  # offset, and the cuts on a beat from it
 
     def set_similarity(self, similarity: dict[str, float]) -> None:
         """Fill the "Like" column (empty dict clears it)."""
@@ -107,78 +130,55 @@ class SuggestionModel(ColumnTableModel):
         """The user's offset for a suggestion, else the suggested one."""
         return self.session.offset_of(s)
 
+    def fit(self, s: Suggestion) -> FitMeasure | None:
+        """The suggestion's fit measure (the session's; cuts counted at the user's offset)."""
+        return self.session.fit_of(s)
+
     def similarity(self, s: Suggestion) -> float:
         """Likeness to the "more like this" track (NaN when not set)."""
         return self._similarity.get(s.track_id, math.nan)
 
     def row_tooltip(self, s: Suggestion) -> str:
-        """Title, file and every part of the score."""
-        parts = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(s.parts.items()))
-        return f"{s.title}\n{s.path}\nscore {s.score:+.3f} ({parts})"
-
-
-class SuggestionFilterProxy(QSortFilterProxyModel):
-    """Sorts by raw values and hides rows outside the tempo and duration ranges."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._filter = TrackFilter()
-        self.setSortRole(SORT_ROLE)
-
-    @property
-    def track_filter(self) -> TrackFilter:
-        """The active filter."""
-        return self._filter
-
-    def set_filter(self, track_filter: TrackFilter) -> None:
-        """Apply a new filter."""
-        self.beginFilterChange()
-        self._filter = track_filter
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model = self.sourceModel()
-        if not isinstance(model, SuggestionModel):
-            return True
-        s = model.suggestion(source_row)
-        return self._filter.accepts(tempo_bpm=model.tempo_bpm(s), duration_s=s.duration_s)
-
-
-def _range_box(suffix: str, maximum: float, step: float, tooltip: str) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(0.0, maximum)
-    box.setDecimals(0)
-    box.setSingleStep(step)
-    box.setSuffix(suffix)
-    box.setSpecialValueText("any")  # 0 means "no bound"
-    box.setToolTip(tooltip)
-    box.setKeyboardTracking(False)
-    return box
+        """Title, artist, file and the tags with their probabilities (the numbers: the details pane)."""
+        who = f" — {s.artist}" if s.artist else ""
+        tags = f"\n{tags_tooltip(s.tags)}" if s.tags else ""
+        return f"{s.title}{who}\n{s.path}{tags}"
 
 
 class SuggestionsPanel(QWidget):
-    """Filters, the sortable suggestion table and "More like this"; lists the session's suggestions."""
+    """Text steering, filters, the suggestion list, the details pane and "More like this"; lists the
+    session's suggestions."""
 
     selected = Signal(object)  # Suggestion or None: the user's choice
+    play_requested = Signal(object)  # Suggestion: its play button was clicked (it is selected first)
+    steer_changed = Signal(object)  # TextSteer: the user changed the words or their weight
     more_like_this = Signal(str)  # track id
     clear_likeness = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = session
+        self._filtering = False  # a filter is being applied: selection changes are not the user's
         self.model = SuggestionModel(session, self)
         self.proxy = SuggestionFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
-        self.min_bpm = _range_box(" BPM", 400, 5, "Lowest tempo to show (after corrections)")
-        self.max_bpm = _range_box(" BPM", 400, 5, "Highest tempo to show")
-        self.min_len = _range_box(" s", 3600, 10, "Shortest track to show, seconds")
-        self.max_len = _range_box(" s", 3600, 10, "Longest track to show, seconds")
+        self.steer_bar = TextSteerBar()
+        self.steer_bar.changed.connect(self.steer_changed)
+
+        self.min_bpm = range_box(" BPM", 400, 5, "Lowest tempo to show (after corrections)")
+        self.max_bpm = range_box(" BPM", 400, 5, "Highest tempo to show")
+        self.min_len = range_box(" s", 3600, 10, "Shortest track to show, seconds")
+        self.max_len = range_box(" s", 3600, 10, "Longest track to show, seconds")
         for box in (self.min_bpm, self.max_bpm, self.min_len, self.max_len):
             box.valueChanged.connect(self._apply_filter)
+        self.tag_box = TagFilterBox()
+        self.tag_box.chosen.connect(session.set_tag_filter)
         self.filter_note = QLabel()
         self.filter_note.setObjectName("hint")
 
         filters = QHBoxLayout()
+        filters.setContentsMargins(8, 4, 8, 0)  # "Tempo" off the tab pane's edge
         filters.addWidget(QLabel("Tempo"))
         filters.addWidget(self.min_bpm)
         filters.addWidget(QLabel("–"))
@@ -188,14 +188,27 @@ class SuggestionsPanel(QWidget):
         filters.addWidget(self.min_len)
         filters.addWidget(QLabel("–"))
         filters.addWidget(self.max_len)
+        filters.addSpacing(12)
+        filters.addWidget(self.tag_box)
         filters.addStretch(1)
         filters.addWidget(self.filter_note)
 
-        self.table = read_only_table(self.proxy, sort_column=COL["#"], stretch_column=COL["Title"])
+        self.table = read_only_table(self.proxy, sort_column=COL["#"], stretch_column=COL["Track"])
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setMouseTracking(True)  # the play button's hover
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(row_height(self.table.fontMetrics().height()))
+        self.track_delegate = TrackDelegate(lambda: self.session.tag_filter, self.table)
+        self.track_delegate.tag_clicked.connect(self._chip_clicked)
+        self.fit_delegate = FitDelegate(self.model.fit, self.table)
+        self.play_delegate = PlayDelegate(self.table)
+        self.play_delegate.clicked.connect(self._play_clicked)
+        self.table.setItemDelegateForColumn(COL["Track"], self.track_delegate)
+        self.table.setItemDelegateForColumn(COL["Fit"], self.fit_delegate)
+        self.table.setItemDelegateForColumn(COL["Play"], self.play_delegate)
+        for c in COLUMNS:
+            self.table.setColumnHidden(COL[c.header], c.header not in SHOWN)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.table.setColumnHidden(COL["Like"], True)
-        self.table.setColumnHidden(COL["Learned"], True)
 
         self.empty = QLabel()
         self.empty.setObjectName("emptyState")
@@ -206,6 +219,7 @@ class SuggestionsPanel(QWidget):
         self.stack.addWidget(self.table)
         self.set_empty_text("Drop a video on the window (or File ▸ Open Video…)\n"
                             "to rank your music library for it.")
+        self.details = DetailsPane()
 
         self.like_button = QPushButton("More like this")
         self.like_button.setToolTip("Sort the list by likeness to the selected track (tempo, feel, loudness)")
@@ -223,10 +237,15 @@ class SuggestionsPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.steer_bar)
         layout.addLayout(filters)
         layout.addWidget(self.stack, 1)
+        layout.addWidget(self.details)
         layout.addLayout(actions)
         session.events.suggestions.connect(self.set_suggestions)
+        session.events.tag_filter.connect(self._tag_filter_changed)
+        for event in (session.events.offset, session.events.beat_grid, session.events.chosen):
+            event.connect(lambda _value: self._show_details())
 
     # -- content -----------------------------------------------------------------------------
     def set_empty_text(self, text: str) -> None:
@@ -234,23 +253,30 @@ class SuggestionsPanel(QWidget):
         self.empty.setText(text)
 
     def set_suggestions(self, suggestions: list[Suggestion], *, empty_text: str | None = None) -> None:
-        """Show new suggestions (or the empty state with ``empty_text``) and select the best one."""
+        """Show new suggestions (or the empty state with ``empty_text``) and select the chosen one
+        (else the best)."""
         self.reset_likeness()
         self.model.set_suggestions(suggestions)
         if empty_text is not None:
             self.set_empty_text(empty_text)
         self.stack.setCurrentWidget(self.table if suggestions else self.empty)
-        self.table.setColumnHidden(COL["Learned"], not any("learned" in s.parts for s in suggestions))
+        self.tag_box.set_tags([s.tags for s in suggestions])
         self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
         self._update_filter_note()
-        if suggestions:
+        chosen = self.session.chosen
+        row = self.model.row_of(chosen.track_id) if chosen is not None else -1
+        view_row = self.proxy.mapFromSource(self.model.index(row, 0)).row() if row >= 0 else -1
+        if view_row >= 0:
+            self.select_row(view_row)
+        elif suggestions:
             self.select_row(0)
+        self._show_details()
 
     def select_row(self, view_row: int) -> None:
         """Select a row of the (sorted, filtered) table."""
         if 0 <= view_row < self.proxy.rowCount():
             self.table.selectRow(view_row)
-            self.table.setCurrentIndex(self.proxy.index(view_row, COL["Title"]))
+            self.table.setCurrentIndex(self.proxy.index(view_row, COL["Track"]))
 
     def current(self) -> Suggestion | None:
         """The selected suggestion."""
@@ -264,6 +290,20 @@ class SuggestionsPanel(QWidget):
         row = self.table.currentIndex().row()
         self.select_row(max(0, min(self.proxy.rowCount() - 1, row + step)))
 
+    def _show_details(self) -> None:
+        s = self.current()
+        if s is None:
+            self.details.show_suggestion(None)
+        else:
+            self.details.show_suggestion(s, self.model.fit(s), offset_s=self.model.offset_s(s),
+                                         tempo_bpm=self.model.tempo_bpm(s))
+
+    def _play_clicked(self, index: QModelIndex) -> None:
+        self.select_row(index.row())  # choosing it is the same path as a click on its row
+        s = self.current()
+        if s is not None:
+            self.play_requested.emit(s)
+
     # -- filters and likeness ----------------------------------------------------------------
     def _bound(self, box: QDoubleSpinBox) -> float | None:
         return box.value() or None
@@ -276,7 +316,7 @@ class SuggestionsPanel(QWidget):
             lo_bpm, hi_bpm = hi_bpm, lo_bpm
         if lo_len and hi_len and lo_len > hi_len:
             lo_len, hi_len = hi_len, lo_len
-        self.proxy.set_filter(TrackFilter(lo_bpm, hi_bpm, lo_len, hi_len))
+        self._filtered(lambda: self.proxy.set_filter(TrackFilter(lo_bpm, hi_bpm, lo_len, hi_len)))
         self._update_filter_note()
 
     def set_filter_values(self, *, min_bpm: float = 0, max_bpm: float = 0,
@@ -288,6 +328,16 @@ class SuggestionsPanel(QWidget):
             box.setValue(value)
             box.blockSignals(False)
         self._apply_filter()
+
+    def _chip_clicked(self, tag: str) -> None:
+        """A chip was clicked: filter by its tag, or clear the filter when it is the tag already."""
+        self.session.set_tag_filter(None if tag == self.session.tag_filter else tag)
+
+    def _tag_filter_changed(self, tag: str | None) -> None:
+        self.tag_box.show_tag(tag)
+        self._filtered(lambda: self.proxy.set_tag(tag))
+        self.table.viewport().update()  # the active chip is highlighted
+        self._update_filter_note()
 
     def _update_filter_note(self) -> None:
         total, shown = self.model.rowCount(), self.proxy.rowCount()
@@ -319,7 +369,26 @@ class SuggestionsPanel(QWidget):
             self.table.sortByColumn(COL["#"], Qt.SortOrder.AscendingOrder)
             self.clear_likeness.emit()
 
+    def _filtered(self, change: Callable[[], None]) -> None:
+        """Apply a filter ``change`` without choosing another track: the row moving or going away is
+        not the user's pick; the chosen track stays selected while it is shown."""
+        self._filtering = True
+        try:
+            change()
+            chosen = self.session.chosen
+            row = self.model.row_of(chosen.track_id) if chosen is not None else -1
+            view_row = self.proxy.mapFromSource(self.model.index(row, 0)).row() if row >= 0 else -1
+            if view_row >= 0:
+                self.select_row(view_row)
+            else:
+                self.table.selectionModel().clear()
+        finally:
+            self._filtering = False
+        self._show_details()
+
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         s = self.current()
         self.like_button.setEnabled(s is not None)
-        self.selected.emit(s)
+        self._show_details()
+        if not self._filtering:
+            self.selected.emit(s)

@@ -11,14 +11,18 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 #: The role proxies sort by: the raw value (lower-cased text; NaN sorts first).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The role delegates read a whole row by (the row object itself: a suggestion, a library row).
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row")
 #: Room beside a header label: the theme's section padding and border, and a little air.
 HEADER_PADDING_PX = 20
+#: Air beside a cell's widest text, so neighbouring columns' texts never touch.
+CELL_PADDING_PX = 12
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class ColumnTableModel(QAbstractTableModel, Generic[Row]):
             return col.text(col.value(self, row))
         if role == SORT_ROLE:
             return sort_key(col.value(self, row))
+        if role == ROW_ROLE:
+            return row
         if role == Qt.ItemDataRole.TextAlignmentRole:
             side = Qt.AlignmentFlag.AlignRight if col.right else Qt.AlignmentFlag.AlignLeft
             return int(side | Qt.AlignmentFlag.AlignVCenter)
@@ -89,9 +95,11 @@ class ColumnTableModel(QAbstractTableModel, Generic[Row]):
         return None
 
 
-def read_only_table(model: QAbstractItemModel, *, sort_column: int, stretch_column: int) -> QTableView:
+def read_only_table(model: QAbstractItemModel, *, sort_column: int, stretch_column: int,
+                    caps_px: dict[int, int] | None = None) -> QTableView:
     """A sortable table of whole-row selection, no editing, no grid, one stretching column; the
-    other columns fit their text (see :func:`fit_columns`) whenever the rows change."""
+    other columns fit their text (see :func:`fit_columns`, at most ``caps_px[column]`` wide)
+    whenever the rows change."""
     table = QTableView()
     table.setModel(model)
     table.setSortingEnabled(True)
@@ -108,14 +116,15 @@ def read_only_table(model: QAbstractItemModel, *, sort_column: int, stretch_colu
     header.setHighlightSections(False)
     fit = QTimer(table)  # once the view has taken the change in (rows, hidden columns)
     fit.setSingleShot(True)
-    fit.timeout.connect(lambda: fit_columns(table, stretch_column))
+    fit.timeout.connect(lambda: fit_columns(table, stretch_column, caps_px=caps_px))
     for signal in (model.modelReset, model.layoutChanged, model.rowsInserted):
         signal.connect(fit.start)
     return table
 
 
-def fit_columns(table: QTableView, stretch_column: int) -> None:
-    """Size each shown column but ``stretch_column`` to its widest cell or its label, whichever is wider.
+def fit_columns(table: QTableView, stretch_column: int, *, caps_px: dict[int, int] | None = None) -> None:
+    """Size each shown column but ``stretch_column`` to its widest cell or its label, whichever is
+    wider, and at most ``caps_px[column]`` (a long file path gives way to the stretching titles).
 
     Qt's ``ResizeToContents`` also reserves a sort arrow's room (a section's height) beside every
     label, which made a row of short numbers squeeze the title column away; the theme draws the
@@ -128,5 +137,13 @@ def fit_columns(table: QTableView, stretch_column: int) -> None:
         if column == stretch_column or table.isColumnHidden(column):
             continue
         label = str(model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "")
-        header.resizeSection(column, max(table.sizeHintForColumn(column),
-                                         metrics.horizontalAdvance(label) + HEADER_PADDING_PX))
+        width = max(table.sizeHintForColumn(column) + CELL_PADDING_PX, metrics.horizontalAdvance(label) + HEADER_PADDING_PX)
+        header.resizeSection(column, min(width, (caps_px or {}).get(column, width)))
+
+
+class ElideMiddleDelegate(QStyledItemDelegate):
+    """Draws its column's text elided in the middle (a file path keeps its folder and its name)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle

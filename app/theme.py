@@ -34,6 +34,7 @@ QToolButton { padding: 3px 8px; border: 1px solid #3b3e45; border-radius: 4px; b
 QToolButton:hover { background: #34373d; }
 QToolButton:disabled { color: #5d6066; border-color: #2d2f34; }
 QToolButton#playButton { padding: 4px 10px; }
+QFileDialog QToolButton { padding: 1px; }
 QGroupBox { border: 1px solid #34363c; border-radius: 6px; margin-top: 10px; padding: 10px 6px 4px 6px; }
 QGroupBox::title { subcontrol-origin: margin; subcontrol-position: top left; left: 12px; top: 0px;
                    padding: 0 6px; color: #b8bac0; background: #202124; }

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the training package (and torch) is imported only when a ru
 
 RECALL_COLORS = {1: "#ef5350", 5: "#ffb74d", 10: "#66bb6a", 25: "#42a5f5"}
 STAGE_COLORS = {"pretrain": "#9fa8da", "match": COLORS["motion"]}
+VALIDATION_COLOR = "#ffb74d"
 
 
 class _Bridge(QObject):
@@ -311,7 +312,7 @@ class TrainingDialog(QDialog):
             self.loss_plot.add_point(f"{prefix}train", self._step, train, color)
         valid = metrics.losses.get("validation")
         if valid is not None:
-            self.loss_plot.add_point(f"{prefix}validation", self._step, valid, COLORS["onset"])
+            self.loss_plot.add_point(f"{prefix}validation", self._step, valid, VALIDATION_COLOR)
         for k, value in sorted(metrics.recalls.items()):
             self.recall_plot.add_point(f"{prefix}R@{k}", self._step, value, RECALL_COLORS.get(k, COLORS["beat"]))
         if metrics.model_path:

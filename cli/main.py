@@ -171,12 +171,15 @@ def _embed_missing(args: argparse.Namespace, lib) -> None:
 
 
 def cmd_suggest(args: argparse.Namespace, lib) -> int:
-    from .output import export_command, fit_measures, rival_note, suggestion_table, suggestions_json
+    from bgmatch.engine.session import fit_measures
+
+    from .output import export_command, rival_note, suggestion_table, suggestions_json
 
     _embed_missing(args, lib)
     query = lib.query(args.video)
     suggestions = lib.suggest(query, top=args.top, **_text_steering(args))
-    measures = fit_measures(lib, query, suggestions)
+    by_track = fit_measures(lib, query, suggestions)
+    measures = [by_track[s.track_id] for s in suggestions]
     if not args.quiet and not args.json:
         model = (f" + {lib.model.score_config.fusion_weight:g} × learned (model {lib.model.version})"
                  if lib.model is not None else "")
@@ -375,6 +378,10 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
     from bgmatch.engine.library import ExportConfig, FitConfig, export_video
 
     fit = FitConfig(stretch=args.stretch) if args.fit or args.stretch else None
+    if fit is not None and lib is not None:  # the library's bar lines (with the user's beat-grid correction)
+        from bgmatch.engine.library import probe
+
+        fit = lib.fit_plan(args.track, offset_s=args.offset, duration_s=probe(args.video).duration_s, config=fit)
     if args.timeline is not None:
         from bgmatch.engine.library import export_timeline
 
@@ -398,12 +405,29 @@ def cmd_export(args: argparse.Namespace, lib) -> int:
 def cmd_fit(args: argparse.Namespace, lib) -> int:
     from bgmatch.engine.library import FitConfig, write_fit
 
+    config = FitConfig(stretch=args.stretch)
+    plan = (lib.fit_plan(args.track, offset_s=args.offset, duration_s=args.duration, config=config)
+            if lib is not None else None)  # the library's bar lines when it holds the track
     result = write_fit(args.track, offset_s=args.offset, duration_s=args.duration, out_path=args.output,
-                       config=FitConfig(stretch=args.stretch), target_lufs=args.loudness)
+                       config=config, target_lufs=args.loudness, plan=plan)
     _print_plan(result.plan)
     _print_loudness(result.loudness, "the written file")
     print(f"wrote {result.path}")
     return EXIT_OK
+
+
+def _library_if_any(folder):
+    """The library in ``folder`` when there is a readable one, else None (export and fit work
+    without one)."""
+    from bgmatch.engine.errors import BgmatchError
+    from bgmatch.engine.library import Library
+
+    if not Path(folder).expanduser().is_dir():
+        return None
+    try:
+        return Library.open(folder, create=False)
+    except BgmatchError:
+        return None
 
 
 #: Subcommands owned by other packages: `bgmatch NAME ARGS…` runs ``module.main(ARGS…)``.
@@ -448,8 +472,13 @@ def main(argv: list[str] | None = None) -> int:
 
         folder = demo_library_folder() if args.command == "demo" else default_library()
     try:
-        if args.command in {"export", "fit"}:  # need no library
-            return COMMANDS[args.command](args, None)
+        if args.command in {"export", "fit"}:  # need no library; use its bar lines when there is one
+            lib = _library_if_any(folder)
+            try:
+                return COMMANDS[args.command](args, lib)
+            finally:
+                if lib is not None:
+                    lib.close()
         if args.command == "analyze" and not Path(folder).expanduser().is_dir():  # a file outside any library
             return COMMANDS[args.command](args, None)
         with Library.open(folder, create=args.command in {"index", "demo"}) as lib:

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Sequence
 
-from bgmatch.engine.library import FitMeasure, Suggestion, measure_fit
+from bgmatch.engine.library import FitMeasure, Suggestion
 
 #: How many of the other well-fitting offsets the note names.
 NOTE_OFFSETS = 3
@@ -31,15 +31,6 @@ def clock(seconds: float, *, decimals: int = 1) -> str:
 def offset_clock(seconds: float) -> str:
     """A start offset to the millisecond (``0:04.750``): what ``export --offset`` needs to land on the frame."""
     return clock(seconds, decimals=3)
-
-
-def fit_measures(lib, query, suggestions: Sequence[Suggestion]) -> list[FitMeasure]:
-    """The :class:`FitMeasure` of each suggestion for the video of ``query`` (``Library.query``),
-    with the track's corrected beats (``Library.scoring_analysis``)."""
-    config = lib.config.retrieval.sync
-    return [measure_fit(lib.scoring_analysis(s.track_id), query.analysis, offset_s=s.offset_s,
-                        score=s.parts.get("video", s.score),  # a text-steered score is a blend of z-scores
-                        energy_r=s.parts.get("energy", 0.0), config=config) for s in suggestions]
 
 
 def suggestion_table(suggestions: Sequence[Suggestion], measures: Sequence[FitMeasure]) -> str:

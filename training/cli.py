@@ -2,6 +2,7 @@
 
     bgmatch train CONFIG [--device cpu|cuda|auto] [--out-dir DIR] [--stages prepare,match,…]
     bgmatch train STAGE CONFIG …        one stage: prepare, pretrain, match or eval
+    bgmatch train beats build|fit|eval|agree …   the beat tracker (see bgmatch.training.beats.train)
 
 Under ``torchrun --nproc_per_node N -m bgmatch.training.cli CONFIG`` it runs with DDP.
 """
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``bgmatch train``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "beats":
+        from .beats.train import main as beats_main
+
+        return beats_main(argv[1:])
     stage = argv.pop(0) if argv and argv[0] in STAGES else None
     args = build_parser().parse_args(argv)
     stages = (stage,) if stage else tuple(s.strip() for s in args.stages.split(",") if s.strip())

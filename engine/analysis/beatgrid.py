@@ -107,6 +107,38 @@ def corrected_beats(beat_times_s: np.ndarray, correction: BeatGridCorrection, *,
     return beats[(beats >= 0.0) & (beats <= duration_s)]
 
 
+def snapped(times_s: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
+    """Each of ``times_s`` moved to its nearest time of ``grid_s`` (sorted, duplicates merged);
+    ``times_s`` unchanged when the grid is empty."""
+    times = np.asarray(times_s, np.float64)
+    grid = np.sort(np.asarray(grid_s, np.float64))
+    if len(grid) == 0 or len(times) == 0:
+        return np.sort(times)
+    return np.unique(grid[np.abs(grid[None, :] - times[:, None]).argmin(axis=1)])
+
+
+def corrected_bars(downbeat_times_s: np.ndarray, phrase_times_s: np.ndarray, section_times_s: np.ndarray,
+                   correction: BeatGridCorrection, *, corrected_beat_times_s: np.ndarray,
+                   duration_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Downbeats, phrase starts and section starts (s) under ``correction``.
+
+    They move with the shift, and stay on the grid: downbeats onto the nearest corrected beat
+    (``corrected_beats``), phrase and section starts onto the nearest corrected downbeat. A
+    tempo change keeps the bars where they are (½× and 2× change the beats within a bar); after
+    ½× a downbeat on a dropped beat moves to its earlier neighbour. Times outside
+    ``[0, duration_s]`` are dropped.
+    """
+    def moved(times: np.ndarray) -> np.ndarray:
+        t = np.asarray(times, np.float64) + correction.shift_s
+        return t[(t >= 0.0) & (t <= duration_s)]
+
+    if correction.is_identity:
+        return (np.asarray(downbeat_times_s, np.float64), np.asarray(phrase_times_s, np.float64),
+                np.asarray(section_times_s, np.float64))
+    downs = snapped(moved(downbeat_times_s), corrected_beat_times_s)
+    return downs, snapped(moved(phrase_times_s), downs), snapped(moved(section_times_s), downs)
+
+
 def beat_period_s(beat_times_s: np.ndarray) -> float:
     """Median interval between beats (s); 0.5 s (120 BPM) when there are fewer than two."""
     if len(beat_times_s) < 2:

@@ -1,13 +1,20 @@
-"""Music rhythm analysis: onset envelope, beats, tempo, energy and the paper's rhythm tokens.
+"""Music rhythm analysis: onset envelope, beats, tempo, energy, bars, phrases, sections and the
+paper's rhythm tokens.
 
-Pure functions over numpy arrays; beat tracking and onset strength come from librosa.
+Pure functions over numpy arrays; beat tracking and onset strength come from librosa, downbeats
+from BeatNet's activation on librosa's beats (``analysis.bars``), sections from a self-similarity
+novelty (``analysis.sections``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import librosa
 import numpy as np
+
+from .bars import DEFAULT_METER, BarConfig, bars_on_beats, downbeat_activation, phrase_starts, strength_at_beats
+from .sections import SectionConfig, beat_sync_features, section_starts
+
 
 #: Rhythm-token vocabulary sizes (paper §3): beat count, onset strength, beat interval.
 BEAT_COUNT_CLASSES = 18
@@ -23,11 +30,18 @@ class RhythmConfig:
     hop_length: int = 512
     clip_s: float = 4.0
     tightness: float = 100.0  # librosa beat_track tightness
+    bars: BarConfig = field(default_factory=BarConfig)
+    sections: SectionConfig = field(default_factory=SectionConfig)
+
+
+def _no_times() -> np.ndarray:
+    return np.zeros(0, np.float64)
 
 
 @dataclass(frozen=True)
 class MusicAnalysis:
-    """Rhythm and energy of one track, on a frame grid of ``frame_rate_hz``."""
+    """Rhythm and energy of one track, on a frame grid of ``frame_rate_hz``; bars, phrases and
+    sections as times (empty in records made before they were analysed)."""
 
     duration_s: float
     frame_rate_hz: float
@@ -35,6 +49,10 @@ class MusicAnalysis:
     rms: np.ndarray  # [F] float32, RMS energy per frame
     beat_times_s: np.ndarray  # [B] float64
     tempo_bpm: float
+    downbeat_times_s: np.ndarray = field(default_factory=_no_times, repr=False)  # [D] float64, a subset of the beats
+    phrase_times_s: np.ndarray = field(default_factory=_no_times, repr=False)  # [P] float64, a subset of the downbeats
+    section_times_s: np.ndarray = field(default_factory=_no_times, repr=False)  # [S] float64, section starts
+    meter: int = DEFAULT_METER  # beats per bar
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The analysis as named arrays (for storage)."""
@@ -43,19 +61,35 @@ class MusicAnalysis:
             "rms": self.rms,
             "beat_times_s": self.beat_times_s,
             "scalars": np.array([self.duration_s, self.frame_rate_hz, self.tempo_bpm], np.float64),
+            "downbeat_times_s": np.asarray(self.downbeat_times_s, np.float64),
+            "phrase_times_s": np.asarray(self.phrase_times_s, np.float64),
+            "section_times_s": np.asarray(self.section_times_s, np.float64),
+            "meter": np.array([self.meter], np.int64),
         }
 
     @classmethod
     def from_arrays(cls, a: dict[str, np.ndarray]) -> "MusicAnalysis":
-        """Inverse of :meth:`arrays`."""
-        duration_s, frame_rate_hz, tempo_bpm = (float(x) for x in a["scalars"])
-        return cls(duration_s, frame_rate_hz, a["onset_envelope"], a["rms"], a["beat_times_s"], tempo_bpm)
+        """Inverse of :meth:`arrays`; a record stored before bars were analysed loads with no
+        downbeats, phrases or sections."""
+        duration_s, frame_rate_hz, tempo_bpm = (float(x) for x in a["scalars"][:3])
+        meter = a.get("meter")
+        return cls(duration_s, frame_rate_hz, a["onset_envelope"], a["rms"], a["beat_times_s"], tempo_bpm,
+                   downbeat_times_s=np.asarray(a.get("downbeat_times_s", _no_times()), np.float64),
+                   phrase_times_s=np.asarray(a.get("phrase_times_s", _no_times()), np.float64),
+                   section_times_s=np.asarray(a.get("section_times_s", _no_times()), np.float64),
+                   meter=int(meter[0]) if meter is not None and len(meter) else DEFAULT_METER)
 
 
 def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmConfig()) -> MusicAnalysis:
-    """Onset envelope, RMS energy, beats and tempo of a mono signal ``y`` of shape ``[n]``."""
+    """Onset envelope, RMS energy, beats, tempo, bars, phrases and sections of a mono signal
+    ``y`` of shape ``[n]``."""
     hop = config.hop_length
-    onset = librosa.onset.onset_strength(y=y, sr=sr_hz, hop_length=hop).astype(np.float32)
+    # One power spectrogram for the onsets, the chroma and the MFCCs: onset_strength(S=dB mel)
+    # is what onset_strength(y=...) computes inside (same STFT, mel bank and dB), so the onset
+    # envelope the shipped model was trained on is unchanged (tests/engine/test_bars.py).
+    power = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2
+    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr_hz))
+    onset = librosa.onset.onset_strength(S=mel_db, sr=sr_hz, hop_length=hop).astype(np.float32)
     rms = librosa.feature.rms(y=y, hop_length=hop)[0].astype(np.float32)
     n = min(len(onset), len(rms))
     onset, rms = onset[:n], rms[:n]
@@ -64,13 +98,31 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
     )
     tempo_bpm = float(np.atleast_1d(tempo)[0])
     beat_times = librosa.frames_to_time(beat_frames, sr=sr_hz, hop_length=hop).astype(np.float64)
+    frame_rate_hz = sr_hz / hop
+    activation = downbeat_activation(y, sr_hz=sr_hz)
+    if activation is not None:
+        curve, curve_hz = activation
+        strength = strength_at_beats(beat_times, curve, rate_hz=curve_hz, window_s=config.bars.window_s)
+    else:  # no BeatNet weights: the onset strength at the beats stands in, meter 4
+        strength = strength_at_beats(beat_times, onset, rate_hz=frame_rate_hz, window_s=config.bars.window_s)
+    bar_config = config.bars if activation is not None else BarConfig(meters=(DEFAULT_METER,))
+    bars = bars_on_beats(beat_times, strength, config=bar_config)
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr_hz, tuning=0.0)  # no pitch-tracked tuning estimate (costly)
+    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=config.sections.n_mfcc)
+    features = beat_sync_features(chroma, mfcc, beat_frames)
+    sections = section_starts(features, beat_times, bars.downbeat_times_s, config=config.sections)
+    phrases = phrase_starts(bars.downbeat_times_s, sections, bars_per_phrase=config.bars.bars_per_phrase)
     return MusicAnalysis(
         duration_s=len(y) / sr_hz,
-        frame_rate_hz=sr_hz / hop,
+        frame_rate_hz=frame_rate_hz,
         onset_envelope=onset,
         rms=rms,
         beat_times_s=beat_times,
         tempo_bpm=tempo_bpm,
+        downbeat_times_s=bars.downbeat_times_s,
+        phrase_times_s=phrases,
+        section_times_s=sections,
+        meter=bars.meter,
     )
 
 

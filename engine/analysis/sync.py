@@ -6,7 +6,11 @@ For every candidate start offset in the track, three parts are computed on a com
   weight), of "placed on a beat, with a little jitter" against "placed at random": a cut on a
   beat of a slow track is stronger evidence than one on a fast track, so tempo is not favoured;
 - ``onset``: the track's standardised onset strength at the video's events;
-- ``energy``: Pearson correlation of the video's motion curve with the track's loudness.
+- ``energy``: Pearson correlation of the video's motion curve with the track's loudness;
+- ``bar``: as ``beat``, for the video's cuts and its start against the track's downbeats (an
+  editor cuts on bar lines and starts on one, so the offset keeps the bar phase);
+- ``phrase``: as ``bar``, for the video's cuts against phrase and section starts (bgmatch sees
+  no scene change but a cut, so a cut stands for one).
 
 All offsets are scored at once with FFT correlation. Pure functions over numpy arrays.
 """
@@ -46,6 +50,12 @@ class SyncConfig:
     off_beat_share: float = 0.25  # share of cuts an editor places off the beat
     motion_peak_weight: float = 0.25
     energy_smooth_s: float = 1.0
+    # Rewards for cuts on bar lines and on phrase/section starts: 0 until they are measured on
+    # BeatCut's validation split (``bgmatch eval``; README "Bars, phrases and sections").
+    bar_weight: float = 0.0
+    phrase_weight: float = 0.0
+    off_bar_share: float = 0.5  # share of cuts an editor places off the bar lines
+    off_phrase_share: float = 0.8  # share of cuts an editor places off phrase and section starts
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class TrackCurves:
     beat_train: np.ndarray  # [G] log-likelihood ratio of a cut at each time (on-beat vs random)
     onset_z: np.ndarray  # [G] standardised onset strength
     energy: np.ndarray  # [G] RMS energy
+    bar_train: np.ndarray | None = None  # [G] the same ratio for downbeats (None: no downbeats known)
+    phrase_train: np.ndarray | None = None  # [G] the same ratio for phrase and section starts
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class VideoCurves:
 
     events: np.ndarray  # [L] weighted impulses at cuts and motion peaks
     motion: np.ndarray  # [L] motion curve
+    cuts: np.ndarray | None = None  # [L] impulses at the cuts only
 
 
 def _resample(values: np.ndarray, rate_hz: float, n_out: int, *, reduce: str = "max") -> np.ndarray:
@@ -95,25 +108,39 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean()) / (x.std() + 1e-8)).astype(np.float32)
 
 
+def _grid_train(times_s: np.ndarray, t: np.ndarray, *, sigma_s: float, off_share: float) -> np.ndarray:
+    """Log-likelihood ratio ``[G]`` at times ``t`` of "an event placed on one of ``times_s``,
+    with jitter ``sigma_s``" (share ``1 - off_share``) against "placed at random": the random
+    explanation spreads over the local spacing of ``times_s``, so a sparse grid is not favoured."""
+    eps = off_share
+    out = np.full(len(t), np.log(eps), np.float32)  # no grid time near: only the off-grid explanation
+    if len(times_s) >= 2:
+        # Distance to the nearest grid time, and the local spacing (the span a random event falls in).
+        pos = np.clip(np.searchsorted(times_s, t), 1, len(times_s) - 1)
+        prev, nxt = times_s[pos - 1], times_s[pos]
+        d = np.minimum(np.abs(t - prev), np.abs(nxt - t))
+        period = nxt - prev
+        inside = (t >= times_s[0] - period / 2) & (t <= times_s[-1] + period / 2)
+        on_grid = period / (sigma_s * np.sqrt(2 * np.pi)) * np.exp(-0.5 * (d / sigma_s) ** 2)
+        out = np.where(inside, np.log((1 - eps) * on_grid + eps), np.log(eps)).astype(np.float32)
+    return out
+
+
 def track_curves(music: MusicAnalysis, *, config: SyncConfig = SyncConfig()) -> TrackCurves:
     """Resample a track's analysis onto the score grid."""
     n = max(1, int(np.ceil(music.duration_s * GRID_HZ)))
     t = np.arange(n) / GRID_HZ
-    eps = config.off_beat_share
-    beat = np.full(n, np.log(eps), np.float32)  # no beat near: only the off-beat explanation
-    beats = music.beat_times_s
-    if len(beats) >= 2:
-        # Distance to the nearest beat, and the local beat period (the span a random cut falls in).
-        pos = np.clip(np.searchsorted(beats, t), 1, len(beats) - 1)
-        prev, nxt = beats[pos - 1], beats[pos]
-        d = np.minimum(np.abs(t - prev), np.abs(nxt - t))
-        period = nxt - prev
-        inside = (t >= beats[0] - period / 2) & (t <= beats[-1] + period / 2)
-        on_beat = period / (config.beat_sigma_s * np.sqrt(2 * np.pi)) * np.exp(-0.5 * (d / config.beat_sigma_s) ** 2)
-        beat = np.where(inside, np.log((1 - eps) * on_beat + eps), np.log(eps)).astype(np.float32)
+    beat = _grid_train(music.beat_times_s, t, sigma_s=config.beat_sigma_s, off_share=config.off_beat_share)
     onset = _zscore(_resample(music.onset_envelope, music.frame_rate_hz, n, reduce="max"))
     energy = _smooth(_resample(music.rms, music.frame_rate_hz, n, reduce="mean"), config.energy_smooth_s)
-    return TrackCurves(beat, onset, energy)
+    downs = np.asarray(music.downbeat_times_s, np.float64)
+    bar = phrase = None
+    if len(downs) >= 2:
+        bar = _grid_train(downs, t, sigma_s=config.beat_sigma_s, off_share=config.off_bar_share)
+        starts = np.union1d(np.asarray(music.phrase_times_s, np.float64), np.asarray(music.section_times_s, np.float64))
+        if len(starts) >= 2:
+            phrase = _grid_train(starts, t, sigma_s=config.beat_sigma_s, off_share=config.off_phrase_share)
+    return TrackCurves(beat, onset, energy, bar, phrase)
 
 
 def video_curves(video: VideoAnalysis, *, config: SyncConfig = SyncConfig()) -> VideoCurves:
@@ -130,7 +157,9 @@ def video_curves(video: VideoAnalysis, *, config: SyncConfig = SyncConfig()) -> 
         peaks, _ = find_peaks(motion, prominence=0.5 * motion.std(), distance=int(0.3 * GRID_HZ))
         far = [p for p in peaks if len(cut_idx) == 0 or np.abs(cut_idx - p).min() > 2]
         np.add.at(events, np.asarray(far, int), config.motion_peak_weight)
-    return VideoCurves(events, motion)
+    cuts = np.zeros(n, np.float32)
+    np.add.at(cuts, cut_idx, 1.0)
+    return VideoCurves(events, motion, cuts)
 
 
 def correlate(a: np.ndarray, b: np.ndarray, **kwargs):
@@ -156,11 +185,23 @@ def _sliding_corr(motion: np.ndarray, energy: np.ndarray) -> np.ndarray:
     return (dots / (np.sqrt(var) * m_norm + 1e-8)).astype(np.float32)
 
 
+def _reward(train: np.ndarray | None, events: np.ndarray, n_offsets: int) -> np.ndarray:
+    """Mean of ``train`` at the ``events`` for every offset ``[O]`` (0 without a train or events),
+    relative to an event off every grid time (so a track without the grid neither gains nor loses)."""
+    weight = float(events.sum())
+    if train is None or weight <= 0:
+        return np.zeros(n_offsets, np.float32)
+    if len(train) < len(events):
+        train = np.pad(train, (0, len(events) - len(train)), constant_values=float(train.min()))
+    return (correlate(train - train.min(), events, mode="valid", method="fft") / weight)[:n_offsets]
+
+
 def score_offsets(track: TrackCurves, video: VideoCurves, *, config: SyncConfig = SyncConfig()) -> dict[str, np.ndarray]:
     """Score every start offset of the video in the track.
 
     Returns arrays of shape ``[O]`` (O = number of grid offsets where the video fits; 1 when
-    the track is shorter than the video): ``beat``, ``onset``, ``energy`` and ``total``.
+    the track is shorter than the video): ``beat``, ``onset``, ``energy``, ``bar``, ``phrase``
+    and ``total``.
     """
     n = len(video.events)
     beat, onset, energy = track.beat_train, track.onset_z, track.energy
@@ -175,7 +216,17 @@ def score_offsets(track: TrackCurves, video: VideoCurves, *, config: SyncConfig 
         beat_s = onset_s = np.zeros(len(beat) - n + 1, np.float32)
     energy_s = _sliding_corr(video.motion, energy)
     total = config.beat_weight * beat_s + config.onset_weight * onset_s + config.energy_weight * energy_s
-    return {"beat": beat_s, "onset": onset_s, "energy": energy_s, "total": total}
+    scores = {"beat": beat_s, "onset": onset_s, "energy": energy_s}
+    if config.bar_weight or config.phrase_weight:
+        cuts = video.cuts if video.cuts is not None else np.zeros(n, np.float32)
+        start = np.zeros(n, np.float32)
+        start[0] = 1.0  # the video's first frame: the offset itself
+        bar_s = _reward(track.bar_train, cuts + start, len(total))
+        phrase_s = _reward(track.phrase_train, cuts, len(total))
+        total = total + config.bar_weight * bar_s + config.phrase_weight * phrase_s
+        scores.update(bar=bar_s, phrase=phrase_s)
+    scores["total"] = total
+    return scores
 
 
 def best_offset(scores: dict[str, np.ndarray]) -> tuple[float, float, dict[str, float]]:

@@ -18,6 +18,7 @@ from ..learned.modelchoice import default_bundle_path, load_model_choice, resolv
 from ..output.export import ExportConfig, ExportResult, export, export_video
 from ..output.fit import FitConfig, FitPlan
 from ..output.fit_render import FitResult, write_fit
+from ..output.timeline import FORMATS as TIMELINE_FORMATS
 from ..output.timeline import TimelineResult, export_timeline
 from ..progress import CancelFn, ProgressFn
 from .describe import TrackDescription, describe_track
@@ -32,6 +33,7 @@ from .videos import check_video
 from .walk import AUDIO_EXTENSIONS
 
 __all__ = [
+    "TIMELINE_FORMATS",
     "AUDIO_EXTENSIONS", "FitMeasure", "measure_fit",
     "AddReport", "BUNDLE_MANIFEST", "BeatGridCorrection", "CancelFn", "DEFAULT_MODEL", "EmbedReport", "ExportConfig",
     "ExportResult", "FitConfig", "FitPlan", "FitResult", "TimelineResult", "export_timeline", "export_video", "write_fit",

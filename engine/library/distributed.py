@@ -25,6 +25,7 @@ from ..errors import ConfigError, LibraryError
 from ..progress import CancelFn, ProgressFn
 from .facade import Library
 from .results import AddReport
+from .records import with_user_meta
 from .settings import LibraryConfig
 from .walk import iter_media_files
 from .store import PathRecord, TrackRecord
@@ -150,7 +151,7 @@ def _merge(lib: Library, todo: list[Path], results: list[ShardResult], report: A
             report.unchanged.append(path)
         else:
             arrays, meta = unpack(owner[path].tracks[track_id])
-            lib.store.put(path, record, TrackRecord(track_id, meta, arrays))
+            lib.store.put(path, record, with_user_meta(TrackRecord(track_id, meta, arrays), lib.store))
             report.added.append(path)
 
 

@@ -17,18 +17,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..analysis import media
-from ..analysis.beatgrid import META_KEY, BeatGridCorrection, corrected_beats
+from ..analysis.beatgrid import META_KEY, BeatGridCorrection, corrected_bars, corrected_beats
 from ..analysis.motion import VideoAnalysis, analyze_frames
 from ..analysis.rhythm import MusicAnalysis
 from ..analysis.sync import Ranked
 from ..analysis.waveform import Waveform, load_waveform
 from ..errors import BgmatchError, LibraryError, MediaError
+from ..output.fit import FitConfig, FitPlan
+from ..output.fit_render import fit_track
 from ..progress import CancelFn, ProgressFn, cancelled, report
 from . import descriptors, embedding
 from .index import WindowIndex
 from .batch import for_each_track
 from .lock import writer_lock
-from .records import analysed_audio, is_current
+from .records import analysed_audio, held_track_id, is_current, with_user_meta
 from .results import AddReport, EmbedReport, SearchHit, Suggestion, TagReport, TrackDetails, TrackInfo, VideoQuery
 from .ranking import Ranker
 from .settings import LibraryConfig, read_settings, settings_record, write_settings
@@ -142,7 +144,7 @@ class Library:
             result.unchanged.append(key)
             return
         track, audio = analysed_audio(path, track_id, self.config)
-        self.store.put(key, record, track)
+        self.store.put(key, record, with_user_meta(track, self.store))
         result.added.append(key)
         if self._model is not None:
             embedding.embed_track(self.store, self._model, track_id, config=self.config)
@@ -291,7 +293,11 @@ class Library:
         music = MusicAnalysis.from_arrays(rec.arrays)
         correction = BeatGridCorrection.from_meta(rec.meta) if correction is None else correction
         beats = corrected_beats(music.beat_times_s, correction, duration_s=music.duration_s)
-        return TrackDetails(track_id, music, correction, beats)
+        downs, phrases, sections = corrected_bars(music.downbeat_times_s, music.phrase_times_s, music.section_times_s,
+                                                  correction, corrected_beat_times_s=beats,
+                                                  duration_s=music.duration_s)
+        return TrackDetails(track_id, music, correction, beats, downbeat_times_s=tuple(map(float, downs)),
+                            section_times_s=tuple(map(float, sections)), phrase_times_s=tuple(map(float, phrases)))
 
     def waveform(self, path: str | os.PathLike[str]) -> Waveform:
         """The min/max waveform of an audio file (a track, or a fitted render), for drawing;
@@ -304,7 +310,23 @@ class Library:
         details = self.track_details(track_id)
         if details.correction.is_identity:
             return details.music
-        return dataclasses.replace(details.music, beat_times_s=details.beat_times_s, tempo_bpm=details.tempo_bpm)
+        return dataclasses.replace(details.music, beat_times_s=details.beat_times_s, tempo_bpm=details.tempo_bpm,
+                                   downbeat_times_s=np.asarray(details.downbeat_times_s, np.float64),
+                                   phrase_times_s=np.asarray(details.phrase_times_s, np.float64),
+                                   section_times_s=np.asarray(details.section_times_s, np.float64))
+
+    def stored_analysis(self, path: str | os.PathLike[str]) -> MusicAnalysis | None:
+        """:meth:`scoring_analysis` of the audio file ``path`` when the library holds it as it is
+        now, else None."""
+        track_id = held_track_id(self.store, path, self.config)
+        return None if track_id is None else self.scoring_analysis(track_id)
+
+    def fit_plan(self, track: str | os.PathLike[str], *, offset_s: float, duration_s: float,
+                 config: FitConfig = FitConfig()) -> FitPlan:
+        """Plan the fit of ``track`` to ``duration_s`` from ``offset_s`` at its bar lines: the
+        stored, corrected beats and downbeats when the library holds the file, else analysed now."""
+        return fit_track(track, offset_s=offset_s, duration_s=duration_s, analysis=self.stored_analysis(track),
+                         config=config)
 
     def similar(self, track_id: str, track_ids: Iterable[str]) -> dict[str, float]:
         """"More like this": how alike each of ``track_ids`` is to ``track_id`` in rhythm and

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis import media
+from ..analysis.beatgrid import META_KEY
 from ..analysis.rhythm import analyze_music
 from ..errors import MediaError
 from . import descriptors
@@ -49,3 +50,33 @@ def is_current(store: FeatureStore, track_id: str, config: LibraryConfig) -> boo
     if meta.get("analysis_version") != ANALYSIS_VERSION:
         return False
     return meta.get("analysis_settings", analysis_settings(LibraryConfig())) == analysis_settings(config)
+
+
+USER_META_KEYS = (META_KEY,)
+"""Metadata a user set on a track (the beat-grid correction): kept when it is analysed again."""
+
+
+def with_user_meta(track: TrackRecord, store: FeatureStore) -> TrackRecord:
+    """``track`` with the user's metadata of the stored record of the same content, if any
+    (a re-analysis after an analysis-version or settings change keeps the user's corrections)."""
+    if not store.has_track(track.track_id):
+        return track
+    old = store.get(track.track_id).meta
+    kept = {k: old[k] for k in USER_META_KEYS if old.get(k) is not None}
+    return TrackRecord(track.track_id, {**track.meta, **kept}, track.arrays) if kept else track
+
+
+def held_track_id(store: FeatureStore, path: str | Path, config: LibraryConfig) -> str | None:
+    """The id of the track ``store`` holds for the file ``path`` as it is now (same size and
+    modification time, analysed under ``config``'s settings), else None."""
+    path = Path(path).absolute()
+    known = store.path_record(str(path))
+    if known is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if known.size == st.st_size and known.mtime_ns == st.st_mtime_ns and is_current(store, known.track_id, config):
+        return known.track_id
+    return None

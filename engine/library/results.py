@@ -103,8 +103,9 @@ class TrackDetails:
     music: MusicAnalysis
     correction: BeatGridCorrection
     beat_times_s: Any = field(repr=False)  # [B] float64, corrected
-    downbeat_times_s: tuple[float, ...] = ()  # bar lines, corrected (empty: none analysed)
-    section_times_s: tuple[float, ...] = ()  # section starts (s)
+    downbeat_times_s: tuple[float, ...] = ()  # bar lines, corrected (a subset of beat_times_s)
+    section_times_s: tuple[float, ...] = ()  # section starts, corrected (on downbeats)
+    phrase_times_s: tuple[float, ...] = ()  # phrase starts (every 4 bars from each section start), corrected
 
     @property
     def tempo_bpm(self) -> float:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis import bars
 from ..analysis.motion import MotionConfig
 from ..analysis.rhythm import RhythmConfig
 from ..config import config_from_dict, config_to_dict
@@ -26,8 +27,9 @@ SETTINGS_FILE = "library.json"
 SETTINGS_FORMAT = "bgmatch-library"
 SETTINGS_FORMAT_VERSION = 1
 
-ANALYSIS_VERSION = 1
-"""Bumped when the analysis code changes, so stored tracks are analysed again."""
+ANALYSIS_VERSION = 2
+"""Bumped when the analysis code changes, so stored tracks are analysed again (2: downbeats,
+phrases and sections)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,10 @@ def _digest(value: Any) -> str:
 
 def analysis_settings(config: LibraryConfig) -> str:
     """Fingerprint of the settings a stored track analysis depends on (its rhythm settings and
-    length limit); stored in each track's metadata beside :data:`ANALYSIS_VERSION`."""
-    return _digest({"rhythm": dataclasses.asdict(config.rhythm), "max_track_s": config.max_track_s})
+    length limit, and the downbeat weights its bars come from); stored in each track's metadata
+    beside :data:`ANALYSIS_VERSION`."""
+    return _digest({"rhythm": dataclasses.asdict(config.rhythm), "max_track_s": config.max_track_s,
+                    "downbeat_weights": bars.activation_version()})
 
 
 def embedding_key(music_version: str, hop_s: float, clip_s: float) -> str:

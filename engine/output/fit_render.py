@@ -145,12 +145,15 @@ class FitResult:
 
 
 def write_fit(track: str | os.PathLike[str], *, offset_s: float, duration_s: float, out_path: str | os.PathLike[str],
-              config: FitConfig = FitConfig(), target_lufs: float | None = None, sr_hz: int = 48000) -> FitResult:
-    """Plan, render and write ``track`` fitted to ``duration_s`` as a WAV (loudness-normalised when ``target_lufs``)."""
+              config: FitConfig = FitConfig(), target_lufs: float | None = None, sr_hz: int = 48000,
+              plan: FitPlan | None = None) -> FitResult:
+    """Plan, render and write ``track`` fitted to ``duration_s`` as a WAV (loudness-normalised when
+    ``target_lufs``); ``plan`` (e.g. ``Library.fit_plan``, on the stored bars) replaces the planning."""
     from .loudness import integrated_lufs, normalize
 
     out_path = _wav_path(out_path)  # before the work: a bad name fails at once
-    plan = fit_track(track, offset_s=offset_s, duration_s=duration_s, config=config)
+    if plan is None:
+        plan = fit_track(track, offset_s=offset_s, duration_s=duration_s, config=config)
     audio = render_track(track, plan, sr_hz=sr_hz)
     report = None
     if target_lufs is not None:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.fitmeasure import ON_BEAT_TOLERANCE_S  # one "on the beat" for the list, the CLI and the timeline
 from ..analysis.motion import VideoAnalysis
 from ..analysis.rhythm import MusicAnalysis
 
-#: A cut within this distance of a beat counts as on the beat (about one and a half frames).
-ON_BEAT_TOLERANCE_S = 0.06
 #: The motion curve is scaled by this percentile: flow spikes at cuts would flatten the rest.
 MOTION_PERCENTILE = 99.0
 

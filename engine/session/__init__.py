@@ -13,8 +13,11 @@ from ..preview.playsync import DriftConfig, DriftTracker
 from ..preview.marks import FittedSegment, TrackMarks, fitted_times_s, track_marks
 from .events import Event
 from .fitpreview import FitRequest, FittedPreview, render_preview
+from .ranking import DEFAULT_TEXT_WEIGHT, Ranking, TextSteer, fit_measures, rank
 from .state import Choice, ExportRequest, LoadedVideo, Session, SessionEvents
+from .tagfilter import carries, tag_counts
 
 __all__ = ["Choice", "DriftConfig", "DriftTracker", "Event", "ExportRequest", "LoadedVideo", "Overlay", "Session",
            "SessionEvents", "beat_period_s", "cut_alignment", "on_beat", "overlay", "snap_offset_s", "step_beats_s",
-           "FitRequest", "FittedPreview", "FittedSegment", "TrackMarks", "fitted_times_s", "render_preview", "track_marks"]
+           "FitRequest", "FittedPreview", "FittedSegment", "TrackMarks", "fitted_times_s", "render_preview", "track_marks",
+           "DEFAULT_TEXT_WEIGHT", "Ranking", "TextSteer", "carries", "fit_measures", "rank", "tag_counts"]

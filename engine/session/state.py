@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.beatgrid import BeatGridCorrection, beat_period_s, snap_offset_s, step_beats_s
+from ..analysis.fitmeasure import cuts_on_beat
 from ..errors import LibraryError
-from ..library import ExportConfig, FitPlan, Library, MediaInfo, Suggestion, TrackDetails, VideoAnalysis
+from ..library import (ExportConfig, FitConfig, FitMeasure, FitPlan, Library, MediaInfo, Suggestion, TrackDetails,
+                       VideoAnalysis, VideoQuery)
 from .events import Event
 from .fitpreview import FitRequest
+from .ranking import Ranking, TextSteer
 
 #: An offset is kept this far (s) before the track's end, so some music always plays.
 END_MARGIN_S = 0.1
+#: A fit plan is used for an export when it was made for the export's offset (within 1 ms) and
+#: the video's length (within half a 25-fps frame); otherwise the export plans afresh.
+PLAN_OFFSET_TOLERANCE_S = 0.001
+PLAN_LENGTH_TOLERANCE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,26 @@ class ExportRequest:
     track: Path
     offset_s: float
     config: ExportConfig
+    fit_plan: FitPlan | None = None  # the session's fit plan (the preview's "Fit to video"), if any
+    video_duration_s: float = 0.0
+    fit_enabled: bool = False  # the preview's "Fit to video" switch is on (its plan may still be rendering)
+
+    @property
+    def fits(self) -> bool:
+        """Whether the session asks for the music fitted: the switch is on or a plan was made."""
+        return self.fit_enabled or self.fit_plan is not None
+
+    def fit(self, *, enabled: bool) -> FitPlan | FitConfig | None:
+        """The ``fit`` argument of the engine's export: None when ``enabled`` is False; the
+        session's plan when it was made for this offset and the video's length; else a
+        :class:`FitConfig` (the export plans the fit itself)."""
+        if not enabled:
+            return None
+        plan = self.fit_plan
+        if (plan is not None and abs(plan.offset_s - self.offset_s) <= PLAN_OFFSET_TOLERANCE_S
+                and abs(plan.target_duration_s - self.video_duration_s) <= PLAN_LENGTH_TOLERANCE_S):
+            return plan
+        return FitConfig()
 
 
 @dataclass
@@ -65,6 +92,8 @@ class SessionEvents:
     fit_plan: Event[FitPlan | None] = field(default_factory=lambda: Event("fit_plan"))
     fit_enabled: Event[bool] = field(default_factory=lambda: Event("fit_enabled"))
     export_config: Event[ExportConfig] = field(default_factory=lambda: Event("export_config"))
+    steer: Event[TextSteer] = field(default_factory=lambda: Event("steer"))
+    tag_filter: Event[str | None] = field(default_factory=lambda: Event("tag_filter"))
 
 
 class Session:
@@ -82,6 +111,11 @@ class Session:
         self._fit_audio: Path | None = None  # the plan rendered, for the preview to play from 0
         self._fit_enabled = False  # the preview's "Fit to video" switch
         self._export_config = ExportConfig()
+        self._query: VideoQuery | None = None  # the decoded video, kept to re-rank it for another text
+        self._steer = TextSteer()
+        self._fits: dict[str, FitMeasure] = {}  # track id → fit at the suggested offset
+        self._user_fits: dict[str, FitMeasure] = {}  # track id → cuts on a beat at the user's offset and grid
+        self._tag_filter: str | None = None
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -133,6 +167,32 @@ class Session:
         return self._tempi.get(suggestion.track_id, suggestion.tempo_bpm)
 
     @property
+    def query(self) -> VideoQuery | None:
+        """The decoded video the suggestions were ranked for (re-ranked without decoding it again)."""
+        return self._query
+
+    @property
+    def steer(self) -> TextSteer:
+        """The words the user steers the suggestions by, and their weight (inactive: the video alone;
+        a text the engine refused left the video ranking, ``Ranking.message`` said why)."""
+        return self._steer
+
+    @property
+    def fits(self) -> dict[str, FitMeasure]:
+        """The fit measure of each suggested track at its suggested offset (track id → measure)."""
+        return dict(self._fits)
+
+    def fit_of(self, suggestion: Suggestion) -> FitMeasure | None:
+        """A suggestion's fit measure; its cuts on a beat at the user's offset and beat grid when the
+        user moved either (the 0–100 fit stays the ranking's). None when it was not measured."""
+        return self._user_fits.get(suggestion.track_id, self._fits.get(suggestion.track_id))
+
+    @property
+    def tag_filter(self) -> str | None:
+        """The tag every listed track must carry (None: no filter)."""
+        return self._tag_filter
+
+    @property
     def fit_plan(self) -> FitPlan | None:
         """The chosen track's fit-to-length plan (``engine.output.fit``), when one was made;
         cleared when the video or the chosen track changes."""
@@ -167,7 +227,8 @@ class Session:
         """What an export would write now (None: no video or no chosen track)."""
         if self._video is None or self._choice is None:
             return None
-        return ExportRequest(self._video.path, Path(self._choice.suggestion.path), self.offset_s, self._export_config)
+        return ExportRequest(self._video.path, Path(self._choice.suggestion.path), self.offset_s, self._export_config,
+                             self._fit_plan, self._video.info.duration_s, self._fit_enabled)
 
     # -- the library and the video -----------------------------------------------------------
     def set_library(self, library: Library | None) -> None:
@@ -176,18 +237,65 @@ class Session:
             self._library = library
             self.events.library.emit(library)
 
-    def set_video(self, video: LoadedVideo | None, suggestions: list[Suggestion]) -> None:
+    def set_video(self, video: LoadedVideo | None, suggestions: list[Suggestion], *, query: VideoQuery | None = None,
+                  fits: dict[str, FitMeasure] | None = None, steer: TextSteer | None = None) -> None:
         """A newly analysed video and its ranking: the best track is chosen (not to be played) and
-        the user's earlier offsets are forgotten. ``BgmatchError`` (nothing changed) when the best
-        track cannot be read from the library."""
+        the user's earlier offsets are forgotten. ``query`` (the decoded video) lets
+        :meth:`set_ranking` re-rank it; ``fits`` are the tracks' fit measures, ``steer`` the text it was
+        ranked under (default: the current one). ``BgmatchError``
+        (nothing changed) when the best track cannot be read from the library."""
         ranked = list(suggestions)
         best = self._choice_of(ranked[0], play=False) if ranked else None
         self._video, self._suggestions, self._choice = video, ranked, best
         self._offsets, self._tempi = {}, {}
         self._drop_fit()
+        self._query, self._fits, self._user_fits = query, dict(fits or {}), {}
+        if steer is not None and steer != self._steer:
+            self._steer = steer
+            self.events.steer.emit(steer)
         self.events.video.emit(video)
         self.events.suggestions.emit(self.suggestions)
         self.events.chosen.emit(best)
+
+    def set_ranking(self, ranking: Ranking, steer: TextSteer) -> None:
+        """The same video ranked again under ``steer`` (a new text or weight): the list is replaced,
+        the user's offsets and corrections stay, and so does the chosen track while it is listed
+        (else the best one is chosen, not to be played)."""
+        ranked = list(ranking.suggestions)
+        chosen = self.chosen
+        kept = next((s for s in ranked if chosen is not None and s.track_id == chosen.track_id), None)
+        changed = kept is None and (chosen is not None or bool(ranked))
+        if changed:
+            best = self._choice_of(ranked[0], play=False) if ranked else None  # may raise: nothing changed yet
+            self._choice = best
+            self._drop_fit()  # after the choice changed: a view falls back to the new track
+        elif self._choice is not None and kept is not None:
+            self._choice = dataclasses.replace(self._choice, suggestion=kept)  # its new rank; the same track
+        self._steer, self._suggestions = steer, ranked
+        self._fits = {**self._fits, **ranking.fits}
+        self.events.steer.emit(steer)
+        self.events.suggestions.emit(self.suggestions)
+        if changed:
+            self.events.chosen.emit(self._choice)
+
+    def set_tag_filter(self, tag: str | None) -> None:
+        """List only the tracks carrying ``tag`` (None: every track)."""
+        tag = tag or None
+        if tag != self._tag_filter:
+            self._tag_filter = tag
+            self.events.tag_filter.emit(tag)
+
+    def _refit_chosen(self) -> None:
+        """Count the chosen track's cuts on a beat again at the user's offset and beat grid."""
+        if self._choice is None or self._video is None:
+            return
+        track_id = self._choice.suggestion.track_id
+        base = self._fits.get(track_id)
+        if base is None:
+            return
+        on, total = cuts_on_beat(self._video.analysis.cut_times_s, self._choice.details.beat_times_s,
+                                 offset_s=self.offset_s)
+        self._user_fits[track_id] = dataclasses.replace(base, cuts_on_beat=on, cuts_total=total)
 
     # -- the chosen track --------------------------------------------------------------------
     def _require_library(self) -> Library:
@@ -221,6 +329,7 @@ class Session:
         limit = max(0.0, self._choice.details.music.duration_s - END_MARGIN_S)
         value = round(min(max(0.0, float(offset_s)), limit), 3)
         self._offsets[self._choice.suggestion.track_id] = value
+        self._refit_chosen()
         if self._fit_plan is not None and abs(self._fit_plan.offset_s - value) > 1e-6:
             self._drop_fit()  # planned for another offset: never play a stale fit
         self.events.offset.emit(value)
@@ -273,6 +382,7 @@ class Session:
         details = library.track_details(track_id, correction)
         self._choice = dataclasses.replace(self._choice, details=details)
         self._tempi[track_id] = details.tempo_bpm
+        self._refit_chosen()
         self._drop_fit()  # its joins were on the old grid
         self.events.beat_grid.emit(details)
 

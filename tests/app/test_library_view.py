@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from bgmatch.app.library_view import HEADERS
+from bgmatch.app.library_view import HEADERS, LCOL
 
 from .conftest import LIBRARY_TRACKS
 
@@ -35,7 +35,7 @@ def test_view_lists_tracks_with_their_analysis(window):
     assert [panel.model.headerData(i, Qt.Orientation.Horizontal) for i in range(len(HEADERS))] == list(HEADERS)
     rows = panel.model.rows()
     assert len(rows) == LIBRARY_TRACKS and all(r.info.tempo_bpm > 0 and r.n_beats > 10 for r in rows)
-    bpm = [panel.proxy.index(r, 1).data() for r in range(panel.proxy.rowCount())]
+    bpm = [panel.proxy.index(r, LCOL["BPM"]).data() for r in range(panel.proxy.rowCount())]
     assert all(float(b) > 0 for b in bpm)
     assert f"{LIBRARY_TRACKS} tracks in " in panel.summary.text()
     query = rows[0].info.title
@@ -139,3 +139,59 @@ def test_second_writer_is_refused_with_a_clear_message(qtbot, window, music_fold
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.fixture()
+def themed(qapp):
+    """The app's theme (as ``bgmatch app`` sets it), undone afterwards."""
+    from bgmatch.app.theme import apply_theme
+
+    style, sheet, palette = qapp.style().name(), qapp.styleSheet(), qapp.palette()
+    apply_theme(qapp)
+    yield qapp
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setStyle(style)
+
+
+def test_titles_are_whole_or_elided_with_a_tooltip(qtbot, themed, window):
+    """At a laptop-sized window, in the Library tab, every title has room with air beside it; a title
+    longer than the column's cap is elided, and its tooltip has it whole."""
+    from bgmatch.app.library_view import TITLE_CAP_PX
+
+    window.resize(1280, 800)
+    window.tabs.setCurrentWidget(window.library_panel)
+    panel = window.library_panel
+    table, header = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: table.isVisible(), timeout=5_000)
+    qtbot.wait(50)
+    metrics = table.fontMetrics()
+    widest = max(metrics.horizontalAdvance(r.info.title) for r in panel.model.rows())
+    assert header.sectionSize(LCOL["Title"]) >= min(widest + 12, TITLE_CAP_PX)
+    for r in range(panel.proxy.rowCount()):
+        title = panel.proxy.index(r, LCOL["Title"]).data()
+        tip = panel.proxy.index(r, LCOL["Title"]).data(Qt.ItemDataRole.ToolTipRole)
+        assert tip.splitlines()[0].startswith(title)
+    assert table.textElideMode() == Qt.TextElideMode.ElideRight
+
+
+def test_tag_chips_and_filter_in_the_library(qtbot, window):
+    panel = window.library_panel
+    rows = panel.model.rows()
+    assert all(r.info.tags for r in rows)  # the tagger's tags, stored at indexing
+    assert panel.proxy.index(0, LCOL["Tags"]).data() == ""  # painted as chips, not text
+    assert not panel.table.isColumnHidden(LCOL["Artist"])  # the demo files carry artist tags
+    tag = panel.tag_box.itemData(1)
+    panel.tag_box.setCurrentIndex(1)
+    panel.tag_box.activated.emit(1)
+    assert window.session.tag_filter == tag
+    shown = [panel.model.rows()[panel.proxy.mapToSource(panel.proxy.index(r, 0)).row()]
+             for r in range(panel.proxy.rowCount())]
+    assert shown and all(tag in dict(r.info.tags) for r in shown) and len(shown) < len(rows)
+    assert panel.summary.text().startswith(f"{len(shown)} of {len(rows)} tracks in ")
+    panel.search.setText(shown[0].info.title)  # the search and the tag together
+    assert panel.proxy.rowCount() == 1 and panel.summary.text().startswith(f"1 of {len(rows)} tracks")
+    panel.search.clear()
+    window.session.set_tag_filter(None)
+    assert panel.proxy.rowCount() == len(rows) and panel.tag_box.currentIndex() == 0
+    assert panel.summary.text().startswith(f"{len(rows)} tracks in ")

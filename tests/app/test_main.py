@@ -20,6 +20,10 @@ def test_help_and_bad_arguments(capsys):
 
 
 def test_main_opens_the_video_given_and_returns_when_closed(qtbot, library_dir, video):
+    # Windows and message boxes earlier tests left open would keep the app from quitting on the last close.
+    for leftover in QApplication.topLevelWidgets():
+        if leftover.isVisible():
+            leftover.close()
     seen = {}
 
     def close_when_ranked() -> None:
@@ -35,6 +39,10 @@ def test_main_opens_the_video_given_and_returns_when_closed(qtbot, library_dir, 
     QTimer.singleShot(100, close_when_ranked)
     assert main([str(video), "--library", str(library_dir)]) == 0
     assert seen == {"suggestions": 6, "library": library_dir, "title": f"{video.name} — bgmatch"}
+    # A one-off --library is not saved: the next plain start opens the default library.
+    from bgmatch.app.settings import AppSettings, default_library_path
+
+    assert AppSettings().library_path == default_library_path() != library_dir
 
 
 def test_cli_dispatches_app(capsys):

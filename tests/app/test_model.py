@@ -65,7 +65,7 @@ def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, pas
     _restored(qtbot, window)
     sync_scores = _scores(window)
     assert all("learned" not in s.parts for s in window.session.suggestions)
-    assert window.suggestions.table.isColumnHidden(COL["Learned"])
+    assert "learned" not in window.suggestions.details.text()  # the raw parts are the details pane's
     assert window.model_label.text() == "Model: analysis score" and not window.undo_model_action.isEnabled()
 
     dialog = window.training_flow.show_dialog(tiny_training)
@@ -89,7 +89,7 @@ def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, pas
     for s in ranked:  # the analysis score fused with the learned one
         assert s.score == pytest.approx(sync_scores[s.track_id] + FUSION_WEIGHT * s.parts["learned"], abs=1e-6)
     assert [s.score for s in ranked] == sorted((s.score for s in ranked), reverse=True)
-    assert not window.suggestions.table.isColumnHidden(COL["Learned"])
+    assert f"learned {window.suggestions.current().parts['learned']:+.3f}" in window.suggestions.details.text()
     shown = window.suggestions.proxy.index(0, COL["Learned"]).data()
     assert shown == f"{ranked[0].parts['learned']:+.2f}"
 
@@ -101,7 +101,7 @@ def test_retrain_swaps_the_model_reranks_and_undo_goes_back(qtbot, analysed, pas
     assert AppSettings().model_choice == MODEL_DEFAULT  # the choice before the swap
     _settled(qtbot, window)
     assert _scores(window) == pytest.approx(sync_scores)
-    assert window.suggestions.table.isColumnHidden(COL["Learned"]) and not window.undo_model_action.isEnabled()
+    assert "learned" not in window.suggestions.details.text() and not window.undo_model_action.isEnabled()
     # Switching back needs no embedding: the store kept the new model's embeddings.
     assert window.library.missing_embeddings(model) == []
 

@@ -106,11 +106,11 @@ def test_beat_grid_correction_is_saved_and_drawn(qtbot, analysed, settings):
     track_id = window.session.chosen.track_id
     tempo = window.session.details.music.tempo_bpm
     n_beats = len(window.timeline.plot.overlay.beat_times_s)
-    qtbot.mouseClick(_button(window, "½×"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(_button(window, "Half tempo"), Qt.MouseButton.LeftButton)
     assert window.session.details.tempo_bpm == pytest.approx(tempo / 2)
     assert window.alignment.tempo_label.text().startswith(f"{tempo / 2:.1f} BPM")
     assert abs(len(window.timeline.plot.overlay.beat_times_s) - n_beats / 2) <= 1
-    qtbot.mouseClick(_button(window, "10 ms ▶"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(_button(window, "Grid +10 ms"), Qt.MouseButton.LeftButton)
     meta = window.library.store.get(track_id).meta[META_KEY]
     assert meta == {"tempo_factor": 0.5, "shift_s": 0.01}
     # The snap uses the corrected grid.

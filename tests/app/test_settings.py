@@ -69,3 +69,49 @@ def test_unusable_library_path_is_reported(qtbot, tmp_path, temp_settings):
     assert w.library is None
     assert str(blocker) in w.last_message.text() and "Use Library Folder" in w.last_message.text()
     w.close()
+
+
+def test_a_one_off_library_is_not_saved_and_one_chosen_in_the_app_is(qtbot, tmp_path, temp_settings, library_dir):
+    saved = tmp_path / "saved library"
+    AppSettings().library_path = saved
+    s = AppSettings()
+    s.use_library_once(library_dir)  # bgmatch app --library library_dir
+    w = MainWindow(s)
+    qtbot.addWidget(w)
+    assert w.library.folder == library_dir and s.library_path == library_dir
+    w.close()
+    assert AppSettings().library_path == saved  # the next start opens the saved one
+    # A library chosen inside the app is saved.
+    s = AppSettings()
+    s.use_library_once(library_dir)
+    w = MainWindow(s)
+    qtbot.addWidget(w)
+    chosen = tmp_path / "chosen library"
+    assert w.library_flow.open(chosen)
+    w.close()
+    assert AppSettings().library_path == chosen
+
+
+def test_export_folder_is_the_video_folder_until_its_project_exported_elsewhere(temp_settings, tmp_path):
+    project, other, exports = tmp_path / "project", tmp_path / "other", tmp_path / "exports"
+    for folder in (project, other, exports):
+        folder.mkdir()
+    s = AppSettings()
+    assert s.export_folder(project / "a.mp4") == project
+    s.set_export_folder(project / "a.mp4", exports)
+    again = AppSettings()
+    assert again.export_folder(project / "b.mp4") == exports  # the same project: where its exports went
+    assert again.export_folder(other / "c.mp4") == other  # another project: its own folder
+    assert again.last_folder("export") == exports
+    exports.rmdir()
+    assert again.export_folder(project / "b.mp4") == project  # gone: back to the video's folder
+    assert again.export_folder(tmp_path / "gone" / "d.mp4") == Path.home()
+
+
+def test_export_loudness_is_remembered(temp_settings):
+    s = AppSettings()
+    assert s.export_loudness(default_lufs=-14.0, default_ceiling_dbtp=-1.0) == (-14.0, -1.0)
+    s.set_export_loudness(None, -2.5)
+    assert AppSettings().export_loudness(default_lufs=-14.0, default_ceiling_dbtp=-1.0) == (None, -2.5)
+    s.set_export_loudness(-16.0, -1.0)
+    assert AppSettings().export_loudness(default_lufs=-14.0, default_ceiling_dbtp=-1.0) == (-16.0, -1.0)

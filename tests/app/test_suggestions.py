@@ -1,4 +1,5 @@
-"""The suggestion list: columns, sorting by header clicks, tempo/duration filters, "more like this"."""
+"""The suggestion list: hero rows (title, artist, fit, tags, length, play), the details pane, sorting by
+header clicks, tempo/duration/tag filters, "more like this"."""
 from __future__ import annotations
 
 import math
@@ -7,7 +8,8 @@ import pytest
 
 from PySide6.QtCore import QPoint, Qt
 
-from bgmatch.app.suggestions import COL, COLUMNS, SORT_ROLE
+from bgmatch.app.suggestions import COL, COLUMNS
+from bgmatch.app.tables import SORT_ROLE
 
 
 def _column(window, header: str) -> list[str]:
@@ -21,20 +23,29 @@ def _click_header(qtbot, window, header: str) -> None:
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, view.height() // 2))
 
 
-def test_columns_show_rank_score_parts_tempo_length_offset(analysed):
+def test_rows_show_title_fit_tempo_length_and_play_the_numbers_are_hidden(analysed):
+    from bgmatch.engine.analysis.fitmeasure import cuts_on_beat, fit_percent
+
     window = analysed
-    headers = [window.suggestions.proxy.headerData(i, Qt.Orientation.Horizontal) for i in range(len(COLUMNS))]
-    assert headers == ["#", "Title", "Score", "Sync", "Onset", "Energy", "Learned", "BPM", "Length", "Offset", "Like"]
+    table = window.suggestions.table
+    shown = [c.header for i, c in enumerate(COLUMNS) if not table.isColumnHidden(i)]
+    assert shown == ["#", "Track", "Fit", "BPM", "Length", "Play"]
     best = window.session.suggestions[0]
     assert _column(window, "#")[0] == "1"
-    assert _column(window, "Title")[0] == best.title
-    assert _column(window, "Score")[0] == f"{best.score:+.2f}"
-    assert _column(window, "Sync")[0] == f"{best.parts['beat']:+.2f}"
+    assert _column(window, "Track")[0] == best.title
     assert _column(window, "BPM")[0] == f"{best.tempo_bpm:.1f}"
-    m, s = divmod(round(best.offset_s, 2), 60)
-    assert _column(window, "Offset")[0] == f"{int(m)}:{s:05.2f}"
-    assert window.suggestions.table.isColumnHidden(COL["Like"])
-    assert window.suggestions.table.isColumnHidden(COL["Learned"])  # no model: no learned part
+    # The fit in the CLI's vocabulary: 0–100 from the score, cuts within ±40 ms of a beat at the offset.
+    for s in window.session.suggestions:
+        fit = window.suggestions.model.fit(s)
+        assert _column(window, "Fit")[s.rank - 1] == str(fit_percent(s.score)) == str(fit.fit)
+        beats = window.library.scoring_analysis(s.track_id).beat_times_s
+        assert (fit.cuts_on_beat, fit.cuts_total) == cuts_on_beat(window.session.video.analysis.cut_times_s, beats,
+                                                                  offset_s=s.offset_s)
+    assert any(s.artist for s in window.session.suggestions) and all(s.tags for s in window.session.suggestions)
+    # The raw numbers stay in the model (sorting, scripts) and go to the details pane.
+    assert _column(window, "Sync")[0] == f"{best.parts['beat']:+.2f}"
+    for name in ("Score", "Sync", "Onset", "Energy", "Learned", "Offset", "Like"):
+        assert table.isColumnHidden(COL[name])
 
 
 def test_header_clicks_sort_numerically(qtbot, analysed):
@@ -90,7 +101,7 @@ def test_more_like_this_sorts_by_likeness(qtbot, analysed):
 def test_clicking_a_row_chooses_that_track(qtbot, analysed):
     window = analysed
     table = window.suggestions.table
-    rect = table.visualRect(window.suggestions.proxy.index(3, COL["Title"]))
+    rect = table.visualRect(window.suggestions.proxy.index(3, COL["Track"]))
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     chosen = window.suggestions.current()
     assert chosen.rank == 4 and window.session.chosen == chosen
@@ -120,9 +131,116 @@ def test_titles_keep_their_room_beside_the_numbers(qtbot, themed, analysed):
     window.resize(1280, 800)
     table = window.suggestions.table
     header = table.horizontalHeader()
-    qtbot.waitUntil(lambda: header.sectionSize(COL["Title"]) >= table.sizeHintForColumn(COL["Title"]), timeout=5_000)
+    qtbot.waitUntil(lambda: header.sectionSize(COL["Track"]) >= table.sizeHintForColumn(COL["Track"]), timeout=5_000)
     metrics = header.fontMetrics()
-    for name in ("Score", "Sync", "Onset", "Energy", "BPM", "Length", "Offset"):
+    for name in ("Fit", "BPM", "Length", "Play"):
         size = header.sectionSize(COL[name])
         assert size >= table.sizeHintForColumn(COL[name]) and size >= metrics.horizontalAdvance(name)
     assert not table.horizontalScrollBar().isVisible()
+
+
+def _cell_center(panel, view_row: int, header: str) -> QPoint:
+    return panel.table.visualRect(panel.proxy.index(view_row, COL[header])).center()
+
+
+def test_play_button_chooses_and_plays_that_suggestion(qtbot, analysed):
+    window = analysed
+    panel = window.suggestions
+    target = panel.model.suggestion(panel.proxy.mapToSource(panel.proxy.index(2, 0)).row())
+    assert window.session.chosen.track_id != target.track_id and not window.player.is_playing
+    rect = panel.play_delegate.button_rect(_option(panel, 2, "Play"))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.session.chosen.track_id == target.track_id and panel.current().track_id == target.track_id
+    assert str(window.player.track_path) == target.path
+    qtbot.waitUntil(lambda: window.player.is_playing, timeout=5_000)
+    window.player.pause()
+    # The button of the chosen track plays it again (the choice does not change).
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.player.is_playing, timeout=5_000)
+    window.player.pause()
+
+
+def _option(panel, view_row: int, header: str):
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    option.initFrom(panel.table)
+    option.rect = panel.table.visualRect(panel.proxy.index(view_row, COL[header]))
+    return option
+
+
+def test_details_pane_has_the_exact_offset_and_the_score_parts(qtbot, analysed):
+    from bgmatch.app.details_pane import offset_clock
+
+    window = analysed
+    panel = window.suggestions
+    panel.select_row(1)
+    s = panel.current()
+    text = panel.details.text()
+    assert s.title in text and f"Starts at <b>{offset_clock(s.offset_s)}</b>" in text
+    assert all(f"{k} {v:+.3f}" in text for k, v in s.parts.items()) and f"{s.score:+.3f}" in text
+    fit = panel.model.fit(s)
+    assert f"{fit.cuts_on_beat} of {fit.cuts_total} cuts on a beat" in text and f"energy match {fit.energy}" in text
+    assert s.path in text and f"{s.tags[0][0]} {s.tags[0][1]:.0%}" in text
+    window.session.set_offset(s.offset_s + 0.0123)  # to the millisecond, the suggested one beside it
+    moved = panel.details.text()
+    assert offset_clock(s.offset_s + 0.012) in moved and f"suggested {offset_clock(s.offset_s)}" in moved
+
+
+def _chips(panel, view_row: int) -> dict[str, QPoint]:
+    """Where each chip of a row is (tag → centre), as its delegate lays them out."""
+    from bgmatch.app.tag_chips import chip_rects, top_names
+
+    option = _option(panel, view_row, "Track")
+    s = panel.model.suggestion(panel.proxy.mapToSource(panel.proxy.index(view_row, 0)).row())
+    return {name: rect.center() for rect, name in
+            chip_rects(option.fontMetrics, panel.track_delegate.chip_area(option), top_names(s.tags))}
+
+
+def test_clicking_a_tag_chip_filters_both_lists_and_again_clears(qtbot, analysed):
+    window = analysed
+    panel = window.suggestions
+    tag, where = next(iter(_chips(panel, 0).items()))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert window.session.tag_filter == tag and panel.tag_box.tag == tag
+    carrying = [s for s in window.session.suggestions if tag in dict(s.tags)]
+    assert 0 < panel.proxy.rowCount() == len(carrying) < len(window.session.suggestions)
+    library = window.library_panel
+    assert library.proxy.rowCount() == sum(tag in dict(r.info.tags) for r in library.model.rows())
+    assert library.proxy.rowCount() < library.model.rowCount() and library.tag_box.tag == tag
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=_chips(panel, 0)[tag])
+    assert window.session.tag_filter is None
+    assert panel.proxy.rowCount() == len(window.session.suggestions)
+    assert library.proxy.rowCount() == library.model.rowCount()
+
+
+def test_tag_box_chooses_and_clears_the_filter(qtbot, analysed):
+    window = analysed
+    box = window.suggestions.tag_box
+    assert box.itemText(0) == "All tags" and box.count() > 2
+    tag = box.itemData(1)
+    box.activated.emit(1)  # what a pick in the drop-down sends
+    assert window.session.tag_filter == tag
+    assert window.library_panel.tag_box.currentData() == tag
+    window.library_panel.tag_box.setCurrentIndex(0)
+    window.library_panel.tag_box.activated.emit(0)
+    assert window.session.tag_filter is None and box.currentIndex() == 0
+    assert window.suggestions.proxy.rowCount() == len(window.session.suggestions)
+
+
+def test_filtering_never_chooses_another_track(qtbot, analysed):
+    window = analysed
+    panel = window.suggestions
+    chosen = window.session.chosen
+    other = next(tag for s in window.session.suggestions for tag, _p in s.tags if tag not in dict(chosen.tags))
+    window.session.set_tag_filter(other)  # hides the chosen track
+    assert panel.proxy.rowCount() > 0 and window.session.chosen == chosen and not window.player.is_playing
+    assert panel.current() is None
+    window.session.set_tag_filter(None)
+    assert panel.current().track_id == chosen.track_id and window.session.chosen == chosen
+    panel.select_row(1)
+    picked = window.session.chosen
+    assert picked.track_id != chosen.track_id
+    panel.min_bpm.setValue(math.floor(picked.tempo_bpm))  # keeps the picked track: still selected
+    assert window.session.chosen == picked and panel.current().track_id == picked.track_id
+    window.player.pause()

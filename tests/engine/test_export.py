@@ -1,6 +1,8 @@
 """Export: the video's picture with the track from an offset, trimmed and faded."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,22 @@ def test_fitted_export_lasts_the_video_at_the_target_loudness(tmp_path, footage_
     want = media.decode_audio(track, sr_hz=48000, offset_s=50.0, max_duration_s=4.0, stereo=True)
     mid = slice(48000, 3 * 48000)
     assert np.corrcoef(got[0, mid], want[0, mid])[0, 1] > 0.9
+
+
+def test_the_written_file_keeps_the_true_peak_ceiling(tmp_path, demo_music):
+    """AAC encoding overshoots the limited peaks (-0.66 dBTP measured for nebula at -14 LUFS
+    before the export limited again): the file a player gets stays under the ceiling, and the
+    report says what the file measures."""
+    from bgmatch.engine.output.export import CEILING_SLACK_DB, export_video
+    from bgmatch.engine.output.loudness import integrated_lufs, true_peak_dbtp
+
+    track = next(p for p in demo_music if p.name == "nebula.opus")
+    video = Path(__file__).resolve().parents[2] / "assets" / "demo" / "video.mp4"
+    result = export_video(video, track, offset_s=4.75, out_path=tmp_path / "peak.mp4", config=ExportConfig())
+    got = media.decode_audio(result.path, sr_hz=48000, stereo=True)
+    assert true_peak_dbtp(got) <= -1.0 + CEILING_SLACK_DB
+    assert result.loudness.true_peak_dbtp == pytest.approx(true_peak_dbtp(got), abs=1e-6)
+    assert abs(integrated_lufs(got, sr_hz=48000) - (-14.0)) < 0.5
 
 
 def test_a_cancelled_export_writes_nothing(tmp_path, footage_dir, music_files):

@@ -75,3 +75,19 @@ def test_the_embedding_hop_is_part_of_the_stored_version(tmp_path, two_tracks, t
         stored = lib.store.get_embedding(key, lib.store.track_ids()[0])
         assert stored["starts_s"][1] - stored["starts_s"][0] == pytest.approx(1.0)
         assert len(lib.store.embedded_ids(bundle.music_version)) == 2
+
+
+def test_new_downbeat_weights_change_the_analysis_fingerprint(tmp_path, monkeypatch):
+    """Stored bars come from the shipped downbeat weights: other weights must re-analyse."""
+    import bgmatch.assets
+    from bgmatch.engine.library.settings import LibraryConfig, analysis_settings
+
+    shipped = analysis_settings(LibraryConfig())
+    other = tmp_path / "beatnet.pt"
+    other.write_bytes(b"other weights")
+    monkeypatch.setattr(bgmatch.assets, "asset_path", lambda *parts: other)
+    assert analysis_settings(LibraryConfig()) != shipped
+    missing = tmp_path / "gone.pt"
+    monkeypatch.setattr(bgmatch.assets, "asset_path", lambda *parts: missing)
+    without = analysis_settings(LibraryConfig())
+    assert without not in (shipped, analysis_settings(LibraryConfig(max_track_s=60.0)))

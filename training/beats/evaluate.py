@@ -3,8 +3,10 @@
     bgmatch eval beats [--out DIR] [--build] [--limit N] [--tracker NAME|MODULE:FUNCTION …] [--json FILE]
 
 A tracker is a callable ``(y, *, sr_hz) -> (beat_times_s, downbeat_times_s | None)`` taking a mono
-float signal ``[n]``. Built in: ``librosa`` (the engine's tracker, ``rhythm.analyze_music``; no
-downbeats) and ``neural`` (``bgmatch.engine.analysis.beats.track_beats``, when that module exists).
+float signal ``[n]``. Built in: ``librosa`` (librosa's beat tracker as ``rhythm.analyze_music``
+runs it; no downbeats), ``analysis`` (what the library stores: those beats and the downbeats
+``analysis.bars`` puts on them) and ``neural`` (``bgmatch.engine.analysis.beats.track_beats``,
+when that module exists).
 
 Metrics (mir_eval.beat, its default 70 ms F-measure window and continuity tolerances; beats in
 the first 5 s are ignored in both lists, as mir_eval's ``trim_beats`` does by convention): beat
@@ -48,6 +50,14 @@ def librosa_tracker(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, None]:
     return analyze_music(np.asarray(y, dtype=np.float32), sr_hz=sr_hz).beat_times_s, None
 
 
+def analysis_tracker(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, np.ndarray]:
+    """The library's analysis: ``rhythm.analyze_music``'s beats and downbeats."""
+    from bgmatch.engine.analysis.rhythm import analyze_music
+
+    music = analyze_music(np.asarray(y, dtype=np.float32), sr_hz=sr_hz)
+    return music.beat_times_s, music.downbeat_times_s
+
+
 def neural_available() -> bool:
     """Whether the neural tracker's module is installed (it is optional)."""
     try:
@@ -63,7 +73,7 @@ def neural_tracker(y: np.ndarray, *, sr_hz: int) -> Any:
     return importlib.import_module(NEURAL_MODULE).track_beats(y, sr_hz=sr_hz)
 
 
-BUILTIN: dict[str, Tracker] = {"librosa": librosa_tracker, "neural": neural_tracker}
+BUILTIN: dict[str, Tracker] = {"librosa": librosa_tracker, "analysis": analysis_tracker, "neural": neural_tracker}
 
 
 def load_tracker(spec: str) -> tuple[str, Tracker]:
@@ -229,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-s", type=float, default=BuildConfig.max_s,
                    help="with --build: seconds of music per item (default %(default)s)")
     p.add_argument("--tracker", action="append", default=[], metavar="NAME|MODULE:FUNCTION",
-                   help="tracker to score (repeatable): librosa, neural, or a callable "
+                   help="tracker to score (repeatable): librosa, analysis, neural, or a callable "
                         "(y, *, sr_hz) -> (beat_times_s, downbeat_times_s | None); default: librosa, plus neural "
                         "when bgmatch.engine.analysis.beats exists")
     p.add_argument("--json", type=Path, default=None, help="results file (default OUT/results/beats.json)")

@@ -1,0 +1,191 @@
+"""Training the beat tracker: a training set apart from the benchmark, augmentation, fine-tuning, agreement."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from bgmatch.engine.analysis import beatnet
+from bgmatch.training.beats.agreement import agreement
+from bgmatch.training.beats.augment import augment_audio
+from bgmatch.training.beats.build import build
+from bgmatch.training.beats.evaluate import score_item
+from bgmatch.training.beats.layout import default_src_dir, load_set
+from bgmatch.training.beats.plan import BuildConfig
+from bgmatch.training.beats.train import (
+    BEAT,
+    DOWNBEAT,
+    NONE,
+    FitConfig,
+    _Items,
+    fit,
+    frame_loss,
+    frame_targets,
+    make_batch,
+    main,
+    weights_tracker,
+)
+from bgmatch.training.beats.trainset import TrainSetConfig, build_trainset, excluded
+
+pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="needs fluidsynth (Debian fluidsynth)")
+
+BENCH = BuildConfig(seed=0, per_category=1, max_s=10.0, min_s=8.0)
+TRAIN = TrainSetConfig(seed=3, n_items=4, max_s=10.0, min_s=8.0)
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("beattrain")
+    bench = base / "bench"
+    build(bench, BENCH, categories=("steady", "compound"))
+    train = base / "train"
+    ids = build_trainset(train, TRAIN, src_dir=default_src_dir(), bench_root=bench)
+    assert len(ids) >= 3
+    return bench, train
+
+
+def test_training_set_is_apart_from_the_benchmark(sets: tuple[Path, Path]) -> None:
+    bench, train = sets
+    bench_ids, bench_titles = excluded(bench)
+    assert len(bench_ids) == 2
+    items = load_set(train)
+    for item in items:
+        assert item.meta["source"]["piece_id"] not in bench_ids
+        assert item.meta["split"] in ("train", "val")
+        aug = item.meta["augment"]
+        assert 0.75 <= aug["tempo_factor"] <= 1.33 and abs(aug["transpose"]) <= 5
+    origins = {i.meta["source"]["origin"].split(":")[0] for i in items}
+    assert origins == {"debian", "music21"}  # the pools are interleaved
+
+
+def test_tempo_scaled_ground_truth_is_heard_on_time(sets: tuple[Path, Path], tmp_path: Path) -> None:
+    """A wood block on every ground-truth beat, rendered with the piece and then tempo-scaled,
+    transposed and cropped with it, is heard within 30 ms of the item's (scaled) beats."""
+    config = TrainSetConfig(seed=3, n_items=2, max_s=10.0, min_s=8.0, click=True)
+    build_trainset(tmp_path / "click", config, src_dir=default_src_dir(), bench_root=sets[0])
+    items = load_set(tmp_path / "click")
+    assert any(abs(i.meta["augment"]["tempo_factor"] - 1) > 0.05 for i in items)
+    for item in items:
+        y, sr = item.load()
+        onsets = librosa.onset.onset_detect(y=y, sr=sr, hop_length=128, units="time")
+        err = np.array([np.abs(onsets - t).min() for t in item.beats_s])
+        assert np.mean(err < 0.03) >= 0.9, item.item_id
+        assert np.median(err) < 0.025, item.item_id
+        period = np.median(np.diff(item.beats_s))
+        assert abs(60 / period - item.meta["tempo_bpm"]) / item.meta["tempo_bpm"] < 0.1
+
+
+def test_resume_and_settings_are_fixed(sets: tuple[Path, Path]) -> None:
+    bench, train = sets
+    before = json.loads((train / "build.json").read_text())["items"]
+    again = build_trainset(train, TRAIN, src_dir=default_src_dir(), bench_root=bench)
+    assert again == before
+    from bgmatch.engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="other settings"):
+        build_trainset(train, TrainSetConfig(seed=4, n_items=4, max_s=10.0, min_s=8.0),
+                       src_dir=default_src_dir(), bench_root=bench)
+
+
+def test_frame_targets_widen_and_mark_unknown_meters() -> None:
+    cls, w, either = frame_targets(np.array([0.1, 0.6, 1.1]), np.array([0.1]), n_frames=60, start_s=0.0,
+                                   neighbour_weight=0.5)
+    assert cls[5] == DOWNBEAT and cls[30] == BEAT and cls[55] == BEAT
+    assert cls[4] == DOWNBEAT and w[4] == 0.5 and w[5] == 1.0 and cls[10] == NONE and w[10] == 1.0
+    assert not either.any()
+    cls, _, either = frame_targets(np.array([0.6]), None, n_frames=60, start_s=0.5, neighbour_weight=0.5)
+    assert cls[5] == BEAT and either[5] and either.sum() == 3
+
+
+def test_augmentation_keeps_length_and_changes_the_sound(sets: tuple[Path, Path]) -> None:
+    y, sr = load_set(sets[1])[0].load()
+    rng = np.random.default_rng(0)
+    outs = [augment_audio(y, sr_hz=sr, rng=rng) for _ in range(4)]
+    for out in outs:
+        assert out.shape == y.shape and out.dtype == np.float32 and 0.09 < np.abs(out).max() <= 1.0
+    assert not np.allclose(outs[0], outs[1])
+
+
+def test_few_steps_on_one_batch_lower_the_loss(sets: tuple[Path, Path]) -> None:
+    """The loss and targets drive the real network: fitting one batch lowers its loss."""
+    torch.manual_seed(0)
+    data = _Items(load_set(sets[1]))
+    config = FitConfig(batch=4, seq_s=4.0)
+    x, c, w, e = make_batch(data, np.arange(4) % len(data.items), config, np.random.default_rng(0))
+    assert x.shape == (4, 200, 272) and (c != NONE).any()
+    model = beatnet.BeatNetCRNN()
+    model.load_state_dict(beatnet.load_beatnet().state_dict())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    first = float(frame_loss(model(x), c, w, e).detach())
+    for _ in range(8):
+        loss = frame_loss(model(x), c, w, e)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(frame_loss(model(x), c, w, e).detach()) < 0.9 * first
+
+
+def test_fit_exports_engine_weights_and_resumes(sets: tuple[Path, Path], tmp_path: Path) -> None:
+    train = sets[1]
+    items = sorted((train / "items").glob("*.json"))
+    doc = json.loads(items[0].read_text())
+    doc["split"] = "val"  # a tiny set may hash no piece to the validation split
+    items[0].write_text(json.dumps(doc))
+    for other in items[1:]:
+        d = json.loads(other.read_text())
+        d["split"] = "train"
+        other.write_text(json.dumps(d))
+    config = FitConfig(epochs=1, batch=2, seq_s=4.0, excerpts_per_item=2.0, threads=1)
+    run = tmp_path / "run"
+    result = fit(train, run, config)
+    assert [h["epoch"] for h in result["history"]] == [0, 1]
+    assert 0.0 <= result["history"][1]["val"]["beat_f"] <= 1.0
+    model = beatnet.load_beatnet(run / "best.pt")  # the engine reads it (weights_only)
+    last = torch.load(run / "last.pt", weights_only=True)
+    shipped = beatnet.load_beatnet().state_dict()
+    assert any(not torch.equal(last["model"][k], shipped[k]) for k in shipped)  # it did train
+    again = fit(train, run, config)  # nothing left to do: resumed after epoch 1
+    assert again["history"] == result["history"]
+    item = load_set(train)[0]
+    y, sr = item.load()
+    track = weights_tracker(run / "best.pt")(y, sr_hz=sr)
+    assert len(track.beat_times_s) > 4 and model.training is False
+
+
+def test_agreement_with_a_reference(sets: tuple[Path, Path]) -> None:
+    """Against a tiny benchmark's ground truth as the 'reference': exact beats agree, shifted ones do not."""
+    items = load_set(sets[0])
+    ref = {it.item_id: it.beats_s for it in items}
+    by_id = {it.item_id: it for it in items}
+    current: dict[str, str] = {}
+
+    def load(path: Path, seconds: float) -> tuple[np.ndarray, int]:
+        current["id"] = path.name
+        return by_id[path.name].load()
+
+    def truth(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, None]:
+        return ref[current["id"]], None
+
+    def shifted(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, None]:
+        beats, _ = truth(y, sr_hz=sr_hz)
+        return beats + 0.5 * np.median(np.diff(beats)), None
+
+    result = agreement(ref, Path("/nowhere"), [("truth", truth), ("shifted", shifted)], load=load)
+    assert result["n"] == 2
+    assert result["summary"]["truth"]["beat_f"]["median"] == 1.0
+    assert result["summary"]["shifted"]["beat_f"]["median"] < 0.2
+    assert score_item(items[0].beats_s, items[0].beats_s, None, None)["beat_f"] == 1.0
+
+
+def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fit", "--data", str(tmp_path), "--run", str(tmp_path / "r")]) == 1
+    assert "no beat benchmark here" in capsys.readouterr().err
+    bad = tmp_path / "ref.json"
+    bad.write_text("[1, 2")
+    assert main(["agree", str(bad), str(tmp_path)]) == 1
+    assert "not a beat reference file" in capsys.readouterr().err

@@ -34,10 +34,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-flow": {"model.matching.use_flow_tokens": False},
     "no-pretraining": {"pretrain.enabled": False},
     "no-clip-level": {"model.matching.clip_level": False},
+    "pseudo-targets": {"targets.source": "pseudo"},
 }
 """Variant → config overrides. The paper's configuration: file-level (pooled) features, no rhythm
 or flow tokens, no periodicity features, its losses only (no InfoNCE); "paper+rhythm+flow" adds
-the tokens back. "no-rhythm" / "no-flow" drop one side's tokens and periodicity."""
+the tokens back. "no-rhythm" / "no-flow" drop one side's tokens and periodicity. "pseudo-targets"
+pretrains on the pseudo-tags instead of the tagger's tags (the unified target's ablation)."""
 
 
 def variant_overrides(name: str, out_dir: Path, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def _command(config: Path, overrides: Mapping[str, Any], *, prepare: bool) -> li
 
 
 def _shares_pretraining(name: str) -> bool:
-    return not any(key.startswith("pretrain.") for key in VARIANTS[name])
+    return not any(key.startswith(("pretrain.", "targets.")) for key in VARIANTS[name])
 
 
 def run_variants(config: Path, out_dir: Path, names: Sequence[str], *, jobs: int = 1,

@@ -106,20 +106,28 @@ class TextConfig:
 
 @dataclass(frozen=True)
 class TargetsConfig:
-    """The unified target set both encoders learn in pretraining.
+    """The unified target set both encoders learn in pretraining (and the tag text of matching).
 
-    ``source``: ``tags`` (human tags; an error when the data has none), ``pseudo`` (derived from
-    each pair's music: tempo, loudness, brightness, onset density, mode, key), ``auto`` (tags
-    when the data has them, else pseudo). ``tempo_edges_bpm`` are fixed tempo bin edges; the
-    loudness, brightness and onset-density bins are quantiles of the training clips.
+    ``source``: ``tags`` (the paper's target: each training pair's music clips tagged by the
+    engine's musicnn ``tagger``, soft targets over its vocabulary, plus the pair's human tags;
+    the tag text of a pair is its human tags and the ``text_tags`` most probable tagger tags),
+    or ``pseudo`` (the ablation: tags derived from each pair's music: tempo, loudness,
+    brightness, onset density, mode, key; ``tempo_edges_bpm`` are fixed tempo bin edges, the
+    other bins quantiles of the training clips). ``prepare`` computes both, so one prepared
+    folder serves either.
     """
 
-    source: Literal["auto", "tags", "pseudo"] = "auto"
+    source: Literal["tags", "pseudo"] = "tags"
+    tagger: Literal["msd", "mtt", "all"] = "all"
+    text_tags: int = 5
     min_tag_count: int = 1
     tempo_edges_bpm: tuple[float, ...] = (90.0, 110.0, 130.0)
     quantile_bins: int = 3
 
     def __post_init__(self) -> None:
+        _check(self.source in ("tags", "pseudo"), "targets",
+               f"source must be 'tags' or 'pseudo', got {self.source!r}")
+        _check(self.text_tags >= 1, "targets", f"text_tags must be >= 1, got {self.text_tags}")
         _check(self.min_tag_count >= 1, "targets", f"min_tag_count must be >= 1, got {self.min_tag_count}")
         _check(2 <= self.quantile_bins <= 10, "targets", f"quantile_bins must be in 2..10, got {self.quantile_bins}")
         edges = self.tempo_edges_bpm

@@ -20,8 +20,8 @@ from bgmatch.engine.analysis.motion import VideoAnalysis
 from bgmatch.engine.analysis.periodicity import music_periodicity, video_periodicity
 from bgmatch.engine.analysis.rhythm import MusicAnalysis
 
-from .prepared import PreparedStore
-from .targets import PseudoTargetSpec, encode_tags
+from .prepared import PreparedError, PreparedStore
+from .targets import PseudoTargetSpec, encode_tag_targets, tag_target_names
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class PreparedData:
         self.music = lru_cache(maxsize=cache_size)(self._music)  # type: ignore[method-assign]
         self.video_periodicity = lru_cache(maxsize=cache_size)(self._video_periodicity)  # type: ignore[method-assign]
         self.text = lru_cache(maxsize=cache_size * 4)(self._text)  # type: ignore[method-assign]
+        self.tag_probs = lru_cache(maxsize=cache_size)(self._tag_probs)  # type: ignore[method-assign]
 
     def close(self) -> None:
         self.store.close()
@@ -121,22 +122,47 @@ class PreparedData:
     def _text(self, key: str) -> np.ndarray:
         return self.store.get_arrays("text", key)[0]["embedding"]
 
+    def _tag_probs(self, video_id: str) -> np.ndarray:
+        """The tagger's probabilities [n_clips, n_tagger_tags] of the music clips ``video_id`` was cut to."""
+        if not self.store.has("tags", video_id):
+            raise PreparedError(f"{self.folder}: no tagger tags for {video_id!r} (prepared by an older bgmatch, or "
+                                f"without the tagger); run prepare again: it keeps what is there and adds them")
+        return self.store.get_arrays("tags", video_id)[0]["probs"]
+
 
 class TargetSet:
-    """The unified targets: human tags (per item) or pseudo-tags (per music clip)."""
+    """The unified targets (``[targets] source``): music tags per clip, or pseudo-tags per music clip.
 
-    def __init__(self, data: PreparedData, source: Literal["auto", "tags", "pseudo"]) -> None:
-        has_tags = bool(data.manifest["has_tags"])
-        if source == "tags" and not has_tags:
-            raise ConfigError(f"[targets] source = 'tags', but the data in {data.folder} has no tags")
-        self.kind: Literal["tags", "pseudo"] = "tags" if source == "tags" or (source == "auto" and has_tags) else "pseudo"
+    ``tags``: the tagger's probabilities of each music clip (soft targets) over its vocabulary,
+    then the human tags of the training split (target 1 where the pair has them). ``pseudo``:
+    the ablation's one-of-each-group pseudo-tags of the music clip.
+    """
+
+    def __init__(self, data: PreparedData, source: Literal["tags", "pseudo"]) -> None:
+        self.kind: Literal["tags", "pseudo"] = source
         self.data = data
-        self.names: list[str] = list(data.manifest["tag_vocabulary"] if self.kind == "tags" else data.pseudo.names())
+        if source == "tags":
+            tagger_tags = data.manifest.get("tagger_vocabulary")
+            if tagger_tags is None:
+                raise PreparedError(f"{data.folder}: prepared before training used the tagger's tags; run prepare "
+                                    f"again (it keeps what is there and adds them)")
+            self.n_tagger = len(tagger_tags)
+            self.names: list[str] = tag_target_names(tagger_tags, data.manifest["tag_vocabulary"])
+            if not self.names:
+                raise ConfigError(f"[targets] source = 'tags', but the data in {data.folder} has neither tagger "
+                                  f"tags nor human tags; use source = 'pseudo'")
+        else:
+            self.names = list(data.pseudo.names())
 
     def clip_targets(self, item: Item, n_clips: int) -> np.ndarray:
         """Targets [n_clips, n_targets] of the first ``n_clips`` clips of ``item``."""
         if self.kind == "tags":
-            return np.repeat(encode_tags(item.tags, self.names)[None], n_clips, axis=0)
+            if self.n_tagger:
+                probs = self.data.tag_probs(item.video_id)
+                probs = probs[np.minimum(np.arange(n_clips), len(probs) - 1)]
+            else:
+                probs = np.zeros((n_clips, 0), np.float32)
+            return encode_tag_targets(probs, item.tags, self.names)
         descriptors = self.data.music(item.music_id).descriptors
         first = int(round(item.offset_s / self.data.features.clip_s))
         index = np.minimum(first + np.arange(n_clips), len(descriptors) - 1)
@@ -144,7 +170,9 @@ class TargetSet:
 
     def text_key(self, item: Item) -> str:
         """Key of the item's tag-text embedding in the prepared ``text`` database."""
-        return f"tags:{item.video_id}" if self.kind == "tags" and item.tags else f"pseudo:{item.music_id}"
+        if self.kind == "tags" and self.data.store.has("text", f"tags:{item.video_id}"):
+            return f"tags:{item.video_id}"
+        return f"pseudo:{item.music_id}"
 
 
 def batch_indices(step: int, *, n_samples: int, batch_size: int, seed: int) -> np.ndarray:

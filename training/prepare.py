@@ -1,8 +1,11 @@
 """Prepare a data set once: decode every video and music file into features in lmdb.
 
 Resumable (ids already written are skipped), one clear line per bad file (the batch goes on),
-a tqdm progress bar. A final pass writes the split lists, the target vocabularies (human tags
-and the pseudo-tag bins fitted on the training clips) and the tag-text embeddings.
+a tqdm progress bar. After the videos and the music, the music clips of every training pair
+are tagged by the engine's tagger (``tags``; only the clips training reads: the tagger costs
+more than the rest of preparing). A final pass writes the split lists, the target
+vocabularies (human tags, the tagger's, the pseudo-tag bins fitted on the training clips) and
+the tag-text embeddings.
 """
 from __future__ import annotations
 
@@ -17,15 +20,20 @@ import numpy as np
 from librosa.util.exceptions import ParameterError
 from tqdm import tqdm
 
+from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.learned.inputs import FeatureConfig, decode_music, music_inputs_from_wave, video_inputs
-from bgmatch.engine.errors import BgmatchError, ConfigError, MediaError
+from bgmatch.engine.learned.tagger import SR_HZ as TAGGER_SR_HZ, Tagger, load_tagger
+from bgmatch.engine.errors import BgmatchError, ConfigError, MediaError, ModelError
 
 from .config import SPLITS, TrainConfig
 from .prepared import PreparedError, PreparedStore
-from .sources import SourceSet, read_sources
-from .targets import clip_descriptors, fit_pseudo_targets, tag_vocabulary, track_descriptor
+from .sources import Pair, SourceSet, read_sources
+from .targets import clip_descriptors, fit_pseudo_targets, tag_clip_windows, tag_vocabulary, top_tags, track_descriptor
 from bgmatch.engine.learned.text import embed_texts, load_text_model, tag_text
+
+#: Version of the ``tags`` records; a record of another version is tagged again.
+TAGS_VERSION = 1
 
 ProgressFn = Callable[[dict[str, Any]], None]
 CancelFn = Callable[[], bool]
@@ -53,17 +61,22 @@ def prepare(config: TrainConfig, *, progress: ProgressFn | None = None, cancel: 
     with PreparedStore(config.prepared_dir, readonly=False) as store:
         _check_features(store, config.features)
         tasks = _tasks(sources)
+        pairs = {p.video_id: p for p in sources.pairs}
+        tagger = _LazyTagger(config.targets.tagger, device=text_device)
         bar = tqdm(tasks, desc="prepare", unit="file", disable=not show_bar, file=sys.stderr)
         for index, (db, key, path) in enumerate(bar):
             if cancel is not None and cancel():
                 report.cancelled = True
                 break
-            if _done(store, db, key):
+            if _done(store, db, key, config):
                 report.skipped += 1
+            elif db == "tags" and (key in report.failed or tagger.get() is None):
+                pass  # its video failed above, or there is no tagger (said once)
             else:
                 try:
-                    _write(store, db, key, path, config)
-                    report.written += 1
+                    written = (_write_tags(store, pairs[key], config, tagger.get()) if db == "tags"
+                               else _write(store, db, key, path, config))
+                    report.written += int(written)
                 except MEDIA_FAILURES as error:
                     message = str(error) if isinstance(error, MediaError) else f"{path}: {type(error).__name__}: {error}"
                     report.failed[key] = message
@@ -78,15 +91,44 @@ def prepare(config: TrainConfig, *, progress: ProgressFn | None = None, cancel: 
     return report
 
 
+class _LazyTagger:
+    """The engine's tagger, loaded on first use; ``get`` is None (said once) when it cannot be loaded."""
+
+    def __init__(self, kind: str, *, device: str | None) -> None:
+        self.kind, self.device = kind, device
+        self._tagger: Tagger | None = None
+        self._failed = False
+
+    def get(self) -> Tagger | None:
+        if self._tagger is None and not self._failed:
+            try:
+                self._tagger = load_tagger(self.kind, device=self.device or "cpu")  # type: ignore[arg-type]
+            except ModelError as error:
+                self._failed = True
+                print(f"warning: {error}; the training pairs get no tagger tags ([targets] source = 'tags' "
+                      f"then uses their human tags alone)", file=sys.stderr)
+        return self._tagger
+
+
 def _tasks(sources: SourceSet) -> list[tuple[str, str, Path]]:
     music = {p.music_id: p.music_path for p in sources.pairs}
     music.update(sources.music_paths)
-    return [("video", p.video_id, p.video_path) for p in sources.pairs] + [("music", m, path) for m, path in music.items()]
+    return ([("video", p.video_id, p.video_path) for p in sources.pairs] + [("music", m, path) for m, path in music.items()]
+            + [("tags", p.video_id, p.music_path) for p in sources.pairs if p.split == "train"])
 
 
-def _done(store: PreparedStore, db: str, key: str) -> bool:
-    """Whether ``key`` is prepared (a video needs its motion record too, which older preparations lack)."""
-    return store.has(db, key) and (db != "video" or store.has("motion", key))
+def _done(store: PreparedStore, db: str, key: str, config: TrainConfig) -> bool:
+    """Whether ``key`` is prepared (a video needs its motion record too, which older preparations
+    lack; a tags record must be of this version and tagger)."""
+    if not store.has(db, key):
+        return False
+    if db == "video":
+        return store.has("motion", key)
+    if db == "tags":
+        meta = store.get_arrays("tags", key)[1]
+        return (meta.get("version"), meta.get("tagger"), meta.get("max_clips")) == (
+            TAGS_VERSION, config.targets.tagger, config.match.max_clips)
+    return True
 
 
 def _check_features(store: PreparedStore, features: FeatureConfig) -> None:
@@ -98,7 +140,7 @@ def _check_features(store: PreparedStore, features: FeatureConfig) -> None:
                           f"use another data.prepared_dir or delete that folder")
 
 
-def _write(store: PreparedStore, db: str, key: str, path: Path, config: TrainConfig) -> None:
+def _write(store: PreparedStore, db: str, key: str, path: Path, config: TrainConfig) -> bool:
     features = config.features
     if db == "video":
         video = video_inputs(path, config=features, max_duration_s=config.data.max_video_s)
@@ -107,7 +149,7 @@ def _write(store: PreparedStore, db: str, key: str, path: Path, config: TrainCon
                          {"duration_s": video.motion.duration_s, "width_px": video.motion.width_px})
         store.put_arrays("video", key, {"frames": video.frames, "flow_tokens": video.flow_tokens},
                          {"duration_s": video.duration_s, "source": path.name})
-        return
+        return True
     sr = features.rhythm_sr_hz
     y, mel_y = decode_music(path, config=features, max_duration_s=config.data.max_music_s)
     if len(y) < sr:
@@ -118,6 +160,24 @@ def _write(store: PreparedStore, db: str, key: str, path: Path, config: TrainCon
         "log_mel": music.log_mel.astype(np.float16), **music.analysis.arrays(), "descriptors": descriptors,
         "track_descriptor": track_descriptor(descriptors, music.analysis),
     }, {"duration_s": music.duration_s, "source": path.name})
+    return True
+
+
+def _write_tags(store: PreparedStore, pair: Pair, config: TrainConfig, tagger: Tagger) -> bool:
+    """Tag the music clips ``pair``'s video was cut to (as many as training reads of it); False
+    when its video or its music could not be prepared (said above)."""
+    if not (store.has("video", pair.video_id) and store.has("music", pair.music_id)):
+        return False
+    clip_s = config.features.clip_s
+    n_clips = min(len(store.get_arrays("video", pair.video_id)[0]["frames"]), config.match.max_clips)
+    y = decode_audio(pair.music_path, sr_hz=TAGGER_SR_HZ, offset_s=pair.offset_s,
+                     max_duration_s=min(n_clips * clip_s, config.data.max_music_s))
+    probs = tag_clip_windows(tagger, y, sr_hz=TAGGER_SR_HZ, n_clips=n_clips, clip_s=clip_s)
+    store.put_arrays("tags", pair.video_id, {"probs": probs},
+                     {"version": TAGS_VERSION, "tagger": config.targets.tagger, "tag_names": list(tagger.tag_names),
+                      "max_clips": config.match.max_clips, "offset_s": pair.offset_s,
+                      "source": pair.music_path.name})
+    return True
 
 
 def _finalize(store: PreparedStore, sources: SourceSet, config: TrainConfig, failed: dict[str, str],
@@ -140,7 +200,17 @@ def _finalize(store: PreparedStore, sources: SourceSet, config: TrainConfig, fai
     spec = fit_pseudo_targets(descriptors, tempo_edges_bpm=config.targets.tempo_edges_bpm,
                               quantile_bins=config.targets.quantile_bins)
     vocabulary = tag_vocabulary((p.tags for p in pairs if p.split == "train"), min_count=config.targets.min_tag_count)
-    texts = {f"tags:{p.video_id}": tag_text(p.tags) for p in pairs if p.tags}
+    tagger_names: list[str] = []
+    texts = {}
+    for p in pairs:
+        tags = list(p.tags)
+        if store.has("tags", p.video_id):
+            arrays, meta = store.get_arrays("tags", p.video_id)
+            tagger_names = list(meta["tag_names"])
+            known = {t.lower() for t in tags}
+            tags += [t for t in top_tags(arrays["probs"], tagger_names, k=config.targets.text_tags) if t not in known]
+        if tags:
+            texts[f"tags:{p.video_id}"] = tag_text(tags)
     for m in sorted({p.music_id for p in pairs} | {m for g in galleries.values() for m in g}):
         texts[f"pseudo:{m}"] = tag_text(spec.tags(store.get_arrays("music", m)[0]["track_descriptor"]))
     text_dim = _write_texts(store, texts, config, text_device)
@@ -151,6 +221,7 @@ def _finalize(store: PreparedStore, sources: SourceSet, config: TrainConfig, fai
         "galleries": galleries,
         "has_tags": bool(vocabulary),
         "tag_vocabulary": vocabulary,
+        "tagger_vocabulary": tagger_names,
         "pseudo_targets": config_to_dict(spec),
         "pseudo_target_names": spec.names(),
         "text_model": config.text.model,

@@ -1,14 +1,18 @@
 """The prepared data set on disk: one lmdb environment of decoded features plus a JSON manifest.
 
-``features.lmdb`` holds five databases, keyed by id (UTF-8):
+``features.lmdb`` holds six databases, keyed by id (UTF-8):
 
 - ``video``: ``frames`` uint8 [n_clips, frames_per_clip, S, S], ``flow_tokens`` int64 [n_clips]
 - ``motion``: the video's motion analysis (``times_s``, ``motion``, ``cut_times_s``), from which
   its periodicity features are computed (``engine.periodicity``)
 - ``music``: ``log_mel`` float16 [T, n_mels], the rhythm analysis (``onset_envelope``, ``rms``,
   ``beat_times_s``, ``scalars``), ``descriptors`` float32 [n_clips, 6], ``track_descriptor`` [6]
-- ``text``: ``embedding`` float32 [text_dim] under ``tags:<video_id>`` and ``pseudo:<music_id>``
+- ``text``: ``embedding`` float32 [text_dim] under ``tags:<video_id>`` (human tags + top tagger
+  tags) and ``pseudo:<music_id>``
 - ``items``: JSON ``{"music_id", "split", "tags"}`` per video id
+- ``tags``: ``probs`` float32 [n_clips, n_tags] per training video id: the musicnn tagger's
+  probabilities of the music clips the video was cut to (meta: the tag names, the tagger and
+  ``TAGS_VERSION``; a record of another version or tagger is made again)
 
 Array values are ``np.savez`` bytes read back with ``allow_pickle=False`` (``engine.arrays``);
 nothing is ever pickled. ``manifest.json`` holds the feature config, splits, galleries, target
@@ -29,8 +33,8 @@ from bgmatch.engine.library.arrays import pack, unpack
 from bgmatch.engine.errors import BgmatchError
 
 PREPARED_FORMAT = "bgmatch-prepared"
-PREPARED_VERSION = 1
-DATABASES = ("video", "motion", "music", "text", "items")
+PREPARED_VERSION = 2  # 2: the tagger's tags of the training pairs (``tags``)
+DATABASES = ("video", "motion", "music", "text", "items", "tags")
 
 
 class PreparedError(BgmatchError):

@@ -1,8 +1,10 @@
 """Stage 2: unified-target pretraining of the music and video encoders (paper §3).
 
-Both encoders predict the same target set (human tags, or pseudo-tags from the pair's music)
-for each clip with a multi-label BCE; the video clip learns the targets of the music clip it
-was cut to. Clip-level outputs are kept (no pooling before the loss).
+Both encoders predict the same target set for each clip with a multi-label BCE: the tag
+vocabulary (the engine tagger's probabilities of the pair's music clip as soft targets, plus
+the pair's human tags), or in the ablation pseudo-tags from the pair's music (``[targets]
+source``). The video clip learns the targets of the music clip it was cut to. Clip-level
+outputs are kept (no pooling before the loss).
 """
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""The unified target set both encoders are pretrained on: human tags, or pseudo-tags from music.
+"""The unified target set both encoders are pretrained on: music tags, or pseudo-tags (the ablation).
 
-Pseudo-tags come from per-clip descriptors of the pair's music (:func:`clip_descriptors`):
+Tags (the paper's target): each pair's music clips tagged by the engine's musicnn tagger (MSD +
+MTT vocabularies, probabilities as soft targets, :func:`tag_clip_windows`) plus the pair's human
+tags (target 1). Pseudo-tags come from per-clip descriptors of the pair's music (:func:`clip_descriptors`):
 tempo (fixed bins), loudness, brightness and onset density (quantile bins of the training
 clips), mode and key (Krumhansl–Schmuckler profiles on chroma). Each is a named tag, so a clip's
 pseudo-tags can also be written as text and embedded like human tags.
@@ -15,6 +17,7 @@ import librosa
 import numpy as np
 
 from bgmatch.engine.analysis.rhythm import MusicAnalysis
+from bgmatch.engine.learned.tagger import HOP, PATCH_FRAMES, SR_HZ, Tagger, log_mel, mel_patches
 
 DESCRIPTOR_FIELDS = ("tempo_bpm", "loudness_db", "brightness_hz", "onset_rate_hz", "key", "mode")
 """Columns of a descriptor array [n, 6]; ``key`` is 0..11 (C..B), ``mode`` 0 major / 1 minor."""
@@ -159,4 +162,57 @@ def encode_tags(tags: Sequence[str], vocabulary: Sequence[str]) -> np.ndarray:
     for tag in tags:
         if tag in index:
             out[index[tag]] = 1.0
+    return out
+
+
+# -- tagger targets ----------------------------------------------------------------------------
+def clip_patches(mel: np.ndarray, *, n_clips: int, clip_s: float) -> np.ndarray:
+    """One musicnn patch [n_clips, 187, 96] per ``clip_s`` clip of a musicnn log-mel [T, 96].
+
+    The tagger sees 3 s patches; each clip gets the patch centred in it (clamped to the audio;
+    audio shorter than one patch is repeat-padded as musicnn does).
+    """
+    if mel.shape[0] < PATCH_FRAMES:
+        patch = mel_patches(mel)[0][0]
+        return np.repeat(patch[None], n_clips, axis=0)
+    frames_per_s = SR_HZ / HOP
+    centres = (np.arange(n_clips) + 0.5) * clip_s * frames_per_s
+    starts = np.clip(np.round(centres - PATCH_FRAMES / 2).astype(int), 0, mel.shape[0] - PATCH_FRAMES)
+    return np.stack([mel[s:s + PATCH_FRAMES] for s in starts])
+
+
+def tag_clip_windows(tagger: Tagger, y: np.ndarray, *, sr_hz: int, n_clips: int, clip_s: float) -> np.ndarray:
+    """Tag probabilities [n_clips, n_tags] (``tagger.tag_names``) of consecutive ``clip_s`` clips of ``y`` [n].
+
+    ``y`` is mono audio at ``sr_hz`` that starts where the first clip starts.
+    """
+    if n_clips < 1:
+        raise ValueError(f"n_clips must be >= 1, got {n_clips}")
+    mel = log_mel(y, sr_hz=sr_hz)
+    return tagger.tag_patches(clip_patches(mel, n_clips=n_clips, clip_s=clip_s)).astype(np.float32)
+
+
+def top_tags(probs: np.ndarray, tag_names: Sequence[str], *, k: int) -> list[str]:
+    """The ``k`` most probable tags of clip probabilities [n, T] averaged over the clips, best first."""
+    mean = np.atleast_2d(probs).mean(axis=0)
+    return [tag_names[i] for i in np.argsort(-mean, kind="stable")[:k]]
+
+
+def tag_target_names(tagger_tags: Sequence[str], human_tags: Sequence[str]) -> list[str]:
+    """The tag target vocabulary: the tagger's tags, then the human tags it does not know (lower-cased)."""
+    known = {t.lower() for t in tagger_tags}
+    extra = sorted({t.strip().lower() for t in human_tags if t.strip()} - known)
+    return [t.lower() for t in tagger_tags] + extra
+
+
+def encode_tag_targets(tagger_probs: np.ndarray, human_tags: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """Soft targets [n, len(names)]: the tagger's probabilities [n, n_tagger] in the first columns,
+    1 for each human tag (also where the tagger knows the tag)."""
+    probs = np.atleast_2d(tagger_probs)
+    out = np.zeros((len(probs), len(names)), np.float32)
+    out[:, :probs.shape[1]] = probs
+    index = {t: i for i, t in enumerate(names)}
+    for tag in human_tags:
+        if tag.strip().lower() in index:
+            out[:, index[tag.strip().lower()]] = 1.0
     return out

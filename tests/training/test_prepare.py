@@ -36,8 +36,9 @@ def test_folder_format_records(prepared_dir):
                                                           "cartoon", "nature", "street", "busy"})
         assert data.text("tags:edit00").shape == (384,)
         np.testing.assert_allclose(np.linalg.norm(data.text("pseudo:edit00")), 1.0, atol=1e-5)
-        tags = TargetSet(data, "auto")
-        assert tags.kind == "tags" and tags.clip_targets(data.items("train")[0], 2).sum(axis=1).tolist() == [2, 2]
+        tags = TargetSet(data, "tags")
+        human = tags.clip_targets(data.items("train")[0], 2)[:, tags.names.index("calm")]
+        assert tags.kind == "tags" and human.tolist() == [1.0, 1.0]
         pseudo = TargetSet(data, "pseudo")
         targets = pseudo.clip_targets(data.items("train")[0], 2)
         assert targets.shape == (2, 27) and targets.sum(axis=1).tolist() == [6, 6]  # one tag per group
@@ -75,12 +76,12 @@ def test_prepare_resumes_and_reports_each_bad_file(edited_videos, tmp_path, caps
                        data={"tags_csv": "", "valid_fraction": 0.0, "test_fraction": 0.0})
     config = parse_config(data)
     first = prepare(config, show_bar=False)
-    assert first.written == 6 and first.skipped == 0
+    assert first.written == 9 and first.skipped == 0  # 3 videos, 3 music files, 3 pairs' tags
     assert set(first.failed) == {"broken"}
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(lines) == 2 and all("broken.mp4" in line for line in lines)  # its video and its music
     second = prepare(config, show_bar=False)
-    assert second.written == 0 and second.skipped == 6 and set(second.failed) == {"broken"}
+    assert second.written == 0 and second.skipped == 9 and set(second.failed) == {"broken"}
     manifest = json.loads((tmp_path / "prepared" / "manifest.json").read_text())
     assert manifest["splits"]["train"] == ["edit00", "edit01", "edit02"]
     assert "broken" in manifest["failed"] and not manifest["has_tags"]
@@ -117,7 +118,7 @@ def test_a_preparation_without_motion_records_gets_them_on_resume(edited_videos,
     finally:
         data.close()
     again = prepare(config, show_bar=False)
-    assert again.written == 2 and again.skipped == 2  # two videos again, two music files kept
+    assert again.written == 2 and again.skipped == 4  # two videos again, two music files and their tags kept
     data = PreparedData(tmp_path / "prepared")
     try:
         np.testing.assert_allclose(data.video_periodicity("edit00"), periodicity)

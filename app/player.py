@@ -227,15 +227,18 @@ class PreviewPlayer(QObject):
         playing = state == QMediaPlayer.PlaybackState.PlayingState
         if not playing:
             self._timer.stop()
-            # Not while stop() releases the sources: this slot then runs inside the video player's
-            # own setSource(), and a call from Python, holding the GIL, deadlocked against Qt's
-            # FFmpeg thread (py-spy: QMediaPlayer::setSource → this slot → pause →
-            # QObject::connectImpl waiting on a mutex). stop() stops the track itself.
+            # Not while stop() releases the sources (the status slots then do nothing either): this
+            # slot then runs inside the video player's own setSource(), and a call from Python,
+            # holding the GIL, deadlocked against Qt's FFmpeg thread (py-spy: QMediaPlayer::setSource
+            # → this slot → pause → QObject::connectImpl waiting on a mutex; and once in
+            # _video_status_changed's pause). stop() stops the track itself.
             if not self._stopping:
                 self.track.pause()
         self.playing_changed.emit(playing)
 
     def _video_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
+        if self._stopping:
+            return  # the sources are being released: a call into the player here deadlocks (see above)
         if status == QMediaPlayer.MediaStatus.LoadedMedia and (
                 self.video.playbackState() == QMediaPlayer.PlaybackState.StoppedState):
             self.video.pause()  # a paused player shows its first frame; a stopped one stays black
@@ -246,7 +249,7 @@ class PreviewPlayer(QObject):
     def _track_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
         # A position set before the track was loaded may be dropped (it then starts from 0, seconds
         # away from the offset): set it again once loaded, playing or not.
-        if status == QMediaPlayer.MediaStatus.LoadedMedia:
+        if status == QMediaPlayer.MediaStatus.LoadedMedia and not self._stopping:
             self._align_track()
 
     def _player_error(self, _error: QMediaPlayer.Error, message: str) -> None:

@@ -43,6 +43,9 @@ def load_text_model(name: str, *, device: str | None = None):
         from sentence_transformers import SentenceTransformer
     except ImportError:
         raise ConfigError("[text] tag embeddings need sentence-transformers: pip install 'bgmatch[text]'") from None
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar is noise in a CLI or an app
     resolved = resolve_text_model(name)
     try:
         return SentenceTransformer(resolved, device=device)

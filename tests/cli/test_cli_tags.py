@@ -41,6 +41,16 @@ def test_search_table_and_json(tagged_library, capsys):
     assert rows[0]["parts"]["matched"]
 
 
+def test_loading_the_text_model_prints_no_progress_bar(tagged_library, capsys):
+    """transformers' "Loading weights" bar is noise on the CLI's stderr."""
+    from bgmatch.engine.learned.textspace import default_text_model
+
+    lib, _ = tagged_library
+    default_text_model.cache_clear()  # the model is loaded in this call, not reused from another test
+    assert main(["search", "--library", str(lib), "-q", "relaxing", "--top", "1"]) == EXIT_OK
+    assert "Loading weights" not in capsys.readouterr().err
+
+
 def test_search_bad_text(tagged_library, capsys):
     lib, _ = tagged_library
     with pytest.raises(SystemExit) as exit_:

@@ -3,8 +3,8 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python docs/make_screenshots.py [OUT_DIR]
 
 Uses a temporary library and temporary settings (never the user's), indexes the demo music,
-opens the demo video, plays a few seconds of the best suggestion and saves
-``screenshot-main.png``; turns on "Fit to video", waits for the fitted render and saves
+opens the demo video, steers the suggestions by words, plays a few seconds of the best one and
+saves ``screenshot-main.png``; turns on "Fit to video", waits for the fitted render and saves
 ``screenshot-fit.png`` (the timeline with the fit's segments and joins). Then it makes a few "past edits" (real footage exported with real
 music from the fetched media), starts a real run from Training ▸ Retrain, and saves
 ``screenshot-training.png`` once the validation-recall plot has points (the run is then cancelled).
@@ -68,9 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(1560, 940)
     window.move(20, 20)
     window.library_flow.add_folder(asset_path("demo", "music"))
-    wait(app, lambda: window.library_flow.add_job is None and window.library_panel.model.rowCount() > 0)
+    wait(app, lambda: window.library_flow.add_job is None and window.library_panel.model.rowCount() > 0,
+         timeout_s=900.0)  # indexing the 24 demo tracks (analysis, tags, embeddings) takes minutes under load
     window.suggest_flow.open_video(asset_path("demo", "video.mp4"))
     wait(app, lambda: window.session.video is not None and window.session.chosen is not None)
+    # Steered by words, as an editor would ask: the list re-ranks without analysing the video again.
+    window.suggestions.steer_bar.text.setText(WORDS)
+    window.suggestions.steer_bar.text.returnPressed.emit()
+    wait(app, lambda: window.session.steer.active and window.suggest_flow.rerank_job is None, timeout_s=300.0)
     window.player.seek(9.0)
     window.player.play()
     pause(app, 2.5)
@@ -120,6 +125,8 @@ def fitted_timeline(app: QApplication, window, path: Path) -> None:
     window.transport.fit_switch.setChecked(False)
 
 
+#: The words the main screenshot's suggestions are steered by.
+WORDS = "calm piano"
 #: The training screenshot is taken once a validation-recall curve has this many points.
 RECALL_POINTS = 8
 TRAIN_TIMEOUT_S = 600.0

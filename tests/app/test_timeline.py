@@ -50,9 +50,23 @@ def test_the_track_lane_draws_the_waveform_at_the_views_resolution(qtbot, analys
 def test_bars_and_sections_are_drawn_when_the_analysis_has_them(qtbot, analysed, monkeypatch):
     window = analysed
     plot = window.timeline.plot
+    # the library's own bars (analysis version 2) are drawn
+    details, offset = window.session.details, window.session.offset_s
+    duration = window.session.video.info.duration_s
+    assert len(details.downbeat_times_s) > 0
+    stored = np.array(details.downbeat_times_s) - offset
+    xs, _ys = plot.bars.getData()
+    np.testing.assert_allclose(xs[0::2], stored[(stored >= 0) & (stored <= duration)])
+    assert "bars" in window.timeline.legend.text()
+    real = Library.track_details
+
+    def without_bars(library, track_id, correction=None):  # a track where no downbeats were heard
+        return dataclasses.replace(real(library, track_id, correction), downbeat_times_s=(), section_times_s=())
+
+    monkeypatch.setattr(Library, "track_details", without_bars)
+    window.suggestions.selected.emit(window.session.suggestions[2])
     assert plot.bars.getData()[0] is None or len(plot.bars.getData()[0]) == 0  # no downbeats: no bars
     assert "bars" not in window.timeline.legend.text()
-    real = Library.track_details
 
     def with_bars(library, track_id, correction=None):  # what the rhythm analysis stores
         details = real(library, track_id, correction)

@@ -25,14 +25,6 @@ PART_NAMES = {
 NO_SELECTION = "Select a suggestion to see its details: the exact offset, the score's parts, its tags and file."
 
 
-def offset_clock(seconds: float) -> str:
-    """A start offset to the millisecond, ``m:ss.mmm`` (what ``bgmatch export --offset`` lands on)."""
-    if not math.isfinite(seconds):
-        return "–"
-    m, s = divmod(round(max(0.0, seconds), 3), 60)
-    return f"{int(m)}:{s:06.3f}"
-
-
 def cuts_text(fit: FitMeasure) -> str:
     """``12 of 15 cuts on a beat`` (the CLI's words)."""
     return f"{fit.cuts_on_beat} of {fit.cuts_total} cuts on a beat"
@@ -45,12 +37,12 @@ def details_html(s: Suggestion, fit: FitMeasure | None, *, offset_s: float, temp
              + f" <span style='color:#9a9ca3'>· rank {s.rank}</span>"]
     if fit is not None:
         lines.append(f"Fit <b>{fit.fit}</b> · {cuts_text(fit)} · energy match {fit.energy}")
-    start = f"Starts at <b>{offset_clock(offset_s)}</b> in the track"
+    start = f"Starts at <b>{formatting.offset_clock(offset_s)}</b> in the track"
     if abs(offset_s - s.offset_s) >= 5e-4:
-        start += f" (suggested {offset_clock(s.offset_s)})"
+        start += f" (suggested {formatting.offset_clock(s.offset_s)})"
     lines.append(f"{start} · {formatting.bpm(tempo_bpm)} BPM · {formatting.clock(s.duration_s)} long")
     if fit is not None and fit.rival_offsets_s:
-        rivals = ", ".join(offset_clock(t) for t in fit.rival_offsets_s[:3])
+        rivals = ", ".join(formatting.offset_clock(t) for t in fit.rival_offsets_s[:3])
         lines.append(f"The cuts land on its beats about as well from {rivals}"
                      + (", …" if len(fit.rival_offsets_s) > 3 else ""))
     parts = " · ".join(f"<span title='{e(PART_NAMES.get(k, k))}'>{e(k)} {v:+.3f}</span>"

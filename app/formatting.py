@@ -12,12 +12,12 @@ def clock(seconds: float) -> str:
     return f"{int(m)}:{s:04.1f}"
 
 
-def clock_ms(seconds: float) -> str:
-    """``m:ss.ss`` (two decimals) for offsets a user nudges by tenths."""
+def offset_clock(seconds: float) -> str:
+    """A start offset to the millisecond, ``m:ss.mmm`` (what ``bgmatch export --offset`` lands on)."""
     if not math.isfinite(seconds):
         return "–"
-    m, s = divmod(round(max(0.0, seconds), 2), 60)
-    return f"{int(m)}:{s:05.2f}"
+    m, s = divmod(round(max(0.0, seconds), 3), 60)
+    return f"{int(m)}:{s:06.3f}"
 
 
 def bpm(value: float) -> str:

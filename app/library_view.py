@@ -6,17 +6,15 @@ in the middle.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from bgmatch.engine.session import carries
-
 from . import formatting
 from .jobs import LibraryRow
-from .tables import SORT_ROLE, Column, ColumnTableModel, ElideMiddleDelegate, Index, fit_columns, read_only_table
+from .tables import Column, ColumnTableModel, ElideMiddleDelegate, Index, TagFilterProxy, fit_columns, read_only_table
 from .tag_chips import ChipsDelegate, TagFilterBox, tags_tooltip
 from .task_indicator import show_progress
 
@@ -72,30 +70,17 @@ class LibraryModel(ColumnTableModel):
         return f"{info.title}{who}\n{info.path}{tags}"
 
 
-class LibraryFilterProxy(QSortFilterProxyModel):
+class LibraryFilterProxy(TagFilterProxy):
     """Sorts by raw values; shows the rows matching the search text and carrying the tag filter's tag."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._tag: str | None = None
-        self.setSortRole(SORT_ROLE)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setFilterKeyColumn(-1)
 
-    @property
-    def tag(self) -> str | None:
-        """The tag every shown track carries (None: any)."""
-        return self._tag
-
-    def set_tag(self, tag: str | None) -> None:
-        """Show only tracks carrying ``tag`` (None: every track)."""
-        self.beginFilterChange()
-        self._tag = tag
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()
-        if isinstance(model, LibraryModel) and not carries(model.rows()[source_row].info.tags, self._tag):
+        if isinstance(model, LibraryModel) and not self.carries_tag(model.rows()[source_row].info.tags):
             return False
         return super().filterAcceptsRow(source_row, source_parent)
 
@@ -181,7 +166,6 @@ class LibraryPanel(QWidget):
         self.table.setColumnHidden(LCOL["Artist"], not any(r.info.artist for r in rows))
         self.table.setColumnHidden(LCOL["Grid"], all(r.correction.is_identity for r in rows))
         self.stack.setCurrentWidget(self.table if rows else self.empty)
-        n = len(rows)
         self._folder = folder
         self._update_summary()
 

@@ -9,9 +9,8 @@ from PySide6.QtCore import QSortFilterProxyModel
 from PySide6.QtWidgets import QDoubleSpinBox
 
 from bgmatch.engine.library import Suggestion, TrackFilter
-from bgmatch.engine.session import carries
 
-from .tables import SORT_ROLE, Index
+from .tables import Index, TagFilterProxy
 
 
 @runtime_checkable
@@ -23,35 +22,22 @@ class SuggestionRows(Protocol):
     def tempo_bpm(self, s: Suggestion) -> float: ...
 
 
-class SuggestionFilterProxy(QSortFilterProxyModel):
+class SuggestionFilterProxy(TagFilterProxy):
     """Sorts by raw values and hides rows outside the tempo and duration ranges or without the tag."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._filter = TrackFilter()
-        self._tag: str | None = None
-        self.setSortRole(SORT_ROLE)
 
     @property
     def track_filter(self) -> TrackFilter:
         """The active filter."""
         return self._filter
 
-    @property
-    def tag(self) -> str | None:
-        """The tag every shown track carries (None: any)."""
-        return self._tag
-
     def set_filter(self, track_filter: TrackFilter) -> None:
         """Apply a new filter."""
         self.beginFilterChange()
         self._filter = track_filter
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def set_tag(self, tag: str | None) -> None:
-        """Show only tracks carrying ``tag`` (None: every track)."""
-        self.beginFilterChange()
-        self._tag = tag
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
@@ -60,7 +46,7 @@ class SuggestionFilterProxy(QSortFilterProxyModel):
             return True
         s = model.suggestion(source_row)
         return (self._filter.accepts(tempo_bpm=model.tempo_bpm(s), duration_s=s.duration_s)
-                and carries(s.tags, self._tag))
+                and self.carries_tag(s.tags))
 
 
 def range_box(suffix: str, maximum: float, step: float, tooltip: str) -> QDoubleSpinBox:

@@ -61,7 +61,7 @@ COLUMNS = (
            right=True),
     Column("Learned", _part("learned"), formatting.score, "How well the trained model finds the music fits the "
            "video, in standard deviations over the ranked tracks (shown while a model is used)", right=True),
-    Column("Offset", lambda m, s: m.offset_s(s), formatting.clock_ms, "Suggested start in the track", right=True),
+    Column("Offset", lambda m, s: m.offset_s(s), formatting.offset_clock, "Suggested start in the track", right=True),
     Column("Like", lambda m, s: m.similarity(s), lambda v: f"{v:.0%}" if math.isfinite(v) else "",
            "Likeness to the track chosen with “More like this”", right=True),
 )

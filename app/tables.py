@@ -7,11 +7,15 @@ suggestions and the library models only declare their columns and keep their row
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import (QAbstractItemModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex,
+                            QSortFilterProxyModel, Qt, QTimer)
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView
+
+from bgmatch.engine.session import carries
 
 #: The role proxies sort by: the raw value (lower-cased text; NaN sorts first).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -147,3 +151,29 @@ class ElideMiddleDelegate(QStyledItemDelegate):
     def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
         super().initStyleOption(option, index)
         option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
+class TagFilterProxy(QSortFilterProxyModel):
+    """A proxy that sorts by :data:`SORT_ROLE` and can keep only the rows carrying one tag
+    (subclasses ask :meth:`carries_tag` in their ``filterAcceptsRow``)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._tag: str | None = None
+        self.setSortRole(SORT_ROLE)
+
+    @property
+    def tag(self) -> str | None:
+        """The tag every shown track carries (None: any)."""
+        return self._tag
+
+    def set_tag(self, tag: str | None) -> None:
+        """Show only tracks carrying ``tag`` (None: every track)."""
+        self.beginFilterChange()
+        self._tag = tag
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def carries_tag(self, tags: Sequence[tuple[str, float]]) -> bool:
+        """Whether a row with ``tags`` passes the tag filter."""
+        return carries(tags, self._tag)
+

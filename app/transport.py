@@ -140,7 +140,7 @@ class AlignmentBar(QWidget):
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.addWidget(self.offset_label)
         self._add_buttons(nudges)
-        self._row.addSpacing(24)
+        self._row.addSpacing(16)
         self._row.addWidget(QLabel("Beat grid"))
         self._row.addWidget(self.tempo_label)
         self._add_buttons(grid)
@@ -165,9 +165,9 @@ class AlignmentBar(QWidget):
 
     def set_offset(self, offset_s: float, suggested_s: float | None = None) -> None:
         """Show the track offset (and the suggestion when the user moved away from it)."""
-        text = f"Offset {formatting.clock_ms(offset_s)}"
+        text = f"Offset {formatting.offset_clock(offset_s)}"
         if suggested_s is not None and abs(suggested_s - offset_s) > 1e-3:
-            text += f"  (suggested {formatting.clock_ms(suggested_s)})"
+            text += f" (suggested {formatting.offset_clock(suggested_s)})"
         self.offset_label.setText(text)
 
     def set_tempo(self, tempo_bpm: float, corrected: bool) -> None:

@@ -170,7 +170,7 @@ def _option(panel, view_row: int, header: str):
 
 
 def test_details_pane_has_the_exact_offset_and_the_score_parts(qtbot, analysed):
-    from bgmatch.app.details_pane import offset_clock
+    from bgmatch.app.formatting import offset_clock
 
     window = analysed
     panel = window.suggestions

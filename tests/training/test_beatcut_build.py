@@ -23,7 +23,12 @@ SMALL_ARGS = ["--queries", "train=2,valid=2,test=40", "--fractions", "train=0.2,
 
 
 def build_small(tmp_path_factory: pytest.TempPathFactory, media_root: Path) -> Path:
-    """Build (or find) the small BeatCut benchmark from the default real media, via its CLI."""
+    """Build (or find) the small BeatCut benchmark from the default real media, via its CLI, in a
+    process whose torch has already run (as after other tests: the workers must not inherit it)."""
+    import torch
+
+    torch.ones(512, 512) @ torch.ones(512, 512)
+    torch.nn.LSTM(8, 8)(torch.ones(4, 1, 8))
     out = tmp_path_factory.getbasetemp() / "beatcut-small"
     assert main([str(out), "--media-root", str(media_root), *SMALL_ARGS]) == 0
     return out

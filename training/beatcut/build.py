@@ -19,7 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from tqdm import tqdm
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library.store import content_hash
 
+from ..parallel import process_pool
 from .edit import EditConfig, EditManifest, edit_to_music
 from .layout import LAYOUT_VERSION, BenchLayout, default_bench_dir, default_media_root
 from .plan import DEFAULT_EDIT, BuildConfig, QuerySpec, Track, find_tracks, plan_queries
@@ -224,7 +225,7 @@ def _run(jobs: list[tuple], workers: int):
         finally:
             pool.close()
         return
-    with ProcessPoolExecutor(max_workers=workers) as ex:
+    with process_pool(workers) as ex:
         futures = {ex.submit(_render_job, job): job[0] for job in jobs}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()

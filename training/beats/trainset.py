@@ -23,7 +23,6 @@ import os
 import re
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import numpy as np
 
 from bgmatch.engine.errors import ConfigError
 
+from ..parallel import process_pool
 from .item import Rejected, prepare_item
 from .layout import LAYOUT_VERSION, item_json, write_json
 from .plan import BuildConfig, Category, ItemSpec, _music21_pool, _screened, _shuffled, item_rng, meter_kind
@@ -212,7 +212,7 @@ def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_r
         info["items"] = [done[k] for k in sorted(done)]
         write_json(info_path, info)
 
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with process_pool(workers) as pool:
         futures = {k: pool.submit(_make_and_write, root, k, c, p, config, fonts) for k, c, p in todo}
         for k, future in futures.items():
             if cancel is not None and cancel():

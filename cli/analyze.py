@@ -15,9 +15,10 @@ def add_analyze_command(sub, common: argparse.ArgumentParser) -> None:
 
     s = sub.add_parser("analyze", parents=[common], help="show what bgmatch knows of audio files",
                        description="Print each track's own metadata (title, artist, album, genre), length, "
-                                   "tempo, beats, downbeats (bars), phrase and section starts, and tags with their probabilities: from the library when it "
-                                   "holds the file unchanged, else analysed now (nothing is stored). A bad "
-                                   "file is named and the rest go on (exit 3).")
+                                   "tempo, beats, downbeats (bars), phrase and section starts, and tags with "
+                                   "their probabilities: from the library when it holds the file unchanged, else "
+                                   "analysed now (nothing is stored). A bad file is named and the rest go on "
+                                   "(exit 3).")
     s.add_argument("tracks", nargs="+", type=Path, metavar="TRACK", help="audio files")
     s.add_argument("--json", action="store_true", help="print a JSON list")
 

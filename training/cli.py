@@ -3,6 +3,7 @@
     bgmatch train CONFIG [--device cpu|cuda|auto] [--out-dir DIR] [--stages prepare,match,…]
     bgmatch train STAGE CONFIG …        one stage: prepare, pretrain, match or eval
     bgmatch train beats build|fit|eval|agree …   the beat tracker (see bgmatch.training.beats.train)
+    bgmatch train beatcut build [--edition tracker|gt] …   a BeatCut benchmark (see bgmatch.training.beatcut.gt_build)
 
 Under ``torchrun --nproc_per_node N -m bgmatch.training.cli CONFIG`` it runs with DDP.
 """
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         from .beats.train import main as beats_main
 
         return beats_main(argv[1:])
+    if argv[:2] == ["beatcut", "build"]:
+        return _beatcut_build(argv[2:])
     stage = argv.pop(0) if argv and argv[0] in STAGES else None
     args = build_parser().parse_args(argv)
     stages = (stage,) if stage else tuple(s.strip() for s in args.stages.split(",") if s.strip())
@@ -69,6 +72,27 @@ def main(argv: list[str] | None = None) -> int:
     for split, metrics in result.evaluation.items():
         print(f"{split}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}))
     return EXIT_CANCELLED if result.cancelled else EXIT_OK
+
+
+def _beatcut_build(argv: list[str]) -> int:
+    """``bgmatch train beatcut build [--edition tracker|gt] …``: today's BeatCut (cut on the engine's
+    beats, ``bgmatch eval build``) or the ground-truth edition (cut on reference beats)."""
+    edition = "tracker"
+    for i, a in enumerate(argv):
+        if a == "--edition" and i + 1 < len(argv) or a.startswith("--edition="):
+            edition = a.partition("=")[2] if "=" in a else argv[i + 1]
+            argv = argv[:i] + argv[i + (1 if "=" in a else 2):]
+            break
+    if edition == "gt":
+        from .beatcut.gt_build import main as gt_main
+
+        return gt_main(argv, prog="bgmatch train beatcut build --edition gt")
+    if edition == "tracker":
+        from .beatcut.build import main as build_main
+
+        return build_main(argv, prog="bgmatch train beatcut build --edition tracker")
+    print(f"error: --edition {edition!r}: choose tracker or gt", file=sys.stderr)
+    return EXIT_ERROR
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

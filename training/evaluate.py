@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from bgmatch.engine.learned.bundle import ModelBundle
@@ -32,13 +33,15 @@ from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library import Library, LibraryConfig
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
+from .eval_ablation import ABLATIONS, ablation_factory
 from .eval_methods import METHODS, MethodContext, MethodFactory, ModelScorer, Scorer, SharedVideoAnalysis, load_method
 from .fusion_tuning import choose_weight
 from .eval_metrics import median_finite, rank_of, summarize, sync_error_s
 
 KS = (1, 5, 10)
 COLUMNS = ("recall@1", "recall@5", "recall@10", "median_rank", "sync_error_ms", "sync_error_mean_ms",
-           "offset_error_s", "offset_error_mean_s", "offset_error_n", "queries_per_s", "n_queries")
+           "offset_error_s", "offset_error_mean_s", "offset_error_n", "queries_per_s", "n_queries",
+           "ref_sync_ms", "offset_ref_ms", "true_ref_ms")
 
 
 @dataclass
@@ -50,6 +53,10 @@ class MethodResult:
     offsets_s: list[float] = field(default_factory=list)  # top-1 offset
     sync_errors_s: list[float] = field(default_factory=list)
     offset_errors_s: list[float | None] = field(default_factory=list)  # None where the top-1 track is wrong
+    #: Against reference beats (the ground-truth edition): the cuts at the returned offset in the
+    #: top-1 track (NaN without a reference), and, where the top-1 track is right, at the true offset.
+    ref_errors_s: list[float] = field(default_factory=list)
+    true_ref_errors_s: list[float | None] = field(default_factory=list)
     seconds: float = 0.0
     summary: dict[str, float] = field(default_factory=dict)
 
@@ -62,14 +69,17 @@ class EvalResult:
     gallery_size: int
     methods: dict[str, MethodResult]
     sync_error_floor_ms: float  # the same metric for the true track at the true offset
+    styles: list[str] = field(default_factory=list)  # each query's editor style
 
 
 def evaluate(library: Library, queries: Sequence[Path], methods: Sequence[MethodFactory],
-             truth: Mapping[str, TruthRecord], *, seed: int = 0, show_bar: bool = True) -> EvalResult:
+             truth: Mapping[str, TruthRecord], *, seed: int = 0, show_bar: bool = True,
+             reference_beats: Mapping[str, np.ndarray] | None = None) -> EvalResult:
     """Run each method on each query video against ``library`` and score it with ``truth``.
 
     ``truth`` maps a query's file stem to its record; the track is matched to the library by
-    content hash (the library's track id). Methods never see ``truth``.
+    content hash (the library's track id). Methods never see ``truth``. ``reference_beats``
+    (content hash → beat times, s) adds the offset measure against reference beats.
     """
     gallery = {t.track_id for t in library.tracks()}
     if not gallery:
@@ -95,16 +105,37 @@ def evaluate(library: Library, queries: Sequence[Path], methods: Sequence[Method
             shared = ctx.analyses
             res = results[scorer.name]
             res.seconds += wall - shared.computed_s + (shared.cost_s if shared.asked else 0.0)
-            _score(res, ranking, truth[path.stem], ctx, gallery_size=len(gallery), where=f"{scorer.name} on {path.name}")
+            _score(res, ranking, truth[path.stem], ctx, gallery_size=len(gallery), where=f"{scorer.name} on {path.name}",
+                   reference_beats=reference_beats or {})
     for res in results.values():
-        res.summary = summarize(res.ranks, res.sync_errors_s, res.offset_errors_s, seconds=res.seconds, ks=KS)
+        res.summary = _summary(res, range(len(queries)))
     floor = [sync_error_s(truth[q.stem].cut_times_s, ctx.beats(truth[q.stem].content_hash),
                           offset_s=truth[q.stem].offset_s) for q in queries]
-    return EvalResult([q.stem for q in queries], len(gallery), results, 1000 * median_finite(floor))
+    return EvalResult([q.stem for q in queries], len(gallery), results, 1000 * median_finite(floor),
+                      [truth[q.stem].style for q in queries])
+
+
+def _summary(res: MethodResult, rows: Sequence[int]) -> dict[str, float]:
+    """The table row of ``res`` over the queries ``rows``, with the reference offset measure."""
+    pick = lambda values: [values[i] for i in rows]  # noqa: E731
+    row = summarize(pick(res.ranks), pick(res.sync_errors_s), pick(res.offset_errors_s),
+                    seconds=res.seconds * len(rows) / max(len(res.ranks), 1), ks=KS)
+    hits = [(r, t) for r, t in zip(pick(res.ref_errors_s), pick(res.true_ref_errors_s)) if t is not None]
+    row.update({"ref_sync_ms": 1000 * median_finite(pick(res.ref_errors_s)),
+                "offset_ref_ms": 1000 * median_finite([r for r, _ in hits]),
+                "true_ref_ms": 1000 * median_finite([t for _, t in hits])})
+    return row
+
+
+def style_summaries(result: EvalResult) -> dict[str, dict[str, dict[str, float]]]:
+    """Each method's table row per editor style: ``{method: {style: row}}`` (styles in first-seen order)."""
+    styles = list(dict.fromkeys(result.styles))
+    return {name: {st: _summary(res, [i for i, s in enumerate(result.styles) if s == st]) for st in styles}
+            for name, res in result.methods.items()}
 
 
 def _score(res: MethodResult, ranking: list[tuple[str, float]], record: TruthRecord, ctx: MethodContext, *,
-           gallery_size: int, where: str) -> None:
+           gallery_size: int, where: str, reference_beats: Mapping[str, np.ndarray]) -> None:
     if not ranking:
         raise ConfigError(f"{where}: the method returned no tracks")
     top_id, top_offset = ranking[0][0], float(ranking[0][1])
@@ -115,15 +146,21 @@ def _score(res: MethodResult, ranking: list[tuple[str, float]], record: TruthRec
     res.offsets_s.append(top_offset)
     res.sync_errors_s.append(sync_error_s(record.cut_times_s, ctx.beats(top_id), offset_s=top_offset))
     res.offset_errors_s.append(abs(top_offset - record.offset_s) if rank == 1 else None)
+    ref = reference_beats.get(top_id)
+    res.ref_errors_s.append(float("nan") if ref is None else sync_error_s(record.cut_times_s, ref, offset_s=top_offset))
+    res.true_ref_errors_s.append(sync_error_s(record.cut_times_s, ref, offset_s=record.offset_s)
+                                 if rank == 1 and ref is not None else None)
 
 
 def open_split_library(layout: BenchLayout, split: str, *, show_bar: bool = True) -> Library:
     """The split's gallery as a library in ``BENCH/libraries/<split>``, indexed on first use.
 
-    Each track is analysed up to the build's ``max_end_s`` (the span its queries come from).
+    Each track is analysed up to the build's ``max_end_s`` (the span its queries come from), or
+    whole (up to the library's default cap, 20 minutes) where it is null (the ground-truth edition).
     """
     info = layout.read_build()
-    config = LibraryConfig(max_track_s=float(info["config"]["max_end_s"]))
+    max_end = info["config"].get("max_end_s")
+    config = LibraryConfig() if max_end is None else LibraryConfig(max_track_s=float(max_end))
     paths = [t.path for t in layout.gallery(split)]
     library = Library.open(layout.library_dir(split), config=config)
     bar = tqdm(total=len(paths), unit="track", desc=f"index {split}", disable=not show_bar)
@@ -158,6 +195,23 @@ def format_table(result: EvalResult) -> str:
     return "\n".join(lines)
 
 
+def format_style_table(result: EvalResult) -> str:
+    """R@1, R@10 and median rank per method and editor style, and the offset measure against
+    reference beats (median ms from the cuts to the nearest reference beat: at the returned
+    offset / at the true offset, over the queries whose top-1 track is right)."""
+    by_style = style_summaries(result)
+    counts = {st: result.styles.count(st) for st in dict.fromkeys(result.styles)}
+    width = max([14, *(len(name) + 2 for name in result.methods)])
+    lines = [f"{'method':<{width}}{'style':<11}{'n':>4}{'R@1':>7}{'R@10':>7}{'med.rank':>10}{'ref ms':>8}"
+             f"{'offset/true ms':>16}"]
+    for name, rows in by_style.items():
+        for st, row in rows.items():
+            both = (f"{row['offset_ref_ms']:.0f}/{row['true_ref_ms']:.0f}" if row["offset_error_n"] else "-")
+            lines.append(f"{name:<{width}}{st:<11}{counts[st]:>4}{row['recall@1']:>7.3f}{row['recall@10']:>7.3f}"
+                         f"{row['median_rank']:>10.1f}{row['ref_sync_ms']:>8.0f}{both:>16}")
+    return "\n".join(lines)
+
+
 def _clean(x: float) -> float | None:
     return None if isinstance(x, float) and not math.isfinite(x) else x
 
@@ -166,18 +220,24 @@ def write_results(result: EvalResult, out_dir: str | os.PathLike[str], split: st
     """Write ``<split>.json`` (table, per-query ranks, ``meta``) and ``<split>.csv`` (the table)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    by_style = style_summaries(result)
     doc = {
         "split": split, **meta, "n_queries": len(result.queries), "gallery_size": result.gallery_size,
         "sync_error_floor_ms": _clean(result.sync_error_floor_ms), "queries": result.queries,
+        "styles": result.styles,
         "methods": {
             name: {"summary": {k: _clean(v) for k, v in r.summary.items()}, "ranks": r.ranks,
+                   "by_style": {st: {k: _clean(v) for k, v in row.items()} for st, row in by_style[name].items()},
                    "top1_offsets_s": [round(x, 3) for x in r.offsets_s],
-                   "sync_errors_ms": [_clean(round(1000 * x, 1)) for x in r.sync_errors_s]}
+                   "sync_errors_ms": [_clean(round(1000 * x, 1)) for x in r.sync_errors_s],
+                   "ref_errors_ms": [_clean(round(1000 * x, 1)) for x in r.ref_errors_s]}
             for name, r in result.methods.items()
         },
     }
     json_path, csv_path = out / f"{split}.json", out / f"{split}.csv"
-    json_path.write_text(json.dumps(doc, indent=1) + "\n")
+    tmp = json_path.with_name(json_path.name + ".part")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(tmp, json_path)
     with csv_path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(("method", *COLUMNS))
@@ -197,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="valid", help="split to evaluate (default %(default)s)")
     p.add_argument("--methods", default=",".join(METHODS),
                    help="comma-separated built-in methods (default %(default)s)")
+    p.add_argument("--ablation", action="store_true",
+                   help="also rank with each score-part variant (" + ", ".join(ABLATIONS) + "; see "
+                        "bgmatch.training.eval_ablation); they are valid --methods names too")
     p.add_argument("--method", action="append", default=[], metavar="MODULE:FACTORY",
                    help="also run a method from a factory taking a MethodContext (repeatable)")
     p.add_argument("--model", action="append", default=[], metavar="NAME=BUNDLE",
@@ -217,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     layout = BenchLayout(args.bench)
-    factories = [load_method(m) for m in filter(None, args.methods.split(","))] + [load_method(m) for m in args.method]
+    names = list(filter(None, args.methods.split(",")))
+    names += [a for a in ABLATIONS if args.ablation and a not in names]
+    factories = [ablation_factory(m) if m in ABLATIONS else load_method(m) for m in names]
+    factories += [load_method(m) for m in args.method]
     if args.tune_fusion and (args.split == "test" or not args.model):
         raise ConfigError("--tune-fusion needs --model and a split other than test (choose on valid, report on test)")
     fused_scorers: list[tuple[Path, ModelScorer]] = []
@@ -247,12 +313,17 @@ def run(args: argparse.Namespace) -> int:
     index_s = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()
+        keyed = layout.reference_beats()
+        refs = {t.content_hash: keyed[t.key] for t in layout.gallery(args.split) if t.key in keyed}
         result = evaluate(library, queries, factories, layout.truth(args.split), seed=args.seed,
-                          show_bar=not args.quiet)
+                          show_bar=not args.quiet, reference_beats=refs)
         eval_s = time.perf_counter() - t1
     finally:
         library.close()
     print(format_table(result))
+    if len(set(result.styles)) > 1 or result.styles[:1] != ["tracker"]:
+        print("\nper editor style (ref ms: cuts to the nearest reference beat of the top-1 track):")
+        print(format_style_table(result))
     truth = layout.truth(args.split)
     for folder, scorer in fused_scorers if args.tune_fusion else []:
         tuning = choose_weight(scorer.samples, [truth[q.stem].content_hash for q in queries])

@@ -30,7 +30,7 @@ from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library.store import content_hash
 
 from ..parallel import process_pool
-from .edit import EditConfig, EditManifest, edit_to_music
+from .edit import CutSource, EditConfig, EditManifest, edit_to_music
 from .layout import LAYOUT_VERSION, BenchLayout, default_bench_dir, default_media_root
 from .plan import DEFAULT_EDIT, BuildConfig, QuerySpec, Track, find_tracks, plan_queries
 from .sources import Source, find_footage, open_source
@@ -69,8 +69,9 @@ _POOL: SourcePool | None = None  # one per worker process
 
 
 def render_query(spec: QuerySpec, track_path: str, footage: Sequence[str], edit: EditConfig, stage: Path,
-                 pool: SourcePool | None = None) -> EditManifest:
-    """Render one query into ``stage`` (``<query>.mp4`` and its manifest ``<query>.json``)."""
+                 cut_source: CutSource | None = None, pool: SourcePool | None = None) -> EditManifest:
+    """Render one query into ``stage`` (``<query>.mp4`` and its manifest ``<query>.json``);
+    ``cut_source`` says where the cuts go (default: the engine's beats, :class:`.edit.TrackerCuts`)."""
     global _POOL
     if pool is None:
         _POOL = _POOL or SourcePool()
@@ -78,6 +79,7 @@ def render_query(spec: QuerySpec, track_path: str, footage: Sequence[str], edit:
     return edit_to_music(
         track_path, pool.get(footage), out_path=stage / f"{spec.query}.mp4", offset_s=spec.offset_s,
         duration_s=spec.duration_s, config=dataclasses.replace(edit, seed=spec.seed), track_name=spec.track,
+        cut_source=cut_source,
     )
 
 
@@ -119,6 +121,7 @@ def _truth_record(spec: QuerySpec, manifest: EditManifest, track_hash: str) -> d
     return {"track": spec.track, "content_hash": track_hash, "offset_s": spec.offset_s,
             "duration_s": manifest.duration_s, "cut_times_s": manifest.cut_times_s,
             "sources": sorted({s["source"] for s in manifest.shots}), "seed": spec.seed,
+            "style": manifest.style, "scene_cuts_s": manifest.scene_cuts_s, "ramp": manifest.ramp,
             "shots": manifest.shots, "edit": manifest.config}
 
 
@@ -184,7 +187,7 @@ def build(out_dir: str | os.PathLike[str], music_dirs: Sequence[str | os.PathLik
                 todo.append(spec)
     bar = tqdm(total=len(todo), unit="query", desc="BeatCut", disable=not show_bar)
     jobs = [(spec, paths[spec.track], info["splits"][spec.split]["footage"], config.edit,
-             layout.stage_dir / spec.split) for spec in todo]
+             layout.stage_dir / spec.split, None) for spec in todo]
     try:
         for spec, error in _run(jobs, workers):
             name = f"{spec.split}/{spec.query}"
@@ -207,27 +210,35 @@ def build(out_dir: str | os.PathLike[str], music_dirs: Sequence[str | os.PathLik
     return report
 
 
-def _render_job(job: tuple) -> str | None:
+def _render_job(job: tuple, pool: SourcePool | None = None) -> str | None:
     try:
-        render_query(*job)
+        render_query(*job, pool=pool)
     except BgmatchError as exc:
         return str(exc)
     return None
 
 
-def _run(jobs: list[tuple], workers: int):
-    """Yield (spec, error or None) for each job, rendered in ``workers`` processes."""
+def _run(jobs: list[tuple], workers: int, *, cancel: Callable[[], bool] | None = None):
+    """Yield (spec, error or None) for each job (the arguments of :func:`render_query`), rendered
+    in ``workers`` processes; after ``cancel()`` turns true no further job starts."""
     if workers <= 1 or len(jobs) <= 1:
         pool = SourcePool()
         try:
             for job in jobs:
-                yield job[0], _render_job((*job, pool))
+                if cancel is not None and cancel():
+                    return
+                yield job[0], _render_job(job, pool)
         finally:
             pool.close()
         return
     with process_pool(workers) as ex:
         futures = {ex.submit(_render_job, job): job[0] for job in jobs}
         for fut in as_completed(futures):
+            if cancel is not None and cancel():
+                for other in futures:
+                    other.cancel()
+            if fut.cancelled():
+                continue
             yield futures[fut], fut.result()
 
 

@@ -5,6 +5,11 @@ few frames of jitter and a share of cuts off the beat (:func:`plan_cuts`). Each 
 segment of a real clip, sped up where the music is louder, or a virtual camera pan/zoom over a
 real photograph at a speed set by the music energy (:func:`render_video`). The video is H.264
 without audio; a JSON manifest beside it says how it was made.
+
+Where the cuts come from is a parameter of :func:`edit_to_music` (a :class:`CutSource`): by
+default the engine's own analysis of the track (:class:`TrackerCuts`, today's BeatCut); the
+ground-truth edition (:mod:`.gt`) passes reference beats it reads from MIDI maps or an
+independent tracker, so its editor never hears the track through bgmatch's code.
 """
 from __future__ import annotations
 
@@ -13,12 +18,13 @@ import json
 import math
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import av
 import cv2
+import librosa
 import numpy as np
 
 from bgmatch.engine.config import config_from_dict, config_to_dict, read_config_file
@@ -99,6 +105,9 @@ class EditManifest:
     seed: int
     config: dict[str, Any]
     version: int = MANIFEST_VERSION
+    style: str = "tracker"  # the CutSource's style ("tracker": the engine's beats, today's BeatCut)
+    scene_cuts_s: list[float] = field(default_factory=list)  # the cuts that change the scene (video time)
+    ramp: float = 0.0  # speed ramp within shots (see render_video)
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
@@ -118,7 +127,46 @@ class EditManifest:
             raise ConfigError(f"{path}: {error}") from None
 
 
-def energy_levels(analysis: MusicAnalysis, *, times_s: np.ndarray) -> np.ndarray:
+class Rhythm(Protocol):
+    """What the editor needs of a track: beat times (s), a tempo, and the RMS per frame.
+
+    :class:`~bgmatch.engine.analysis.rhythm.MusicAnalysis` is one; :class:`ReferenceRhythm`
+    (reference beats and librosa's RMS, no beat tracking) another.
+    """
+
+    @property
+    def beat_times_s(self) -> np.ndarray: ...
+
+    @property
+    def tempo_bpm(self) -> float: ...
+
+    @property
+    def rms(self) -> np.ndarray: ...
+
+    @property
+    def frame_rate_hz(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class ReferenceRhythm:
+    """Beats given from outside (ground truth or a reference tracker) and the loudness of the audio."""
+
+    beat_times_s: np.ndarray  # [B] float64, in the time of the audio the RMS was taken from
+    tempo_bpm: float
+    rms: np.ndarray  # [F] float32
+    frame_rate_hz: float
+
+    @classmethod
+    def from_audio(cls, y: np.ndarray, *, sr_hz: int, beat_times_s: np.ndarray,
+                   hop: int = 512) -> "ReferenceRhythm":
+        """``beat_times_s`` (s into ``y``) with ``y``'s RMS (librosa, frames of ``hop`` samples)."""
+        beats = np.asarray(beat_times_s, np.float64)
+        rms = librosa.feature.rms(y=np.asarray(y, np.float32), hop_length=hop)[0].astype(np.float32)
+        period = float(np.median(np.diff(beats))) if len(beats) >= 2 else 0.5
+        return cls(beats, 60.0 / max(period, 1e-3), rms, sr_hz / hop)
+
+
+def energy_levels(analysis: Rhythm, *, times_s: np.ndarray) -> np.ndarray:
     """Music energy in [0, 1] at track times ``times_s`` (``[N]`` → ``[N]`` float64).
 
     Half relative (the 1-s smoothed RMS in dB between the analysed span's 5th and 95th
@@ -139,13 +187,13 @@ def energy_levels(analysis: MusicAnalysis, *, times_s: np.ndarray) -> np.ndarray
     return level[idx]
 
 
-def energy_curve(analysis: MusicAnalysis, *, offset_s: float, duration_s: float, fps: float) -> np.ndarray:
+def energy_curve(analysis: Rhythm, *, offset_s: float, duration_s: float, fps: float) -> np.ndarray:
     """:func:`energy_levels` at each video frame of a video starting at ``offset_s``, ``[n_frames]``."""
     n_frames = int(round(duration_s * fps))
     return energy_levels(analysis, times_s=offset_s + np.arange(n_frames) / fps)
 
 
-def _beat_grid(analysis: MusicAnalysis, *, offset_s: float, duration_s: float) -> np.ndarray:
+def _beat_grid(analysis: Rhythm, *, offset_s: float, duration_s: float) -> np.ndarray:
     """Beats in video time covering ``[0, duration_s]``; extended at the median interval where
     the tracker found none (or built from the tempo when it found fewer than two)."""
     beats = np.asarray(analysis.beat_times_s, np.float64) - offset_s
@@ -173,7 +221,7 @@ def _beats_per_cut(choices: np.ndarray, energy: float, rng: np.random.Generator)
 
 
 def plan_cuts(
-    analysis: MusicAnalysis,
+    analysis: Rhythm,
     *,
     offset_s: float,
     duration_s: float,
@@ -223,14 +271,36 @@ def _gray_small(img: np.ndarray) -> np.ndarray:
 class _Shooter:
     """Chooses and renders shots so that neighbouring shots come from different, far-apart footage."""
 
-    def __init__(self, sources: Sequence[Source], config: EditConfig, rng: np.random.Generator) -> None:
+    def __init__(self, sources: Sequence[Source], config: EditConfig, rng: np.random.Generator, *,
+                 ramp: float = 0.0) -> None:
         self.sources = list(sources)
         self.config = config
         self.rng = rng
+        self.ramp = ramp
         self.uses: Counter[str] = Counter()
         self.starts: dict[str, list[float]] = defaultdict(list)
         self.previous: str | None = None
         self.previous_gray: np.ndarray | None = None
+        self.scene: set[str] | None = None  # the sources of the current scene (None: all)
+
+    def start_scene(self, size: int = 2) -> None:
+        """A new scene: ``size`` sources, rarely used ones first, none of the last scene's."""
+        old = self.scene or set()
+        pool = [s for s in self.sources if s.name not in old] or list(self.sources)
+        w = np.array([1.0 / (1 + self.uses[s.name]) for s in pool])
+        picked = self.rng.choice(len(pool), size=min(size, len(pool)), replace=False, p=w / w.sum())
+        self.scene = {pool[int(i)].name for i in picked}
+        self.previous = None  # a scene change may reuse nothing of the last shot, so any source fits
+
+    def _speed_profile(self, n_frames: int) -> tuple[np.ndarray, float]:
+        """Relative speed per frame ``[n]`` (mean 1) and the signed ramp: a smooth (smoothstep)
+        change from ``1 ∓ ramp`` to ``1 ± ramp`` over the shot; all ones without a ramp."""
+        if self.ramp <= 0 or n_frames < 2:
+            return np.ones(n_frames), 0.0
+        sign = 1.0 if self.rng.random() < 0.5 else -1.0
+        f = np.arange(n_frames) / (n_frames - 1)
+        smooth = f * f * (3 - 2 * f)
+        return 1.0 + sign * self.ramp * (2 * smooth - 1), sign * self.ramp
 
     def _clip_speed(self, energy: float) -> float:
         lo, hi = self.config.clip_speed_range
@@ -238,8 +308,10 @@ class _Shooter:
 
     def _pick(self, n_frames: int, energy: float, tried: set[str]) -> Source | None:
         """A source for the next shot: not the previous one, rarely used ones first."""
-        need_s = n_frames / self.config.fps * self._clip_speed(energy)
+        need_s = n_frames / self.config.fps * self._clip_speed(energy) * (1 + self.ramp)
         free = [s for s in self.sources if s.name != self.previous and s.name not in tried]
+        if self.scene is not None and any(s.name in self.scene for s in free):
+            free = [s for s in free if s.name in self.scene]
         # A clip's own cuts are found only when it is first drawn; the file length bounds it before.
         clips = [s for s in free if isinstance(s, ClipSource) and s.duration_s >= need_s]
         photos = [s for s in free if isinstance(s, PhotoSource)]
@@ -256,7 +328,9 @@ class _Shooter:
     def _clip_shot(self, src: ClipSource, n_frames: int, energy: float) -> tuple[np.ndarray, dict[str, Any]]:
         fps = self.config.fps
         speed = self._clip_speed(energy)
-        need_s = n_frames / fps * speed
+        profile, ramp = self._speed_profile(n_frames)
+        steps = speed * profile / fps  # source seconds per output frame
+        need_s = float(steps.sum())
         segments = [(a, b) for a, b in src.segments_s if b - a >= need_s]
         room = np.array([b - a - need_s for a, b in segments]) + 1e-3
         candidates = []
@@ -265,8 +339,11 @@ class _Shooter:
             candidates.append(a + self.rng.uniform() * (b - a - need_s))
         used = self.starts[src.name]
         start = max(candidates, key=lambda s: min((abs(s - u) for u in used), default=0.0))
-        frames = src.frames(start_s=start, n_frames=n_frames, speed=speed, fps=fps, size=self.config.size)
-        return frames, {"source_start_s": round(float(start), 4), "speed": round(float(speed), 4)}
+        times_s = start + np.concatenate([[0.0], np.cumsum(steps)[:-1]])
+        frames = src.frames(start_s=start, n_frames=n_frames, speed=speed, fps=fps, size=self.config.size,
+                            times_s=times_s)
+        record = {"source_start_s": round(float(start), 4), "speed": round(float(speed), 4)}
+        return frames, ({**record, "ramp": round(ramp, 4)} if ramp else record)
 
     def _photo_shot(self, src: PhotoSource, n_frames: int, energy: float) -> tuple[np.ndarray, dict[str, Any]]:
         lo, hi = self.config.pan_speed_range
@@ -282,7 +359,12 @@ class _Shooter:
             "center_px": [round(v, 2) for v in (*move.center0, *move.center1)],
             "zoom": [round(move.zoom0, 4), round(move.zoom1, 4)],
         }
-        return src.frames(move, n_frames=n_frames, size=self.config.size), record
+        profile, ramp = self._speed_profile(n_frames)
+        progress = np.concatenate([[0.0], np.cumsum(profile)[:-1]])
+        progress = progress / progress[-1] if n_frames > 1 and progress[-1] > 0 else None
+        if ramp:
+            record["ramp"] = round(ramp, 4)
+        return src.frames(move, n_frames=n_frames, size=self.config.size, progress=progress), record
 
     def shoot(self, n_frames: int, energy: float) -> tuple[np.ndarray, dict[str, Any]]:
         """The frames ``[n, H, W, 3]`` of the next shot and its manifest record."""
@@ -324,8 +406,17 @@ def render_video(
     energy_curve: np.ndarray | None = None,
     track: str = "",
     offset_s: float = 0.0,
+    scene_cuts_s: Sequence[float] = (),
+    ramp: float = 0.0,
+    style: str = "tracker",
 ) -> EditManifest:
     """Edit footage into an H.264 mp4 (yuv420p, no audio) with hard cuts at ``plan`` (s).
+
+    ``scene_cuts_s``: cuts (a subset of ``plan``) that start a new scene: shots between two of
+    them come from the same two sources (with ``scene_cuts_s`` empty, every shot draws from all
+    of them). ``ramp``: speed ramps within shots, the footage's speed changing smoothly from
+    ``1 - ramp`` to ``1 + ramp`` times its shot speed (or back), 0 for constant speed.
+    ``style`` is recorded in the manifest.
 
     ``footage_sources``: clip and photo files (at least two), or sources already opened with
     :func:`open_source` (kept open, so a clip's cuts are scanned once over many videos). ``energy_curve``: music energy in
@@ -359,7 +450,8 @@ def render_video(
             else:
                 sources.append(open_source(item))
                 stack.callback(sources[-1].close)
-        shooter = _Shooter(sources, config, rng)
+        shooter = _Shooter(sources, config, rng, ramp=ramp)
+        scene_frames = {int(round(t * fps)) for t in scene_cuts_s}
         try:
             container = stack.enter_context(av.open(str(part), "w", format="mp4"))
         except av.error.FFmpegError as exc:
@@ -371,6 +463,8 @@ def render_video(
         index = 0
         for a, b in zip(bounds[:-1], bounds[1:]):
             e = float(energy[a:b].mean()) if config.motion_follows_energy else float(rng.uniform())
+            if scene_frames and (a == 0 or a in scene_frames):
+                shooter.start_scene()
             frames, record = shooter.shoot(b - a, e)
             shots.append({"start_s": round(a / fps, 4), "end_s": round(b / fps, 4), **record})
             for img in frames:
@@ -390,9 +484,42 @@ def render_video(
         shots=shots,
         seed=config.seed,
         config=config.to_dict(),
+        style=style,
+        scene_cuts_s=sorted(round(f / fps, 4) for f in scene_frames & set(cut_frames)),
+        ramp=float(ramp),
     )
     manifest.write(out_path.with_suffix(".json"))
     return manifest
+
+
+@dataclass(frozen=True)
+class CutPlan:
+    """Where a video's cuts go and how its shots move (times in video seconds)."""
+
+    cut_times_s: np.ndarray  # [C] float64, increasing
+    energy: np.ndarray  # [n_frames] music energy in [0, 1] (sets each shot's motion)
+    scene_cuts_s: tuple[float, ...] = ()  # cuts that change the scene
+    ramp: float = 0.0  # speed ramp within shots (render_video)
+    style: str = "tracker"
+
+
+class CutSource(Protocol):
+    """Plans a video's cuts from the decoded track (``y`` starts at track time ``start_s``)."""
+
+    def plan(self, y: np.ndarray, *, sr_hz: int, start_s: float, offset_s: float, duration_s: float,
+             config: EditConfig, rng: np.random.Generator) -> CutPlan:
+        """The cuts of a video that starts ``offset_s`` into ``y`` and lasts ``duration_s``."""
+        ...
+
+
+class TrackerCuts:
+    """Today's BeatCut editor: cuts on the beats bgmatch's own analysis hears (:func:`plan_cuts`)."""
+
+    def plan(self, y: np.ndarray, *, sr_hz: int, start_s: float, offset_s: float, duration_s: float,
+             config: EditConfig, rng: np.random.Generator) -> CutPlan:
+        analysis = analyze_music(y, sr_hz=sr_hz)
+        cuts = plan_cuts(analysis, offset_s=offset_s, duration_s=duration_s, config=config, rng=rng)
+        return CutPlan(cuts, energy_curve(analysis, offset_s=offset_s, duration_s=duration_s, fps=config.fps))
 
 
 def edit_to_music(
@@ -406,27 +533,32 @@ def edit_to_music(
     track_name: str | None = None,
     context_s: float = 10.0,
     sr_hz: int = 22050,
+    cut_source: CutSource | None = None,
 ) -> EditManifest:
-    """Analyse ``track_path`` around ``[offset_s, offset_s + duration_s]`` (with ``context_s``
-    either side for the beat tracker), plan cuts and render; see :func:`render_video`."""
+    """Decode ``track_path`` around ``[offset_s, offset_s + duration_s]`` (with ``context_s``
+    either side for the beat tracker), plan cuts with ``cut_source`` (default
+    :class:`TrackerCuts`, the engine's beats) and render; see :func:`render_video`."""
     start_s = max(0.0, offset_s - context_s)
     span_s = offset_s - start_s + duration_s + context_s
     y = decode_audio(track_path, sr_hz=sr_hz, offset_s=start_s, max_duration_s=span_s)
     if len(y) / sr_hz < offset_s - start_s + duration_s - 0.05:
         raise MediaError(track_path, f"track ends before {offset_s + duration_s:.1f} s")
-    analysis = analyze_music(y, sr_hz=sr_hz)
     plan_rng, render_rng = np.random.default_rng(config.seed).spawn(2)
     local = offset_s - start_s
-    plan = plan_cuts(analysis, offset_s=local, duration_s=duration_s, config=config, rng=plan_rng)
-    curve = energy_curve(analysis, offset_s=local, duration_s=duration_s, fps=config.fps)
+    source = TrackerCuts() if cut_source is None else cut_source
+    plan = source.plan(y, sr_hz=sr_hz, start_s=start_s, offset_s=local, duration_s=duration_s, config=config,
+                       rng=plan_rng)
     return render_video(
-        plan,
+        plan.cut_times_s,
         footage_sources,
         out_path=out_path,
         duration_s=duration_s,
         config=config,
         rng=render_rng,
-        energy_curve=curve,
+        energy_curve=plan.energy,
         track=track_name if track_name is not None else Path(track_path).name,
         offset_s=offset_s,
+        scene_cuts_s=plan.scene_cuts_s,
+        ramp=plan.ramp,
+        style=plan.style,
     )

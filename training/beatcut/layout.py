@@ -7,6 +7,7 @@
     OUT/truth/<split>.json         ground truth of the split: query → track, offset, cuts, sources, seed
     OUT/truth/<split>/q0001.json   the same, one file per rendered query (what resuming relies on)
     OUT/libraries/<split>/         the gallery indexed by ``bgmatch eval`` (a bgmatch library)
+    OUT/reference.json             ground-truth edition only: each track's reference beats (for measuring)
 
 A method is given the query videos and the gallery; only the scoring reads ``truth/``.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import platformdirs
 
 from bgmatch.engine.config import config_from_dict, read_config_file
@@ -60,6 +62,7 @@ class TruthRecord:
     cut_times_s: tuple[float, ...]
     sources: tuple[str, ...]
     seed: int
+    style: str = "tracker"  # the editor style (the ground-truth edition's); "tracker": the engine's beats
 
 
 class BenchLayout:
@@ -120,5 +123,13 @@ class BenchLayout:
         data = json.loads(path.read_text())
         return {q: TruthRecord(query=q, track=r["track"], content_hash=r["content_hash"], offset_s=r["offset_s"],
                                duration_s=r["duration_s"], cut_times_s=tuple(r["cut_times_s"]),
-                               sources=tuple(r["sources"]), seed=r["seed"])
+                               sources=tuple(r["sources"]), seed=r["seed"], style=r.get("style", "tracker"))
                 for q, r in data["queries"].items()}
+
+    def reference_beats(self) -> dict[str, np.ndarray]:
+        """Reference beat times (s) of every gallery track by key (``reference.json``, the
+        ground-truth edition's); empty for today's BeatCut, which has none."""
+        path = self.root / "reference.json"
+        if not path.is_file():
+            return {}
+        return {k: np.asarray(v["beats_s"], np.float64) for k, v in json.loads(path.read_text()).items()}

@@ -113,14 +113,16 @@ class ClipSource:
     def longest_segment_s(self) -> float:
         return max(b - a for a, b in self.segments_s)
 
-    def frames(self, *, start_s: float, n_frames: int, speed: float, fps: float, size: tuple[int, int]) -> np.ndarray:
-        """``n_frames`` frames sampled from ``start_s`` at ``speed``× real time, ``[n, H, W, 3]``.
+    def frames(self, *, start_s: float, n_frames: int, speed: float, fps: float, size: tuple[int, int],
+               times_s: np.ndarray | None = None) -> np.ndarray:
+        """``n_frames`` frames sampled from ``start_s`` at ``speed``× real time, ``[n, H, W, 3]``,
+        or at the increasing source times ``times_s`` ``[n]`` (s) when given (a speed ramp).
 
         The latest decoded frame at or before each wanted time is used (a slower source frame rate
         repeats frames). Past the end of the file the last frame is held.
         """
         out_w, out_h = size
-        wanted = start_s + speed * np.arange(n_frames) / fps
+        wanted = start_s + speed * np.arange(n_frames) / fps if times_s is None else np.asarray(times_s, np.float64)
         out: list[np.ndarray] = []
         held: av.VideoFrame | None = None  # latest frame at or before the next wanted time
         held_img: np.ndarray | None = None
@@ -224,15 +226,17 @@ class PhotoSource:
         actual = travel / scale / duration_s if duration_s > 0 else 0.0
         return CameraMove((float(c0[0]), float(c0[1])), (float(c1[0]), float(c1[1])), zoom0, zoom1), actual
 
-    def frames(self, move: CameraMove, *, n_frames: int, size: tuple[int, int]) -> np.ndarray:
-        """Render ``n_frames`` of ``move`` as RGB ``[n, H, W, 3]`` uint8."""
+    def frames(self, move: CameraMove, *, n_frames: int, size: tuple[int, int],
+               progress: np.ndarray | None = None) -> np.ndarray:
+        """Render ``n_frames`` of ``move`` as RGB ``[n, H, W, 3]`` uint8; ``progress`` ``[n]`` in
+        [0, 1] is how far along the move each frame is (default: evenly spaced)."""
         out_w, out_h = size
         aspect = out_w / out_h
         img = self.image
         out = np.empty((n_frames, out_h, out_w, 3), np.uint8)
         c0, c1 = np.array(move.center0), np.array(move.center1)
         for i in range(n_frames):
-            f = i / max(n_frames - 1, 1)
+            f = float(progress[i]) if progress is not None else i / max(n_frames - 1, 1)
             zoom = move.zoom0 * (move.zoom1 / move.zoom0) ** f
             cx, cy = c0 + (c1 - c0) * f
             s = self.window_px(zoom, aspect)[0] / out_w  # photo px per output px

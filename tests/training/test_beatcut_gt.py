@@ -29,18 +29,22 @@ def _no_engine_analysis(*_args, **_kwargs):
     raise AssertionError("the ground-truth editor called bgmatch's analyze_music")
 
 
-def _build(out: Path, media_root: Path, config: GtConfig = TINY):
+def _build(out: Path, media_root: Path, config: GtConfig = TINY, events: list | None = None):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(edit, "analyze_music", _no_engine_analysis)
         mp.setattr("bgmatch.engine.analysis.rhythm.analyze_music", _no_engine_analysis)
-        return build_gt(out, config, media_root=media_root, workers=1)
+        return build_gt(out, config, media_root=media_root, workers=1,
+                        progress=None if events is None else lambda *e: events.append(e))
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory, media_root: Path) -> Path:
     out = tmp_path_factory.mktemp("gt") / "bench"
-    report = _build(out, media_root)
+    events: list = []
+    report = _build(out, media_root, events=events)
     assert len(report.rendered) == 5 and not report.failed
+    assert [e[2].split()[0] for e in events] == ["piece"] + ["query"] * 5  # the progress protocol
+    assert events[-1][:2] == (5, 5)
     return out
 
 

@@ -147,8 +147,8 @@ def build_gt(out_dir: str | os.PathLike[str], config: GtConfig = GtConfig(), *, 
         raise ConfigError(f"{layout.root} was built with other settings; build into another folder")
     midi = render_midi(layout.root / "midi", per_category=config.midi_per_category, seed=config.seed,
                        max_s=config.max_piece_s, min_s=config.min_track_s, src_dir=beats_src_dir or default_src_dir(),
-                       workers=workers, categories=config.midi_categories,  # type: ignore[arg-type] progress=(lambda d, t, m: progress(d, t, f"piece {m}")) if progress else None,
-                       cancel=cancel)
+                       workers=workers, categories=config.midi_categories,  # type: ignore[arg-type]
+                       progress=(lambda d, t, m: progress(d, t, f"piece {m}")) if progress else None, cancel=cancel)
     recordings: list[GalleryItem] = []
     if config.recordings:
         fetch_recordings(src, list(config.recordings))

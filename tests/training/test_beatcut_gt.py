@@ -162,3 +162,12 @@ def test_eval_reports_each_style_and_the_offset_measure(tiny: Path, tmp_path: Pa
         assert set(by_style) == set(STYLES) and all(row["n_queries"] == 1 for row in by_style.values())
         assert doc["methods"][name]["summary"]["recall@1"] == 1.0  # a one-track gallery
         assert doc["methods"][name]["summary"]["true_ref_ms"] is not None
+
+
+def test_a_piece_left_out_as_too_short_is_retried_under_a_lower_minimum() -> None:
+    from bgmatch.training.beatcut.gt_gallery import _still_rejected
+
+    short = "oneills1850/0759-0810.abc: only 35.2 s of music (need 40 s)"
+    assert _still_rejected(short, 40.0) and not _still_rejected(short, 32.0)
+    assert _still_rejected("x.mid: notes off the grid (on-grid fraction 0.50)", 1.0)
+    assert not _still_rejected(None, 40.0)

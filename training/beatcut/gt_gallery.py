@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -110,7 +111,7 @@ def render_midi(root: Path, *, per_category: int, seed: int, max_s: float, min_s
     def fresh(spec: ItemSpec) -> bool:
         title = _norm_title(spec.piece.title)
         return (quota[spec.category] > 0 and spec.piece.piece_id not in seen_pieces
-                and not (title and title in seen_titles) and spec.item_id not in rejected)
+                and not (title and title in seen_titles) and not _still_rejected(rejected.get(spec.item_id), min_s))
 
     def take(spec: ItemSpec) -> None:
         taken.append(spec)
@@ -149,6 +150,17 @@ def render_midi(root: Path, *, per_category: int, seed: int, max_s: float, min_s
                 elif fresh(spec):
                     take(spec)
     return [_midi_item(root, spec) for spec in taken]
+
+
+_TOO_SHORT = re.compile(r"only ([0-9.]+) s of music")
+
+
+def _still_rejected(reason: str | None, min_s: float) -> bool:
+    """Whether a remembered rejection holds under ``min_s`` (a piece left out as too short may fit a lower one)."""
+    if reason is None:
+        return False
+    short = _TOO_SHORT.search(reason)
+    return short is None or float(short.group(1)) < min_s
 
 
 def _midi_item(root: Path, spec: ItemSpec) -> GalleryItem:

@@ -49,15 +49,16 @@ class GtConfig:
     """Settings of a ground-truth BeatCut build (stored in ``build.json``; a resumed build must match)."""
 
     seed: int = 0
-    midi_per_category: int = 70  # whole MIDI pieces per beat-benchmark category
+    midi_per_category: int = 90  # whole MIDI pieces per beat-benchmark category
     midi_categories: tuple[str, ...] = MIDI_CATEGORIES
+    midi_total: int | None = None  # at most this many MIDI pieces in all
     recordings: tuple[str, ...] = tuple(RECORDING_PACKAGES)  # Debian packages of recorded music
     queries: Mapping[str, int] = field(default_factory=lambda: {"train": 60, "valid": 90, "test": 150})
     fractions: Mapping[str, float] = field(default_factory=lambda: {"train": 0.25, "valid": 0.25, "test": 0.5})
     styles: tuple[str, ...] = STYLES
     duration_range_s: tuple[float, float] = (15.0, 30.0)
     lead_s: float = 1.0
-    min_track_s: float = 40.0  # shorter pieces are left out
+    min_track_s: float = 32.0  # shorter pieces are left out
     max_piece_s: float = 900.0  # a rendered piece is cut at this length (longer than any here)
     edit: EditConfig = DEFAULT_EDIT
     edition: str = "gt"
@@ -147,7 +148,7 @@ def build_gt(out_dir: str | os.PathLike[str], config: GtConfig = GtConfig(), *, 
         raise ConfigError(f"{layout.root} was built with other settings; build into another folder")
     midi = render_midi(layout.root / "midi", per_category=config.midi_per_category, seed=config.seed,
                        max_s=config.max_piece_s, min_s=config.min_track_s, src_dir=beats_src_dir or default_src_dir(),
-                       workers=workers, categories=config.midi_categories,  # type: ignore[arg-type]
+                       workers=workers, categories=config.midi_categories, limit=config.midi_total,  # type: ignore[arg-type]
                        progress=(lambda d, t, m: progress(d, t, f"piece {m}")) if progress else None, cancel=cancel)
     recordings: list[GalleryItem] = []
     if config.recordings:
@@ -230,6 +231,7 @@ def build_parser(prog: str = "bgmatch train beatcut build --edition gt") -> argp
                    help="today's BeatCut, whose train-split music is kept out of valid and test (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--midi-per-category", type=int, default=d.midi_per_category)
+    p.add_argument("--midi-total", type=int, default=d.midi_total, help="at most this many MIDI pieces in all")
     p.add_argument("--recordings", default=",".join(d.recordings), help="Debian packages ('' for none)")
     p.add_argument("--queries", type=parse_counts, default=d.queries)
     p.add_argument("--fractions", type=parse_fractions, default=d.fractions)
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     """Build from the command line; exit 0, 1 on an error, 3 when some queries failed."""
     args = build_parser(prog or "bgmatch train beatcut build --edition gt").parse_args(argv)
     try:
-        config = GtConfig(seed=args.seed, midi_per_category=args.midi_per_category,
+        config = GtConfig(seed=args.seed, midi_per_category=args.midi_per_category, midi_total=args.midi_total,
                           recordings=tuple(filter(None, args.recordings.split(","))), queries=args.queries,
                           fractions=args.fractions, styles=tuple(filter(None, args.styles.split(","))),
                           duration_range_s=tuple(args.duration), min_track_s=args.min_track)

@@ -88,6 +88,7 @@ def _interleaved(streams: Mapping[str, Iterator[ItemSpec]]) -> Iterator[ItemSpec
 
 def render_midi(root: Path, *, per_category: int, seed: int, max_s: float, min_s: float, sr_hz: int = 22050,
                 src_dir: Path, workers: int = 1, categories: Sequence[Category] = MIDI_CATEGORIES,
+                limit: int | None = None,
                 progress: Callable[[int, int, str], None] | None = None,
                 cancel: Callable[[], bool] | None = None) -> list[GalleryItem]:
     """Whole MIDI pieces, ``per_category`` per category, rendered into ``root`` (resumable, seeded).
@@ -96,6 +97,7 @@ def render_midi(root: Path, *, per_category: int, seed: int, max_s: float, min_s
     piece (or title) already taken is skipped, so each sounds once. Renders run in ``workers``
     spawned processes, in waves, and are accepted in candidate order, so the set does not depend
     on which worker finished first. Left-out pieces are remembered in ``root/rejected.json``.
+    ``limit``: at most this many pieces in all (the first ones in that order).
     """
     config = ItemConfig(seed=seed, max_s=max_s, min_s=min_s, sr_hz=sr_hz)
     soundfont = find_soundfont()
@@ -103,14 +105,14 @@ def render_midi(root: Path, *, per_category: int, seed: int, max_s: float, min_s
     rejected: dict[str, str] = json.loads(rejected_path.read_text()) if rejected_path.is_file() else {}
     stream = _interleaved({c: candidates(c, config, src_dir=src_dir) for c in categories})
     quota = {c: per_category for c in categories}
-    total = sum(quota.values())
+    total = sum(quota.values()) if limit is None else min(limit, sum(quota.values()))
     taken: list[ItemSpec] = []
     seen_pieces: set[str] = set()
     seen_titles: set[str] = set()
 
     def fresh(spec: ItemSpec) -> bool:
         title = _norm_title(spec.piece.title)
-        return (quota[spec.category] > 0 and spec.piece.piece_id not in seen_pieces
+        return (quota[spec.category] > 0 and len(taken) < total and spec.piece.piece_id not in seen_pieces
                 and not (title and title in seen_titles) and not _still_rejected(rejected.get(spec.item_id), min_s))
 
     def take(spec: ItemSpec) -> None:
@@ -125,7 +127,7 @@ def render_midi(root: Path, *, per_category: int, seed: int, max_s: float, min_s
     with contextlib.ExitStack() as stack:
         pool = stack.enter_context(process_pool(workers)) if workers > 1 else None
         exhausted = False
-        while not exhausted and sum(quota.values()) > 0:
+        while not exhausted and sum(quota.values()) > 0 and len(taken) < total:
             if cancel is not None and cancel():
                 break
             wave: list[tuple[ItemSpec, Future | str | None]] = []  # a future, or the reason / None

@@ -171,3 +171,18 @@ def test_a_piece_left_out_as_too_short_is_retried_under_a_lower_minimum() -> Non
     assert _still_rejected(short, 40.0) and not _still_rejected(short, 32.0)
     assert _still_rejected("x.mid: notes off the grid (on-grid fraction 0.50)", 1.0)
     assert not _still_rejected(None, 40.0)
+
+
+def test_a_scene_whose_clips_are_too_short_shoots_from_another_source(media_root: Path) -> None:
+    from bgmatch.training.beatcut.sources import ClipSource, PhotoSource
+
+    clips = [ClipSource(media_root / "footage" / name) for name in ("cup.mp4", "box.mp4")]
+    photo = PhotoSource(sorted((media_root / "photos").iterdir())[0])
+    try:
+        shooter = edit._Shooter([*clips, photo], TINY.edit, np.random.default_rng(0))
+        shooter.scene = {c.name for c in clips}
+        assert shooter._pick(25 * 30, 0.5, set()) is photo  # a 30-s shot fits neither clip
+        assert shooter._pick(10, 0.5, set()) in clips  # a short one stays in the scene
+    finally:
+        for c in clips:
+            c.close()

@@ -307,11 +307,16 @@ class _Shooter:
         return lo + (hi - lo) * energy
 
     def _pick(self, n_frames: int, energy: float, tried: set[str]) -> Source | None:
-        """A source for the next shot: not the previous one, rarely used ones first."""
-        need_s = n_frames / self.config.fps * self._clip_speed(energy) * (1 + self.ramp)
+        """A source for the next shot: not the previous one, rarely used ones first; within a
+        scene one of the scene's sources, or any when none of them fits the shot."""
         free = [s for s in self.sources if s.name != self.previous and s.name not in tried]
         if self.scene is not None and any(s.name in self.scene for s in free):
-            free = [s for s in free if s.name in self.scene]
+            src = self._pick_from([s for s in free if s.name in self.scene], n_frames, energy)
+            return src if src is not None else self._pick_from(free, n_frames, energy)
+        return self._pick_from(free, n_frames, energy)
+
+    def _pick_from(self, free: list[Source], n_frames: int, energy: float) -> Source | None:
+        need_s = n_frames / self.config.fps * self._clip_speed(energy) * (1 + self.ramp)
         # A clip's own cuts are found only when it is first drawn; the file length bounds it before.
         clips = [s for s in free if isinstance(s, ClipSource) and s.duration_s >= need_s]
         photos = [s for s in free if isinstance(s, PhotoSource)]

@@ -60,7 +60,7 @@ def description_text(d) -> str:
     lines.append(f"  beats:   {len(d.beat_times_s)} (first {_first(d.beat_times_s)})")
     lines.append(f"  bars:    {len(d.downbeat_times_s)} of {d.meter} beats (downbeats {_first(d.downbeat_times_s)})")
     lines.append(f"  phrases: {len(d.phrase_times_s)} (starting {_first(d.phrase_times_s)})")
-    lines.append(f"  sections: {len(d.section_times_s)} (starting {', '.join(clock(t) for t in d.section_times_s) or 'none'})")
+    lines.append(f"  sections: {len(d.section_times_s)} (starting {_first(d.section_times_s, len(d.section_times_s))})")
     tags = ", ".join(f"{n} {p:.2f}" for n, p in d.tags) or "none (no tagger)"
     lines.append(f"  tags:    {tags}")
     return "\n".join(lines)

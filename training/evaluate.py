@@ -5,6 +5,7 @@
     bgmatch eval build [OUT] …        build the benchmark (see bgmatch.training.beatcut.build)
     bgmatch eval plot RESULTS.json … -o recall_at_k.png
     bgmatch eval beats [--build] …    score beat trackers on the ground-truth beat set (see bgmatch.training.beats)
+    bgmatch eval sync-tune …          choose the synchrony weights on valid, ablate its parts (see .sync_tuning)
 
 The harness hands each method (:mod:`.eval_methods`) only the query video and the library; it
 reads the split's ground truth afterwards, to score the answers (:mod:`.eval_metrics`). It
@@ -251,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bgmatch eval",
         description="Evaluate ranking methods on a BeatCut split. Also: `bgmatch eval build …` builds the "
                     "benchmark, `bgmatch eval plot …` draws Recall@K, `bgmatch eval beats …` scores beat trackers "
-                    "on the ground-truth beat set.")
+                    "on the ground-truth beat set, `bgmatch eval sync-tune …` chooses the synchrony weights.")
     p.add_argument("bench", nargs="?", type=Path, default=default_bench_dir(),
                    help="benchmark folder (default %(default)s, or $BGMATCH_BEATCUT)")
     p.add_argument("--split", default="valid", help="split to evaluate (default %(default)s)")
@@ -353,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         from .beats.evaluate import main as beats_main
 
         return beats_main(argv[1:])
+    if argv and argv[0] == "sync-tune":
+        from .sync_tuning import main as tune_main
+
+        return tune_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return run(args)

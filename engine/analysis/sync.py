@@ -10,7 +10,9 @@ For every candidate start offset in the track, three parts are computed on a com
 - ``bar``: as ``beat``, for the video's cuts and its start against the track's downbeats (an
   editor cuts on bar lines and starts on one, so the offset keeps the bar phase);
 - ``phrase``: as ``bar``, for the video's cuts against phrase and section starts (bgmatch sees
-  no scene change but a cut, so a cut stands for one).
+  no scene change but a cut, so a cut stands for one);
+- ``hit``: as ``beat``, for the video's events against the track's audible hits (the onset
+  envelope's prominent peaks, on the beat grid or not: editors also cut on a hit they hear).
 
 All offsets are scored at once with FFT correlation. Pure functions over numpy arrays.
 """
@@ -56,6 +58,11 @@ class SyncConfig:
     phrase_weight: float = 0.0
     off_bar_share: float = 0.5  # share of cuts an editor places off the bar lines
     off_phrase_share: float = 0.8  # share of cuts an editor places off phrase and section starts
+    # Reward for events on audible hits: 0 until measured on a ground-truth BeatCut's validation split.
+    hit_weight: float = 0.0
+    hit_prominence: float = 1.5  # a hit's onset peak stands this many standard deviations above its surroundings
+    hit_min_gap_s: float = 0.15  # hits closer than this are one hit
+    off_hit_share: float = 0.5  # share of events an editor places off the hits
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class TrackCurves:
     energy: np.ndarray  # [G] RMS energy
     bar_train: np.ndarray | None = None  # [G] the same ratio for downbeats (None: no downbeats known)
     phrase_train: np.ndarray | None = None  # [G] the same ratio for phrase and section starts
+    hit_train: np.ndarray | None = None  # [G] the same ratio for audible hits (None: hit part off)
 
 
 @dataclass(frozen=True)
@@ -108,10 +116,12 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean()) / (x.std() + 1e-8)).astype(np.float32)
 
 
-def _grid_train(times_s: np.ndarray, t: np.ndarray, *, sigma_s: float, off_share: float) -> np.ndarray:
+def _grid_train(times_s: np.ndarray, t: np.ndarray, *, sigma_s: float, off_share: float,
+                spacing_s: float | None = None) -> np.ndarray:
     """Log-likelihood ratio ``[G]`` at times ``t`` of "an event placed on one of ``times_s``,
     with jitter ``sigma_s``" (share ``1 - off_share``) against "placed at random": the random
-    explanation spreads over the local spacing of ``times_s``, so a sparse grid is not favoured."""
+    explanation spreads over the local spacing of ``times_s``, so a sparse grid is not favoured;
+    or over ``spacing_s`` everywhere (irregular times: the local gap would favour isolated ones)."""
     eps = off_share
     out = np.full(len(t), np.log(eps), np.float32)  # no grid time near: only the off-grid explanation
     if len(times_s) >= 2:
@@ -121,9 +131,24 @@ def _grid_train(times_s: np.ndarray, t: np.ndarray, *, sigma_s: float, off_share
         d = np.minimum(np.abs(t - prev), np.abs(nxt - t))
         period = nxt - prev
         inside = (t >= times_s[0] - period / 2) & (t <= times_s[-1] + period / 2)
+        if spacing_s is not None:
+            period = np.full(len(t), spacing_s)
         on_grid = period / (sigma_s * np.sqrt(2 * np.pi)) * np.exp(-0.5 * (d / sigma_s) ** 2)
         out = np.where(inside, np.log((1 - eps) * on_grid + eps), np.log(eps)).astype(np.float32)
     return out
+
+
+def hit_times(music: MusicAnalysis, *, config: SyncConfig = SyncConfig()) -> np.ndarray:
+    """Times (s) ``[H]`` of the track's audible hits: onset-envelope peaks whose prominence is at
+    least ``hit_prominence`` standard deviations of the envelope, ``hit_min_gap_s`` apart."""
+    from scipy.signal import find_peaks
+
+    env = np.asarray(music.onset_envelope, np.float64)
+    if len(env) < 3 or env.std() <= 0:
+        return np.zeros(0, np.float64)
+    distance = max(1, int(round(config.hit_min_gap_s * music.frame_rate_hz)))
+    peaks, _ = find_peaks(env, prominence=config.hit_prominence * env.std(), distance=distance)
+    return peaks / music.frame_rate_hz
 
 
 def track_curves(music: MusicAnalysis, *, config: SyncConfig = SyncConfig()) -> TrackCurves:
@@ -140,7 +165,13 @@ def track_curves(music: MusicAnalysis, *, config: SyncConfig = SyncConfig()) -> 
         starts = np.union1d(np.asarray(music.phrase_times_s, np.float64), np.asarray(music.section_times_s, np.float64))
         if len(starts) >= 2:
             phrase = _grid_train(starts, t, sigma_s=config.beat_sigma_s, off_share=config.off_phrase_share)
-    return TrackCurves(beat, onset, energy, bar, phrase)
+    hit = None
+    if config.hit_weight:
+        hits = hit_times(music, config=config)
+        if len(hits) >= 2:
+            hit = _grid_train(hits, t, sigma_s=config.beat_sigma_s, off_share=config.off_hit_share,
+                              spacing_s=music.duration_s / len(hits))
+    return TrackCurves(beat, onset, energy, bar, phrase, hit)
 
 
 def video_curves(video: VideoAnalysis, *, config: SyncConfig = SyncConfig()) -> VideoCurves:
@@ -200,8 +231,8 @@ def score_offsets(track: TrackCurves, video: VideoCurves, *, config: SyncConfig 
     """Score every start offset of the video in the track.
 
     Returns arrays of shape ``[O]`` (O = number of grid offsets where the video fits; 1 when
-    the track is shorter than the video): ``beat``, ``onset``, ``energy``, ``bar``, ``phrase``
-    and ``total``.
+    the track is shorter than the video): ``beat``, ``onset``, ``energy``, ``total``, and
+    ``bar`` and ``phrase``, ``hit`` when weighted.
     """
     n = len(video.events)
     beat, onset, energy = track.beat_train, track.onset_z, track.energy
@@ -225,6 +256,10 @@ def score_offsets(track: TrackCurves, video: VideoCurves, *, config: SyncConfig 
         phrase_s = _reward(track.phrase_train, cuts, len(total))
         total = total + config.bar_weight * bar_s + config.phrase_weight * phrase_s
         scores.update(bar=bar_s, phrase=phrase_s)
+    if config.hit_weight:
+        hit_s = _reward(track.hit_train, video.events, len(total))
+        total = total + config.hit_weight * hit_s
+        scores["hit"] = hit_s
     scores["total"] = total
     return scores
 

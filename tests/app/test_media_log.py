@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Q_ARG, QLoggingCategory, QUrl
@@ -12,6 +13,7 @@ from bgmatch.app.player import call_from_event_loop
 from bgmatch.assets import asset_path
 
 AV_LOG_INFO = 32
+APP = Path(media_log.__file__).resolve().parent
 
 
 def _load(qtbot, player: QMediaPlayer, path) -> None:
@@ -53,3 +55,12 @@ def test_qt_categories_are_quiet_unless_asked(monkeypatch):
         assert QLoggingCategory("qt.multimedia.playbackengine.codec").isCriticalEnabled()
     finally:
         QLoggingCategory.setFilterRules("")
+
+
+def test_no_python_message_handler_is_swapped_while_qt_threads_log(request: pytest.FixtureRequest):
+    """Qt's FFmpeg threads log warnings at any time; replacing a Python message handler meanwhile
+    segfaulted CI (PySide called the NULL handler). The suite keeps pytest-qt's per-test handler
+    off (``--no-qt-log``), and the app installs none."""
+    assert request.config.getoption("qt_log") is False
+    installs = [p.name for p in APP.glob("*.py") if "qInstallMessageHandler" in p.read_text()]
+    assert installs == []

@@ -1,4 +1,4 @@
-"""The synchrony score's bar and phrase rewards on a real track's analysis."""
+"""The synchrony score's bar, phrase and hit rewards on a real track's analysis."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from bgmatch.engine.analysis import media
 from bgmatch.engine.analysis.motion import VideoAnalysis
 from bgmatch.engine.analysis.rhythm import analyze_music
-from bgmatch.engine.analysis.sync import GRID_HZ, SyncConfig, score_offsets, track_curves, video_curves
+from bgmatch.engine.analysis.sync import GRID_HZ, SyncConfig, hit_times, score_offsets, track_curves, video_curves
 
 SR = 22050
 
@@ -46,3 +46,24 @@ def test_default_weights_keep_the_score_as_it_was(music):
     scores = score_offsets(track_curves(music, config=weighted), video_curves(video, config=weighted), config=weighted)
     assert np.allclose(scores["total"], default["total"] + 0.5 * scores["bar"] + 0.5 * scores["phrase"], atol=1e-5)
     assert (scores["bar"] > -1e-4).all() and (scores["phrase"] > -1e-4).all()  # FFT round-off only
+
+
+def test_hit_reward_finds_an_edit_cut_on_audible_hits_off_the_beat_grid(music):
+    config = SyncConfig(hit_weight=1.0)
+    hits = hit_times(music, config=config)
+    assert 10 < len(hits) < music.duration_s * 8  # prominent peaks, not every frame
+    env = music.onset_envelope
+    at_hits = env[np.round(hits * music.frame_rate_hz).astype(int)]
+    assert np.median(at_hits) > np.percentile(env, 90)  # the loudest onsets
+    beats = music.beat_times_s
+    off_grid = np.array([h for h in hits if np.abs(beats - h).min() > 0.1])  # hits the beat grid misses
+    assert len(off_grid) >= 4, "the real track should have hits between its beats"
+    chosen = off_grid[1:5]
+    start = chosen[0] - 0.7
+    video = _video(chosen - start, float(chosen[-1] - start + 1.0))
+    scores = score_offsets(track_curves(music, config=config), video_curves(video, config=config), config=config)
+    true = int(round(start * GRID_HZ))
+    assert scores["hit"][true] >= scores["hit"].max() - 1e-3  # the hits' offset is the hit part's best
+    assert scores["hit"][true] > scores["hit"][true + 3] + 0.5  # 150 ms later it is much worse
+    default = score_offsets(track_curves(music), video_curves(video))
+    assert "hit" not in default and np.allclose(default["total"], scores["total"] - scores["hit"], atol=1e-5)

@@ -216,3 +216,30 @@ def test_model_methods_fuse_as_the_library_does_and_tune_the_weight(small_bench:
     printed = capsys.readouterr().out
     chosen = json.loads((bundle_dir / "bundle.json").read_text())["score"]["fusion_weight"]
     assert f"recorded fusion_weight = {chosen:g}" in printed and "← chosen" in printed
+
+
+def test_sync_tune_reproduces_the_librarys_ranking_ablates_and_chooses_only_off_test(
+        small_bench: Path, eval_results: dict, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "ablation.json"
+    assert cli_main(["eval", "sync-tune", str(small_bench), "--split", "test", "--ablate", "--json", str(out),
+                     "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    rows = {s["label"]: s for s in doc["settings"]}
+    # the untouched setting ranks exactly as `bgmatch eval`'s sync method (Library.suggest) did
+    assert rows["all parts"]["ranks"] == eval_results["json"]["methods"]["sync"]["ranks"]
+    assert {"without beat", "without onset", "without energy", "beat alone"} <= set(rows)
+    assert rows["beat alone"]["config"]["onset_weight"] == 0 and rows["beat alone"]["config"]["beat_weight"] == 1
+    assert rows["all parts"]["summary"]["all"]["n"] == 40
+    assert "without beat" in capsys.readouterr().out
+    # a grid chooses a setting, so never on test
+    assert cli_main(["eval", "sync-tune", str(small_bench), "--split", "test", "--grid", "hit_weight=0,1",
+                     "--quiet"]) == 1
+    assert "choose on valid" in capsys.readouterr().err
+    grid = tmp_path / "grid.json"
+    assert cli_main(["eval", "sync-tune", str(small_bench), "--split", "valid", "--grid", "hit_weight=0,1",
+                     "--grid", "bar_weight=0,0.5", "--json", str(grid), "--quiet"]) == 0
+    tuned = json.loads(grid.read_text())
+    assert [s["label"] for s in tuned["settings"]] == ["hit_weight=0 bar_weight=0", "hit_weight=0 bar_weight=0.5",
+                                                       "hit_weight=1 bar_weight=0", "hit_weight=1 bar_weight=0.5"]
+    assert tuned["chosen"] in {s["label"] for s in tuned["settings"]}
+    assert cli_main(["eval", "sync-tune", str(small_bench), "--grid", "no_such_weight=1", "--quiet"]) == 1

@@ -6,7 +6,7 @@
 Each variant ranks the whole gallery as the library does (:func:`bgmatch.engine.library.retrieval.rerank`
 over :func:`bgmatch.engine.analysis.sync.track_curves` of the stored, corrected analysis) with one
 :class:`~bgmatch.engine.analysis.sync.SyncConfig` change: a part taken out (``-``) or, for the
-bar and phrase parts, which weigh 0 by default, put in (``+``). ``sync:default`` is the default
+bar, phrase and hit parts, which weigh 0 by default, put in (``+``). ``sync:default`` is the default
 config through this path (it must rank as ``sync`` does). Nothing here changes a default.
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ ABLATIONS: dict[str, dict[str, float]] = {
     "sync:+bar": {"bar_weight": 0.5},
     "sync:+phrase": {"phrase_weight": 0.5},
     "sync:+bar+phrase": {"bar_weight": 0.5, "phrase_weight": 0.5},
+    "sync:+hit": {"hit_weight": 0.5},
 }
 
 

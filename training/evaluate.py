@@ -31,10 +31,11 @@ from tqdm import tqdm
 from bgmatch.engine.learned.bundle import ModelBundle
 from bgmatch.engine.learned.bundle_format import set_fusion_weight
 from bgmatch.engine.errors import BgmatchError, ConfigError
-from bgmatch.engine.library import Library, LibraryConfig
+from bgmatch.engine.library import Library
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
 from .eval_ablation import ABLATIONS, ablation_factory
+from .eval_library import open_split_library
 from .eval_methods import METHODS, MethodContext, MethodFactory, ModelScorer, Scorer, SharedVideoAnalysis, load_method
 from .fusion_tuning import choose_weight
 from .eval_metrics import median_finite, rank_of, summarize, sync_error_s
@@ -151,33 +152,6 @@ def _score(res: MethodResult, ranking: list[tuple[str, float]], record: TruthRec
     res.ref_errors_s.append(float("nan") if ref is None else sync_error_s(record.cut_times_s, ref, offset_s=top_offset))
     res.true_ref_errors_s.append(sync_error_s(record.cut_times_s, ref, offset_s=record.offset_s)
                                  if rank == 1 and ref is not None else None)
-
-
-def open_split_library(layout: BenchLayout, split: str, *, show_bar: bool = True) -> Library:
-    """The split's gallery as a library in ``BENCH/libraries/<split>``, indexed on first use.
-
-    Each track is analysed up to the build's ``max_end_s`` (the span its queries come from), or
-    whole (up to the library's default cap, 20 minutes) where it is null (the ground-truth edition).
-    """
-    info = layout.read_build()
-    max_end = info["config"].get("max_end_s")
-    config = LibraryConfig() if max_end is None else LibraryConfig(max_track_s=float(max_end))
-    paths = [t.path for t in layout.gallery(split)]
-    library = Library.open(layout.library_dir(split), config=config)
-    bar = tqdm(total=len(paths), unit="track", desc=f"index {split}", disable=not show_bar)
-
-    def progress(done: int, total: int, _path: str) -> None:
-        bar.n = done
-        bar.refresh()
-
-    try:
-        report = library.add(paths, progress=progress)
-    finally:
-        bar.close()
-    if report.failed:
-        library.close()
-        raise ConfigError(f"{report.failed[0][1]} (and {len(report.failed) - 1} more gallery tracks failed)")
-    return library
 
 
 def format_table(result: EvalResult) -> str:

@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Score the settings the arguments ask for, print them, and write ``--json``."""
-    from .evaluate import open_split_library
+    from .eval_library import open_split_library
 
     grid = parse_grid(args.grid)
     if grid and args.split == "test":

@@ -31,7 +31,7 @@ from bgmatch.engine.config import config_from_dict, config_to_dict, read_config_
 from bgmatch.engine.errors import ConfigError, MediaError
 from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.engine.analysis.motion import cut_scores
-from bgmatch.engine.analysis.rhythm import MusicAnalysis, analyze_music
+from bgmatch.engine.analysis.rhythm import analyze_music
 
 from .sources import ClipSource, PhotoSource, Source, open_source
 

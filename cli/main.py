@@ -181,8 +181,10 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
     by_track = fit_measures(lib, query, suggestions)
     measures = [by_track[s.track_id] for s in suggestions]
     if not args.quiet and not args.json:
-        model = (f" + {lib.model.score_config.fusion_weight:g} × learned (model {lib.model.version})"
-                 if lib.model is not None else "")
+        weight = lib.model.score_config.fusion_weight if lib.model is not None else None
+        model = ("" if weight is None else
+                 f" alone (model {lib.model.version}: its learned part is shown but weighs 0)" if weight == 0 else
+                 f" + {weight:g} × learned (model {lib.model.version})")
         print(f"fit = 0–100 from the score: synchrony{model}; cuts on a beat: within ±40 ms of one at the "
               "offset; --json for the raw parts", file=sys.stderr)
     if args.json:

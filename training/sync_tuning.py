@@ -61,7 +61,7 @@ class SettingResult:
 
 def style_of(record: TruthRecord) -> str:
     """The editor style a query was cut in (``all`` for benchmarks that record none)."""
-    return str(getattr(record, "style", "") or ALL)
+    return record.style or ALL
 
 
 def summarize_ranks(ranks: Sequence[int], styles: Sequence[str]) -> dict[str, dict[str, float]]:

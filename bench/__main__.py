@@ -1,6 +1,6 @@
 """`bgmatch bench` / `python -m bench`: run benchmark cases and print their table.
 
-Cases: suggest, indexing, ann, encoders, memory, coldstart (all by default). ``--quick`` shrinks every
+Cases: suggest, whole, indexing, ann, encoders, memory, coldstart (all by default). ``--quick`` shrinks every
 case to a CI-sized run. Inputs are made once from the real media and cached.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .measure import BenchError
 from .report import Row, save_json, table
 
 #: Case name → its module in this package (imported only when run: some need PyAV or Qt).
-CASES = {name: name for name in ("suggest", "indexing", "ann", "encoders", "memory", "coldstart")}
+CASES = {name: name for name in ("suggest", "whole", "indexing", "ann", "encoders", "memory", "coldstart")}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,8 @@
   (as an editor exports) or none (as most phones and cameras record).
 - A music library of N tracks: 30 s excerpts of the real tracks at different offsets and
   speeds (written as Ogg Vorbis), analysed into a bgmatch library.
+- N whole tracks: every real track whole, again at small speed changes (each a distinct file,
+  as a library holds whole songs), written as FLAC (fast to write; the analysis decodes either).
 """
 from __future__ import annotations
 
@@ -131,6 +133,44 @@ def excerpt_files(folder: Path, music: list[Path], *, n: int, excerpt_s: float =
         soundfile.write(tmp, y, sr_hz, format="OGG", subtype="VORBIS")
         os.replace(tmp, path)
     return out
+
+
+def whole_plan(n_tracks: int, n: int, *, step: float = 0.012) -> list[tuple[int, float]]:
+    """(track index, speed) of ``n`` whole-track variants: every track at 1.0×, then at
+    1 ± ``step``, 1 ± 2·``step``, … (so each variant is a distinct file of a plausible tempo)."""
+    if n_tracks < 1:
+        raise BenchError("no track to make whole-track variants of")
+    plan = []
+    for i in range(n):
+        round_ = i // n_tracks
+        k = (round_ + 1) // 2 * (1 if round_ % 2 else -1)
+        plan.append((i % n_tracks, 1.0 + step * k))
+    return plan
+
+
+def whole_track_files(folder: Path, music: list[Path], *, n: int, sr_hz: int = 22050) -> list[Path]:
+    """Write (once) ``n`` whole-track FLAC variants of the real tracks into ``folder``; their paths."""
+    import soundfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = whole_plan(len(music), n)
+    out: list[Path | None] = [None] * n
+    for t, track in enumerate(music):  # each source decoded once, for all its variants
+        mine = [(i, speed) for i, (tt, speed) in enumerate(plan) if tt == t]
+        y = None
+        for i, speed in mine:
+            path = folder / f"{i:05d}-{track.stem[:40]}-x{speed:.3f}.flac"
+            out[i] = path
+            if path.exists():
+                continue
+            if y is None:
+                y = media.decode_audio(track, sr_hz=sr_hz)
+            n_out = int(len(y) / speed)
+            z = np.interp(np.arange(n_out) * speed, np.arange(len(y)), y).astype(np.float32)
+            tmp = path.with_name(f".{path.name}.tmp")
+            soundfile.write(tmp, z, sr_hz, format="FLAC", subtype="PCM_16")
+            os.replace(tmp, path)
+    return [p for p in out if p is not None]
 
 
 def built_library(folder: Path, files: list[Path], *, say: Callable[[str], None] = log) -> Path:

@@ -2,7 +2,7 @@
 
 A job is a plain function ``fn(progress, cancel) -> result`` with the engine's progress protocol,
 ``progress(done, total, message)`` (``total`` 0: busy, amount unknown); :class:`Job` runs it in a
-pool thread and reports through Qt signals, which are delivered on the GUI thread. A job stops on
+pool thread (handed to the pool as a callable, which the pool lets go after the run) and reports through Qt signals, which are delivered on the GUI thread. A job stops on
 cancel by raising :class:`JobCancelled` (``cancelled`` signal) or by returning a partial result
 (``succeeded``). Each lane is a
 pool of one thread, so jobs of one kind (analysis, library, export, …) queue behind each other
@@ -11,9 +11,10 @@ while different kinds run side by side.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from bgmatch.engine.errors import BgmatchError
 from bgmatch.engine.library import ProgressFn
@@ -78,12 +79,14 @@ def error_message(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}): {exc}"
 
 
-class Job(QRunnable):
-    """One run of a job function in a pool thread."""
+class Job:
+    """One run of a job function in a pool thread.
+
+    Not a ``QRunnable``: PySide's ``QThreadPool.start(runnable)`` keeps a reference to every
+    runnable it was given for as long as the pool lives, so no job was ever freed.
+    """
 
     def __init__(self, fn: JobFn, name: str) -> None:
-        super().__init__()
-        self.setAutoDelete(False)  # the runner keeps the Python object until ``done``
         self.fn = fn
         self.name = name
         self.lane = "misc"
@@ -118,7 +121,13 @@ class Job(QRunnable):
 
 
 class JobRunner(QObject):
-    """Starts jobs on named lanes and keeps them alive until they are done."""
+    """Starts jobs on named lanes and keeps them alive until they are done.
+
+    A finished job is let go on the GUI thread once its lane is idle (``done`` is delivered while
+    the pool thread may still be returning from :meth:`Job.run` and holding it). The runner's own
+    connection holds the job weakly: a strong one would be a cycle through Qt (job → signals →
+    slot → job) that Python's collector cannot see.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +137,7 @@ class JobRunner(QObject):
             pool.setMaxThreadCount(threads)
             self._pools[lane] = pool
         self._active: set[Job] = set()
+        self._finished: list[Job] = []
 
     def prepare(self, lane: str, name: str, fn: JobFn) -> Job:
         """A job for ``lane``, not yet started: connect to its ``signals``, then :meth:`submit` it."""
@@ -140,9 +150,17 @@ class JobRunner(QObject):
     def submit(self, job: Job) -> Job:
         """Start a prepared job (connections made before this cannot miss a signal)."""
         self._active.add(job)
-        job.signals.done.connect(lambda: self._active.discard(job))
-        self._pools[job.lane].start(job)
+        ref = weakref.ref(job)
+        job.signals.done.connect(lambda: self._retire(ref))
+        self._pools[job.lane].start(job.run)
         return job
+
+    def _retire(self, ref: "weakref.ref[Job]") -> None:
+        job = ref()
+        if job is not None:
+            self._active.discard(job)
+            self._finished.append(job)
+        self._finished = [j for j in self._finished if self._pools[j.lane].activeThreadCount() > 0]
 
     def start(self, lane: str, name: str, fn: JobFn, *, progress: ProgressFn | None = None,
               succeeded: Callable[[Any], None] | None = None, failed: Callable[[str], None] | None = None,
@@ -167,4 +185,7 @@ class JobRunner(QObject):
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         """Block until every lane is idle (at shutdown); returns whether they all finished."""
-        return all(pool.waitForDone(timeout_ms) for pool in self._pools.values())
+        idle = all(pool.waitForDone(timeout_ms) for pool in self._pools.values())
+        if idle:
+            self._finished.clear()
+        return idle

@@ -85,3 +85,21 @@ def test_job_cancelled_exception_is_not_an_error(qtbot):
                        done=lambda: out.__setitem__("done", 1))
     qtbot.waitUntil(lambda: out["done"] == 1)
     assert out["cancelled"] == 1 and out["failed"] == []
+
+
+def test_finished_jobs_are_freed(qtbot):
+    # The runner's own connection once held each job strongly: a cycle through Qt (job → signals
+    # → slot → job) that Python's collector cannot see, so no job was ever freed.
+    import gc
+    import weakref
+
+    runner = JobRunner()
+    refs, done = [], []
+    for i in range(4):
+        job = runner.start("misc", f"job {i}", lambda p, c, i=i: i, done=lambda: done.append(1))
+        refs.append(weakref.ref(job))
+        del job
+    qtbot.waitUntil(lambda: len(done) == 4)
+    assert not runner.active() and runner.wait(5_000)
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4

@@ -2,44 +2,30 @@
 its beat grid and the switch; the render plays the fitted music from 0; the marks follow the plan."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from bgmatch.engine.analysis import media
 from bgmatch.engine.errors import MediaError
-from bgmatch.engine.library import Library, probe
-from bgmatch.engine.session import (FitRequest, LoadedVideo, Session, fitted_times_s, render_preview,
-                                    track_marks)
+from bgmatch.engine.library import Library
+from bgmatch.engine.session import FitRequest, Session, fitted_times_s, render_preview, track_marks
 from bgmatch.engine.session.fitpreview import PREVIEW_SR_HZ
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO_VIDEO = REPO / "assets" / "demo" / "video.mp4"
+from .helpers import ranked_demo_library, session_on_copy
+
 TRACKS = 2
 
 
 @pytest.fixture(scope="module")
 def ranked(tmp_path_factory, demo_music):
-    folder = tmp_path_factory.mktemp("fitpreview") / "lib"
-    with Library.open(folder) as library:
-        library.set_tagging(False)  # tags play no part in fitting (and tagging doubles the indexing time)
-        assert len(library.add(demo_music[:TRACKS]).added) == TRACKS
-        query = library.query(DEMO_VIDEO)
-        suggestions = library.suggest(query, top=TRACKS)
-    return folder, LoadedVideo(DEMO_VIDEO, probe(DEMO_VIDEO), query.analysis), suggestions
+    return ranked_demo_library(tmp_path_factory.mktemp("fitpreview") / "lib", demo_music[:TRACKS],
+                               tagging=False)  # tags play no part in fitting (and double the indexing)
 
 
 @pytest.fixture()
 def session(ranked, tmp_path):
-    template, video, suggestions = ranked
-    shutil.copytree(template, tmp_path / "lib")
-    library = Library.open(tmp_path / "lib", create=False)
-    s = Session(library)
-    s.set_video(video, suggestions)
-    yield s
-    library.close()
+    with session_on_copy(ranked, tmp_path) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -1,42 +1,30 @@
 """The editing session without Qt, on a real library of the demo music and the demo video."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bgmatch.engine.errors import LibraryError
-from bgmatch.engine.library import ExportConfig, FitPlan, Library, probe
-from bgmatch.engine.session import Event, LoadedVideo, Session, step_beats_s
+from bgmatch.engine.library import ExportConfig, FitPlan, Library
+from bgmatch.engine.session import Event, Session, step_beats_s
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO_VIDEO = REPO / "assets" / "demo" / "video.mp4"
+from .helpers import DEMO_VIDEO, ranked_demo_library, session_on_copy
+
 TRACKS = 4
 
 
 @pytest.fixture(scope="module")
 def ranked(tmp_path_factory, demo_music):
     """A library of a few demo tracks, the demo video's analysis and its ranking (made once)."""
-    folder = tmp_path_factory.mktemp("session") / "lib"
-    with Library.open(folder) as library:
-        assert len(library.add(demo_music[:TRACKS]).added) == TRACKS
-        query = library.query(DEMO_VIDEO)
-        suggestions = library.suggest(query, top=TRACKS)
-    return folder, LoadedVideo(DEMO_VIDEO, probe(DEMO_VIDEO), query.analysis), suggestions
+    return ranked_demo_library(tmp_path_factory.mktemp("session") / "lib", demo_music[:TRACKS])
 
 
 @pytest.fixture()
 def session(ranked, tmp_path):
-    """A session on a private copy of the library, with the demo video's ranking loaded."""
-    template, video, suggestions = ranked
-    shutil.copytree(template, tmp_path / "lib")
-    library = Library.open(tmp_path / "lib", create=False)
-    s = Session(library)
-    s.set_video(video, suggestions)
-    yield s
-    library.close()
+    with session_on_copy(ranked, tmp_path) as s:
+        yield s
 
 
 def record(session: Session) -> list[tuple[str, object]]:

@@ -1,7 +1,8 @@
 """Which model ranks the suggestions: choose, load and embed in a worker, undo, and name it in the status bar.
 
-A model choice is a bundle folder, ``default`` (the shipped model, when there is one) or ``none``
-(the analysis-only score), as :mod:`bgmatch.engine.learned.modelchoice` resolves them. A new choice is
+A model choice is a bundle folder, ``default`` (the shipped model, when there is one and its learned
+score counts) or ``none`` (the analysis-only score), as :mod:`bgmatch.engine.learned.modelchoice`
+resolves them. A new choice is
 loaded and the library embedded for it on the library lane (progress and Cancel in the status
 bar); only then does the library rank with it, so cancelling keeps the old model. The models
 used before stay loaded for Training ▸ Undo Model Change, which is instant: the store keeps the
@@ -16,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog
 
-from bgmatch.engine.library import BUNDLE_MANIFEST, default_bundle_path
+from bgmatch.engine.library import BUNDLE_MANIFEST, default_model_path
 
 from . import jobs
 from .settings import MODEL_DEFAULT, MODEL_NONE
@@ -72,13 +73,13 @@ class ModelFlow(QObject):
 
     # -- choosing ----------------------------------------------------------------------------
     def fill_menu(self) -> None:
-        """Training ▸ Model: the analysis score, the shipped model (when installed) and every
-        trained bundle of this library."""
+        """Training ▸ Model: the analysis score, the shipped model (when installed and its
+        learned score counts: ``engine.learned.modelchoice``) and every trained bundle of this library."""
         menu = self.window.model_menu
         menu.clear()
         group = QActionGroup(menu)
         choices = [(MODEL_NONE, "Analysis Score (beats, onsets, energy)")]
-        if default_bundle_path() is not None:
+        if default_model_path() is not None:
             choices.append((MODEL_DEFAULT, "Default Model (shipped)"))
         choices += [(str(p), model_name(p)) for p in self.bundles()]
         library = self.window.library

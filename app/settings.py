@@ -13,7 +13,7 @@ from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
 ORGANIZATION = "bgmatch"
 APPLICATION = "bgmatch"
 #: Model choices besides a bundle folder (``engine.modelchoice.DEFAULT`` / ``NONE``; not imported,
-#: as that loads torch): the shipped model when there is one, and the analysis-only score.
+#: as that loads torch): the shipped model when there is one and it counts, and the analysis-only score.
 MODEL_DEFAULT = "default"
 MODEL_NONE = "none"
 #: Projects (video folders) whose export folder is remembered.

@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     ranking = argparse.ArgumentParser(add_help=False)
     ranking.add_argument("--model", default=None, metavar="FOLDER|default|none",
                         help="trained model fused with the analysis-only score: a bundle folder written by "
-                             "`bgmatch train`, 'default' (the shipped one) or 'none' (default: $BGMATCH_MODEL "
-                             "or 'default')")
+                             "`bgmatch train`, 'default' (the shipped one, while its learned score counts; today's "
+                             "weighs 0, so 'default' ranks by synchrony alone, as 'none' does) or 'none' (default: "
+                             "$BGMATCH_MODEL or 'default')")
     ranking.add_argument("--device", default=None, metavar="DEV",
                         help="where the model runs: cpu, cuda, cuda:1 (default: CUDA when present, or "
                              "$BGMATCH_DEVICE)")
@@ -182,7 +183,7 @@ def cmd_suggest(args: argparse.Namespace, lib) -> int:
     measures = [by_track[s.track_id] for s in suggestions]
     if not args.quiet and not args.json:
         weight = lib.model.score_config.fusion_weight if lib.model is not None else None
-        model = ("" if weight is None else
+        model = (" alone" if weight is None else
                  f" alone (model {lib.model.version}: its learned part is shown but weighs 0)" if weight == 0 else
                  f" + {weight:g} × learned (model {lib.model.version})")
         print(f"fit = 0–100 from the score: synchrony{model}; cuts on a beat: within ±40 ms of one at the "

@@ -50,6 +50,12 @@ def write_manifest(folder: str | os.PathLike[str], manifest: dict[str, Any]) -> 
     os.replace(temporary, path)
 
 
+def fusion_weight(folder: str | os.PathLike[str]) -> float:
+    """The fusion weight recorded in a bundle's manifest (``ScoreConfig``'s default, 0, when none),
+    read without loading the model (or torch)."""
+    return float(read_manifest(folder).get("score", {}).get("fusion_weight", 0.0))
+
+
 def set_fusion_weight(folder: str | os.PathLike[str], weight: float) -> None:
     """Record the fusion weight chosen for a bundle in its manifest (atomically)."""
     manifest = read_manifest(folder)

@@ -1,5 +1,11 @@
 """Which trained model ranks with the analysis-only score: a bundle folder, the shipped default
-(``assets/model``), or none. The CLI's ``--model`` and the app's setting both resolve here."""
+(``assets/model``), or none. The CLI's ``--model`` and the app's setting both resolve here.
+
+``default`` is the shipped model only while its learned score counts: a shipped bundle whose
+fusion weight is 0 (the weight chosen on the ground-truth BeatCut's valid split, assets/MODEL.md)
+would change no ranking, so ``default`` then ranks by synchrony alone, as ``none`` does, and
+nothing loads torch or embeds the library for it. A bundle folder named explicitly always loads.
+"""
 from __future__ import annotations
 
 import os
@@ -8,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bgmatch.assets import asset_path
 
-from .bundle_format import BUNDLE_MANIFEST
+from .bundle_format import BUNDLE_MANIFEST, fusion_weight
 
 if TYPE_CHECKING:  # torch is imported only when a model is loaded (keeps `--model none` quick)
     import torch
@@ -27,13 +33,21 @@ def default_bundle_path() -> Path | None:
     return folder if (folder / BUNDLE_MANIFEST).is_file() else None
 
 
+def default_model_path() -> Path | None:
+    """What ``default`` ranks with: the shipped bundle folder, or None when there is none or its
+    learned score weighs 0 (see the module's docstring)."""
+    folder = default_bundle_path()
+    return folder if folder is not None and fusion_weight(folder) != 0 else None
+
+
 def resolve_model_choice(choice: str | None) -> Path | None:
-    """The bundle folder a choice names (None for ``none``, or ``default`` without shipped weights)."""
+    """The bundle folder a choice names (None for ``none``, or for ``default`` when
+    :func:`default_model_path` is None)."""
     choice = choice or os.environ.get(MODEL_ENV) or DEFAULT
     if choice == NONE:
         return None
     if choice == DEFAULT:
-        return default_bundle_path()
+        return default_model_path()
     return Path(choice).expanduser()
 
 

@@ -14,7 +14,7 @@ from ..analysis.waveform import Waveform
 from ..learned.bundle_format import BUNDLE_MANIFEST
 from ..learned.modelchoice import DEFAULT as DEFAULT_MODEL
 from ..learned.modelchoice import NONE as NO_MODEL
-from ..learned.modelchoice import default_bundle_path, load_model_choice, resolve_model_choice
+from ..learned.modelchoice import default_bundle_path, default_model_path, load_model_choice, resolve_model_choice
 from ..output.export import ExportConfig, ExportResult, export, export_video
 from ..output.fit import FitConfig, FitPlan
 from ..output.fit_render import FitResult, write_fit
@@ -40,6 +40,6 @@ __all__ = [
     "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "SearchHit", "Suggestion",
     "TagReport", "TrackDescription", "TrackDetails", "describe_track",
     "TrackFilter", "TrackInfo", "VideoAnalysis", "VideoQuery", "add_with_ray", "beat_tracker_is_cold", "check_video",
-    "default_bundle_path", "default_library_folder", "demo_library_folder", "export", "load_model_choice", "probe",
-    "resolve_model_choice", "Waveform",
+    "default_bundle_path", "default_model_path", "default_library_folder", "demo_library_folder", "export",
+    "load_model_choice", "probe", "resolve_model_choice", "Waveform",
 ]

@@ -43,8 +43,8 @@ def no_shipped_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
         from bgmatch.app import model_flow
         from bgmatch.engine.learned import modelchoice
 
-        monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: None)  # what "default" resolves to
-        monkeypatch.setattr(model_flow, "default_bundle_path", lambda: None)  # what the Model menu lists
+        monkeypatch.setattr(modelchoice, "default_model_path", lambda: None)  # what "default" resolves to
+        monkeypatch.setattr(model_flow, "default_model_path", lambda: None)  # what the Model menu lists
 
 
 @pytest.fixture(scope="session")

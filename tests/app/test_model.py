@@ -191,14 +191,43 @@ def test_model_setting_values():
 
 
 @pytest.mark.shipped_model
-def test_a_first_start_ranks_with_the_shipped_model(qtbot, settings, video):
-    """No saved choice: the window loads assets/model, embeds the library, and the suggestions
-    carry the learned part (never skipped: the weights ship with the package)."""
+def test_a_first_start_ranks_by_the_analysis_score_while_the_shipped_model_weighs_0(qtbot, settings, video):
+    """No saved choice: the shipped model's learned score weighs 0 (assets/MODEL.md), so the window
+    ranks by the analysis score without loading it or embedding the library, and the Model menu
+    does not offer a model that would change nothing."""
     from bgmatch.app.main_window import MainWindow
+    from bgmatch.engine.learned.bundle_format import fusion_weight
     from bgmatch.engine.learned.modelchoice import default_bundle_path
 
     shipped = default_bundle_path()
     assert shipped is not None, "assets/model is missing from this installation"
+    assert fusion_weight(shipped) == 0
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    _restored(qtbot, w)
+    assert w.library.model is None and w.model_label.text() == "Model: analysis score"
+    assert w.suggest_flow.open_video(video)
+    _settled(qtbot, w)
+    assert w.session.suggestions and all("learned" not in s.parts for s in w.session.suggestions)
+    w.model_menu.aboutToShow.emit()
+    assert "Default Model (shipped)" not in {a.text() for a in w.model_menu.actions()}
+    w.close()
+
+
+@pytest.mark.shipped_model
+def test_a_first_start_ranks_with_a_shipped_model_that_counts(qtbot, settings, video, tmp_path, monkeypatch):
+    """A shipped model whose learned score counts (here the real one at fusion weight 0.5): the
+    window loads it, embeds the library, and the suggestions carry the learned part."""
+    import shutil
+
+    from bgmatch.app.main_window import MainWindow
+    from bgmatch.engine.learned import modelchoice
+    from bgmatch.engine.learned.bundle_format import set_fusion_weight
+
+    counting = tmp_path / "model"
+    shutil.copytree(modelchoice.default_bundle_path(), counting)
+    set_fusion_weight(counting, 0.5)
+    monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: counting)
     w = MainWindow(settings)
     qtbot.addWidget(w)
     _restored(qtbot, w)

@@ -17,7 +17,10 @@ from bgmatch.engine.learned.bundle import ModelBundle
 from bgmatch.engine.errors import ModelError
 from bgmatch.engine.learned.fusion import fuse, standardized
 from bgmatch.engine.library import Library, LibraryConfig
-from bgmatch.engine.learned.modelchoice import load_model_choice, resolve_model_choice
+from bgmatch.engine.learned import modelchoice
+from bgmatch.engine.learned.bundle_format import fusion_weight
+from bgmatch.engine.learned.modelchoice import (default_bundle_path, default_model_path, load_model_choice,
+                                                resolve_model_choice)
 from bgmatch.engine.library.retrieval import FusionConfig, Ranked
 
 
@@ -144,6 +147,12 @@ def test_model_choice(tmp_path, tiny_bundle_dir, monkeypatch):
     assert load_model_choice(str(tiny_bundle_dir), device="cpu").version
     monkeypatch.setenv("BGMATCH_MODEL", "none")
     assert resolve_model_choice(None) is None
+    monkeypatch.delenv("BGMATCH_MODEL")
+    # "default" is the shipped model only while its learned score counts; today's weighs 0
+    assert fusion_weight(default_bundle_path()) == 0 and resolve_model_choice(None) is None
+    assert resolve_model_choice(str(default_bundle_path())) == default_bundle_path()  # named: loads
+    monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: tiny_bundle_dir)  # weight 1
+    assert resolve_model_choice("default") == tiny_bundle_dir == default_model_path()
     with pytest.raises(ModelError, match="not a model bundle"):
         load_model_choice(str(tmp_path))
 

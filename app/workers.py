@@ -2,11 +2,11 @@
 
 A job is a plain function ``fn(progress, cancel) -> result`` with the engine's progress protocol,
 ``progress(done, total, message)`` (``total`` 0: busy, amount unknown); :class:`Job` runs it in a
-pool thread (handed to the pool as a callable, which the pool lets go after the run) and reports through Qt signals, which are delivered on the GUI thread. A job stops on
-cancel by raising :class:`JobCancelled` (``cancelled`` signal) or by returning a partial result
-(``succeeded``). Each lane is a
-pool of one thread, so jobs of one kind (analysis, library, export, …) queue behind each other
-while different kinds run side by side.
+pool thread (handed to the pool as a callable, which the pool lets go after the run) and reports
+through Qt signals, which are delivered on the GUI thread. A job stops on cancel by raising
+:class:`JobCancelled` (``cancelled`` signal) or by returning a partial result (``succeeded``).
+Each lane is a pool of one thread, so jobs of one kind (analysis, library, export, …) queue behind
+each other while different kinds run side by side.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bgmatch.assets import asset_path
 
+from ..errors import ModelError
 from .bundle_format import BUNDLE_MANIFEST, fusion_weight
 
 if TYPE_CHECKING:  # torch is imported only when a model is loaded (keeps `--model none` quick)
@@ -37,7 +38,12 @@ def default_model_path() -> Path | None:
     """What ``default`` ranks with: the shipped bundle folder, or None when there is none or its
     learned score weighs 0 (see the module's docstring)."""
     folder = default_bundle_path()
-    return folder if folder is not None and fusion_weight(folder) != 0 else None
+    if folder is None:
+        return None
+    try:
+        return folder if fusion_weight(folder) != 0 else None
+    except ModelError:
+        return folder  # a damaged manifest: loading it names the file and the problem
 
 
 def resolve_model_choice(choice: str | None) -> Path | None:

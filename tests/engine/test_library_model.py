@@ -215,3 +215,12 @@ def test_bundles_from_the_same_music_encoder_share_stored_embeddings(tmp_path, f
         lib.set_model(second)
         assert lib.missing_embeddings() == []
         assert lib.missing_embeddings(ModelBundle.load(other, device="cpu")) != []
+
+
+def test_a_damaged_shipped_manifest_is_loaded_and_named(tmp_path, monkeypatch):
+    # default_model_path cannot read the weight: it hands the folder on, and loading names the file
+    (tmp_path / "bundle.json").write_text("{not json")
+    monkeypatch.setattr(modelchoice, "default_bundle_path", lambda: tmp_path)
+    assert default_model_path() == tmp_path
+    with pytest.raises(ModelError, match="bundle.json: unreadable bundle manifest"):
+        load_model_choice("default")

@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.runner = JobRunner(self)
         self.session = Session(library)
         self.last_message: QMessageBox | None = None
+        self.closed = False  # set by closeEvent: late job signals then open no message box
 
         self.setWindowTitle("bgmatch")
         self.setAcceptDrops(True)
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout, stop every job and release the library."""
+        self.closed = True
         self.save_layout()
         self.runner.cancel_all()
         self.player.stop()
@@ -180,7 +182,8 @@ class MainWindow(QMainWindow):
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        if not self.closed:  # a job's late signal after the close: a box shown now would keep the app from quitting
+            box.open()
         self.last_message = box
         return box
 

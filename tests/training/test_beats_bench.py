@@ -262,3 +262,22 @@ def test_cli_help_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no beat benchmark here" in capsys.readouterr().err
     assert beats_main(["--out", str(tmp_path), "--tracker", "nosuch", "--quiet"]) == 1
     assert "tracker 'nosuch'" in capsys.readouterr().err
+
+
+def test_debian_sources_unpack_into_a_fresh_folder(tmp_path: Path) -> None:
+    # dpkg -x makes its target folder but not the parents: a fresh cache once failed here
+    from bgmatch.training.beats.sources import fetch_debian
+
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    for deb in (default_src_dir() / "debs").glob("openttd-openmsx_*.deb"):  # no download when cached
+        shutil.copy(deb, debs)
+    folder = fetch_debian(tmp_path, ["openttd-openmsx"])["openttd-openmsx"]
+    assert folder == tmp_path / "x" / "openttd-openmsx" and next(folder.rglob("*.mid"), None) is not None
+    (tmp_path / "x" / "openttd-openmsx").rename(tmp_path / "unpacked")
+    broken = next(debs.glob("openttd-openmsx_*.deb"))
+    broken.write_bytes(broken.read_bytes()[:1000])
+    from bgmatch.engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="dpkg -x failed.*delete the file"):
+        fetch_debian(tmp_path, ["openttd-openmsx"])

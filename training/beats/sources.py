@@ -69,7 +69,11 @@ def fetch_debian(src_dir: Path, packages: list[str] | None = None) -> dict[str, 
             deb = sorted(debs.glob(f"{pkg}_*.deb"))[-1]
             tmp = target.with_name(pkg + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
-            subprocess.run(["dpkg", "-x", str(deb), str(tmp)], check=True, capture_output=True)
+            tmp.parent.mkdir(parents=True, exist_ok=True)  # dpkg -x makes the folder, not its parents
+            res = subprocess.run(["dpkg", "-x", str(deb), str(tmp)], capture_output=True, text=True)
+            if res.returncode != 0:
+                raise ConfigError(f"{deb}: dpkg -x failed ({res.stderr.strip().splitlines()[-1:]}); delete the "
+                                  "file to download it again")
             tmp.rename(target)
         copyright_file = next(target.glob("usr/share/doc/*/copyright"), None)
         if copyright_file is not None:

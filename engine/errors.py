@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from typing import Callable
 
 
 class BgmatchError(Exception):
@@ -27,3 +29,13 @@ class LibraryError(BgmatchError):
 
 class ModelError(BgmatchError):
     """A model checkpoint is missing, malformed or of an unknown format."""
+
+
+def exit_status(run: Callable[[], int]) -> int:
+    """``run()``'s exit status, or 1 after printing a :class:`BgmatchError` as one line on stderr
+    (how a command's ``main`` ends)."""
+    try:
+        return run()
+    except BgmatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from bgmatch.engine.learned.bundle import ModelBundle
 from bgmatch.engine.learned.bundle_format import set_fusion_weight
-from bgmatch.engine.errors import BgmatchError, ConfigError
+from bgmatch.engine.errors import ConfigError, exit_status
 from bgmatch.engine.library import Library
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
@@ -333,11 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return tune_main(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except BgmatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return exit_status(lambda: run(args))
 
 
 if __name__ == "__main__":

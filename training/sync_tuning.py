@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -26,7 +25,7 @@ from tqdm import tqdm
 from bgmatch.engine.analysis.motion import VideoAnalysis
 from bgmatch.engine.analysis.rhythm import MusicAnalysis
 from bgmatch.engine.analysis.sync import SyncConfig, track_curves, video_curves
-from bgmatch.engine.errors import BgmatchError, ConfigError
+from bgmatch.engine.errors import ConfigError, exit_status
 from bgmatch.engine.library import Library
 from bgmatch.engine.library.retrieval import rerank
 
@@ -238,11 +237,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``bgmatch eval sync-tune``; exit 0, or 1 with one line on stderr."""
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except BgmatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return exit_status(lambda: run(args))
 
 
 if __name__ == "__main__":

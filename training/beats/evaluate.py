@@ -31,7 +31,7 @@ import mir_eval
 import numpy as np
 from tqdm import tqdm
 
-from bgmatch.engine.errors import BgmatchError, ConfigError
+from bgmatch.engine.errors import ConfigError, exit_status
 
 from .build import build_with_bar
 from .layout import BeatItem, default_root, load_set, write_json
@@ -279,11 +279,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``bgmatch eval beats``; exit 0, or 1 with one line on stderr."""
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        return run(args)
-    except BgmatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return exit_status(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def reference_tree(cache: Path, revision: str) -> Path:
     src = root / "src"
     src.mkdir(parents=True)
     with tarfile.open(fileobj=BytesIO(_git("archive", "--format=tar", revision))) as tar:
-        tar.extractall(src, filter="data")
+        # the "data" filter refuses links out of the tree (Python 3.11.4+; git's own archive before that)
+        tar.extractall(src, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     dirs = tomllib.loads((src / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
     top = pkg / "bgmatch"
     top.mkdir(parents=True)

@@ -123,7 +123,7 @@ def cmd_index(args: argparse.Namespace, lib) -> int:
         for p in missing:
             print(f"error: {p}: no such file", file=sys.stderr)
         return EXIT_ERROR
-    if beat_tracker_is_cold() and not args.quiet:
+    if beat_tracker_is_cold(lib.config.rhythm) and not args.quiet:
         print("First run: compiling librosa's beat tracker (about 30 s, once per installation) …", file=sys.stderr)
     bar, update = progress_bar(args.quiet, "file")
     with bar:

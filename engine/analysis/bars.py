@@ -1,7 +1,7 @@
 """Bars and phrases on a given beat grid: downbeats from BeatNet's downbeat activation.
 
-The library's beats stay librosa's (``analysis.rhythm``; the shipped model was trained on them),
-so the bar lines must lie on those beats. BeatNet's network (``analysis.beatnet``) gives a
+When a library's beats are librosa's (``RhythmConfig.beats = "librosa"``, or BeatNet's weights
+are missing), the bar lines must lie on those beats. BeatNet's network (``analysis.beatnet``) gives a
 downbeat probability at 50 fps; it is sampled at each beat (the maximum within
 ``window_s``), and the meter and the phase with the strongest contrast between the beats
 counted as downbeats and the others is kept for the whole track. Chosen by measurement on the
@@ -41,8 +41,8 @@ class Bars:
 
 
 def activation_version() -> str:
-    """A fingerprint of the downbeat weights :func:`downbeat_activation` uses ("none" without
-    them), so that stored bars are made again when the shipped weights change."""
+    """A fingerprint of the BeatNet weights the analysis uses ("none" without them), so that
+    stored beats and bars are made again when the shipped weights change."""
     from bgmatch.assets import asset_path  # the path only: no torch
 
     weights = asset_path("beats", "beatnet.pt")
@@ -57,18 +57,6 @@ def _file_digest(path: str, _size: int, _mtime_ns: int) -> str:
     """blake2b of a file's bytes (cached while its size and time stay the same)."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=8)).hexdigest()
-
-
-def downbeat_activation(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, float] | None:
-    """BeatNet's downbeat probability of mono ``y`` (``[n]``): ``(curve [T], frame rate in Hz)``;
-    None when its weights are not installed."""
-    from . import beatnet  # torch: imported only when a track is analysed
-
-    weights = beatnet.default_weights_path()
-    if not weights.is_file():
-        return None
-    model = beatnet.load_beatnet(weights)
-    return beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)[:, 1], beatnet.FPS_HZ
 
 
 def strength_at_beats(beat_times_s: np.ndarray, curve: np.ndarray, *, rate_hz: float,

@@ -108,9 +108,9 @@ def beatnet_features(y: np.ndarray, *, sr_hz: int) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"beatnet_features needs mono audio of shape [n], got {y.shape}")
     if sr_hz != SR_HZ:
-        import librosa  # resampling only (soxr); librosa's numba beat code is not touched
+        from .spectra import resample
 
-        y = librosa.resample(y, orig_sr=sr_hz, target_sr=SR_HZ).astype(np.float32)
+        y = resample(y, orig_sr=sr_hz, target_sr=SR_HZ)
     n_frames = int(np.ceil(len(y) / HOP))
     bank = _filterbank()
     if n_frames == 0:

@@ -2,8 +2,9 @@
 
 ``track_beats(y, sr_hz=...)`` is the one entry point. The neural default never touches
 librosa's numba-compiled beat tracker, so a fresh installation does not compile on first use;
-librosa's tracker (what ``engine/analysis/rhythm.py`` uses) stays available as ``method="librosa"`` and
-as the fallback when the weights are missing.
+librosa's tracker stays available as ``method="librosa"`` and as the fallback when the weights
+are missing. The library's analysis (``engine/analysis/rhythm.py``) decodes the same activations
+(:func:`neural_activations`, :func:`decode_activations`).
 """
 from __future__ import annotations
 
@@ -71,9 +72,18 @@ def _decoder() -> DownbeatDecoder:
     return DownbeatDecoder(fps_hz=beatnet.FPS_HZ, beats_per_bar=(2, 3, 4))
 
 
-def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] | Path) -> BeatTrack:
+def neural_activations(y: np.ndarray, *, sr_hz: int) -> np.ndarray | None:
+    """BeatNet's beat and downbeat probabilities ``[T, 2]`` at ``beatnet.FPS_HZ`` of mono ``y``;
+    None when the shipped weights are missing."""
+    weights = beatnet.default_weights_path()
+    if not weights.is_file():
+        return None
     model = beatnet.load_beatnet(weights)
-    activations = beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
+    return beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
+
+
+def decode_activations(activations: np.ndarray) -> BeatTrack:
+    """The beat grid BeatNet's ``[T, 2]`` activations decode to (bars of 2, 3 or 4 beats)."""
     beats, positions = _decoder().decode(activations)
     meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
     return BeatTrack(
@@ -85,10 +95,15 @@ def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] 
     )
 
 
-def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
-    from .rhythm import analyze_music  # imported here: librosa's beat module compiles with numba
+def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] | Path) -> BeatTrack:
+    model = beatnet.load_beatnet(weights)
+    return decode_activations(beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model))
 
-    analysis = analyze_music(y, sr_hz=sr_hz)
+
+def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
+    from .rhythm import RhythmConfig, analyze_music  # imported here: rhythm imports this module
+
+    analysis = analyze_music(y, sr_hz=sr_hz, config=RhythmConfig(beats="librosa"))
     beats = analysis.beat_times_s
     frames = np.clip(np.round(beats * analysis.frame_rate_hz).astype(int), 0, len(analysis.onset_envelope) - 1)
     strength = analysis.onset_envelope[frames] if len(beats) else np.zeros(0)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import librosa
 import numpy as np
 import torch
+
+from .spectra import mel_filters
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class MelConfig:
 
 @lru_cache(maxsize=8)
 def _mel_basis(sr_hz: int, n_fft: int, n_mels: int) -> torch.Tensor:
-    return torch.from_numpy(librosa.filters.mel(sr=sr_hz, n_fft=n_fft, n_mels=n_mels)).float()
+    return torch.from_numpy(mel_filters(sr_hz, n_fft, n_mels)).float()
 
 
 def log_mel(y: np.ndarray | torch.Tensor, *, config: MelConfig = MelConfig(), device: str | torch.device = "cpu") -> torch.Tensor:

@@ -1,18 +1,22 @@
 """Music rhythm analysis: onset envelope, beats, tempo, energy, bars, phrases, sections and the
 paper's rhythm tokens.
 
-Pure functions over numpy arrays; beat tracking and onset strength come from librosa, downbeats
-from BeatNet's activation on librosa's beats (``analysis.bars``), sections from a self-similarity
-novelty (``analysis.sections``).
+Pure functions over numpy arrays. Beats come from librosa's tracker (the default) with downbeats
+sampled on them from BeatNet's activation (``analysis.bars``), or with ``beats="neural"`` beats,
+downbeats and meter from the neural tracker (``analysis.beats``), which compiles nothing on a
+fresh installation (librosa's tracker compiles numba code for about 30 s the first time); onsets,
+energy, chroma and MFCCs from ``analysis.spectra``; sections from a self-similarity novelty
+(``analysis.sections``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import librosa
 import numpy as np
 
-from .bars import DEFAULT_METER, BarConfig, bars_on_beats, downbeat_activation, phrase_starts, strength_at_beats
+from ..errors import ConfigError
+from . import spectra
+from .bars import DEFAULT_METER, BarConfig, Bars, bars_on_beats, phrase_starts, strength_at_beats
 from .sections import SectionConfig, beat_sync_features, section_starts
 
 
@@ -20,6 +24,11 @@ from .sections import SectionConfig, beat_sync_features, section_starts
 BEAT_COUNT_CLASSES = 18
 ONSET_STRENGTH_CLASSES = 49
 BEAT_INTERVAL_CLASSES = 65  # 64 bins over 0–4 s, plus one class for "fewer than 2 beats"
+
+BEAT_SOURCES = ("neural", "librosa")
+"""Where a library's beats come from: the neural tracker's grid (beats, downbeats and meter
+decoded from BeatNet's activations; librosa's when the weights are missing) or librosa's
+tracker with downbeats sampled on its beats."""
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,14 @@ class RhythmConfig:
     sr_hz: int = 22050
     hop_length: int = 512
     clip_s: float = 4.0
+    beats: str = "librosa"  # one of BEAT_SOURCES; "neural" compiles nothing on first use (not yet the default)
     tightness: float = 100.0  # librosa beat_track tightness
     bars: BarConfig = field(default_factory=BarConfig)
     sections: SectionConfig = field(default_factory=SectionConfig)
+
+    def __post_init__(self) -> None:
+        if self.beats not in BEAT_SOURCES:
+            raise ConfigError(f"rhythm.beats must be one of {', '.join(BEAT_SOURCES)}, got {self.beats!r}")
 
 
 def _no_times() -> np.ndarray:
@@ -83,32 +97,37 @@ class MusicAnalysis:
 def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmConfig()) -> MusicAnalysis:
     """Onset envelope, RMS energy, beats, tempo, bars, phrases and sections of a mono signal
     ``y`` of shape ``[n]``."""
+    from . import beats as beat_tracking  # torch: imported only when a track is analysed
+
     hop = config.hop_length
-    # One power spectrogram for the onsets, the chroma and the MFCCs: onset_strength(S=dB mel)
-    # is what onset_strength(y=...) computes inside (same STFT, mel bank and dB), so the onset
-    # envelope the shipped model was trained on is unchanged (tests/engine/test_bars.py).
-    power = np.abs(librosa.stft(y, n_fft=2048, hop_length=hop)) ** 2
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr_hz))
-    onset = librosa.onset.onset_strength(S=mel_db, sr=sr_hz, hop_length=hop).astype(np.float32)
-    rms = librosa.feature.rms(y=y, hop_length=hop)[0].astype(np.float32)
+    y = np.asarray(y, np.float32)
+    # One power spectrogram for the onsets, the chroma and the MFCCs (analysis.spectra: librosa's
+    # formulas without the librosa modules that compile numba code on first use).
+    power = spectra.power_spectrogram(y, hop_length=hop)
+    mel_db = spectra.power_to_db(spectra.mel_power(power, sr_hz=sr_hz))
+    onset = spectra.onset_strength(mel_db, hop_length=hop).astype(np.float32)
+    rms = spectra.rms(y, hop_length=hop)
     n = min(len(onset), len(rms))
     onset, rms = onset[:n], rms[:n]
-    tempo, beat_frames = librosa.beat.beat_track(
-        onset_envelope=onset, sr=sr_hz, hop_length=hop, tightness=config.tightness, units="frames"
-    )
-    tempo_bpm = float(np.atleast_1d(tempo)[0])
-    beat_times = librosa.frames_to_time(beat_frames, sr=sr_hz, hop_length=hop).astype(np.float64)
     frame_rate_hz = sr_hz / hop
-    activation = downbeat_activation(y, sr_hz=sr_hz)
-    if activation is not None:
-        curve, curve_hz = activation
-        strength = strength_at_beats(beat_times, curve, rate_hz=curve_hz, window_s=config.bars.window_s)
-    else:  # no BeatNet weights: the onset strength at the beats stands in, meter 4
-        strength = strength_at_beats(beat_times, onset, rate_hz=frame_rate_hz, window_s=config.bars.window_s)
-    bar_config = config.bars if activation is not None else BarConfig(meters=(DEFAULT_METER,))
-    bars = bars_on_beats(beat_times, strength, config=bar_config)
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr_hz, tuning=0.0)  # no pitch-tracked tuning estimate (costly)
-    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=config.sections.n_mfcc)
+    activations = beat_tracking.neural_activations(y, sr_hz=sr_hz)
+    if config.beats == "neural" and activations is not None:
+        track = beat_tracking.decode_activations(activations)
+        beat_times, tempo_bpm = track.beat_times_s, track.tempo_bpm
+        bars = Bars(track.downbeat_times_s, track.meter, _first_index(beat_times, track.downbeat_times_s))
+    else:  # librosa's tracker (asked for, or no BeatNet weights), downbeats sampled on its beats
+        beat_times, tempo_bpm = _librosa_beats(onset, sr_hz=sr_hz, hop_length=hop, tightness=config.tightness)
+        if activations is not None:
+            curve, curve_hz = activations[:, 1], beat_tracking.beatnet.FPS_HZ
+            strength = strength_at_beats(beat_times, curve, rate_hz=curve_hz, window_s=config.bars.window_s)
+            bar_config = config.bars
+        else:  # no BeatNet weights: the onset strength at the beats stands in, meter 4
+            strength = strength_at_beats(beat_times, onset, rate_hz=frame_rate_hz, window_s=config.bars.window_s)
+            bar_config = BarConfig(meters=(DEFAULT_METER,))
+        bars = bars_on_beats(beat_times, strength, config=bar_config)
+    beat_frames = spectra.time_to_frames(beat_times, sr_hz=sr_hz, hop_length=hop)
+    chroma = spectra.chroma(power, sr_hz=sr_hz)
+    mfcc = spectra.mfcc(mel_db, n_mfcc=config.sections.n_mfcc)
     features = beat_sync_features(chroma, mfcc, beat_frames)
     sections = section_starts(features, beat_times, bars.downbeat_times_s, config=config.sections)
     phrases = phrase_starts(bars.downbeat_times_s, sections, bars_per_phrase=config.bars.bars_per_phrase)
@@ -117,32 +136,57 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
         frame_rate_hz=frame_rate_hz,
         onset_envelope=onset,
         rms=rms,
-        beat_times_s=beat_times,
-        tempo_bpm=tempo_bpm,
-        downbeat_times_s=bars.downbeat_times_s,
+        beat_times_s=np.asarray(beat_times, np.float64),
+        tempo_bpm=float(tempo_bpm),
+        downbeat_times_s=np.asarray(bars.downbeat_times_s, np.float64),
         phrase_times_s=phrases,
         section_times_s=sections,
         meter=bars.meter,
     )
 
 
-def beat_tracker_is_cold() -> bool:
-    """Whether librosa's numba-compiled beat tracker has no on-disk cache yet.
+def _first_index(beat_times_s: np.ndarray, downbeat_times_s: np.ndarray) -> int:
+    """Index of the first downbeat among the beats (0 without downbeats)."""
+    if len(downbeat_times_s) == 0 or len(beat_times_s) == 0:
+        return 0
+    return int(np.abs(np.asarray(beat_times_s) - downbeat_times_s[0]).argmin())
 
-    The first beat tracking in a fresh environment compiles for tens of seconds; numba caches
-    the result as ``*.nbi`` index files next to librosa's modules.
+
+def _librosa_beats(onset: np.ndarray, *, sr_hz: int, hop_length: int, tightness: float) -> tuple[np.ndarray, float]:
+    """librosa's dynamic-programming beats on an onset envelope: ``(beat times [B], tempo)``."""
+    import librosa.beat  # here: librosa's beat module compiles numba code the first time
+
+    tempo, beat_frames = librosa.beat.beat_track(
+        onset_envelope=onset, sr=sr_hz, hop_length=hop_length, tightness=tightness, units="frames"
+    )
+    times = np.asarray(beat_frames, np.float64) * hop_length / sr_hz  # librosa.frames_to_time
+    return times, float(np.atleast_1d(tempo)[0])
+
+
+def beat_tracker_is_cold(config: RhythmConfig = RhythmConfig()) -> bool:
+    """Whether analysing a track with ``config`` will first compile librosa's beat tracker.
+
+    Only librosa's tracker (asked for, or standing in when BeatNet's weights are missing)
+    compiles, for tens of seconds the first time; numba caches the result as ``*.nbi`` index
+    files next to librosa's modules.
     """
     from pathlib import Path
+
+    from bgmatch.assets import asset_path  # the path only: no torch
+
+    if config.beats == "neural" and asset_path("beats", "beatnet.pt").is_file():
+        return False
+    import librosa
 
     return not any(Path(librosa.__file__).parent.rglob("*.nbi"))
 
 
-def warm_up() -> None:
-    """Run the beat tracker once on a short click track, so its numba code is compiled."""
-    sr_hz = 22050
+def warm_up(config: RhythmConfig = RhythmConfig()) -> None:
+    """Analyse a short click track once, so what the analysis loads or compiles is ready."""
+    sr_hz = config.sr_hz
     y = np.zeros(sr_hz * 3, np.float32)
     y[:: sr_hz // 2] = 1.0
-    analyze_music(y, sr_hz=sr_hz)
+    analyze_music(y, sr_hz=sr_hz, config=config)
 
 
 def rhythm_tokens(analysis: MusicAnalysis, *, clip_s: float = 4.0, n_clips: int | None = None) -> np.ndarray:

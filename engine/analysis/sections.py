@@ -1,6 +1,6 @@
 """Section boundaries of a track: novelty on a beat-synchronous self-similarity matrix.
 
-Chroma (harmony) and MFCCs (timbre) are averaged per beat (``librosa.util.sync``), each
+Chroma (harmony) and MFCCs (timbre) are averaged per beat (``spectra.sync_mean``, as ``librosa.util.sync``), each
 coefficient standardised over the track, and compared beat against beat by cosine similarity.
 Foote's checkerboard kernel (J. Foote, "Automatic audio segmentation using a measure of audio
 novelty", ICME 2000), tapered by a Gaussian, slid along the diagonal gives a novelty curve whose
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
+
+from .spectra import sync_mean
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def beat_sync_features(chroma: np.ndarray, mfcc: np.ndarray, beat_frames: np.nda
     n = min(chroma.shape[1], mfcc.shape[1])
     feats = np.vstack([chroma[:, :n], mfcc[1:, :n]]).astype(np.float64)  # MFCC 0 is loudness only
     frames = np.clip(np.asarray(beat_frames, int), 0, max(n - 1, 0))
-    synced = librosa.util.sync(feats, frames, aggregate=np.mean, pad=True)
+    synced = sync_mean(feats, frames)
     synced = (synced - synced.mean(axis=1, keepdims=True)) / (synced.std(axis=1, keepdims=True) + 1e-8)
     return synced.T
 

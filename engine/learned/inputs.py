@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-import librosa
 import numpy as np
 import torch
 
@@ -22,6 +21,7 @@ from ..analysis.features import MelConfig, frame_clips, log_mel
 from ..analysis.motion import MotionConfig, VideoAnalysis, analyze_frames, flow_tokens
 from ..analysis.periodicity import video_periodicity
 from ..analysis.rhythm import MusicAnalysis, RhythmConfig, analyze_music, rhythm_tokens
+from ..analysis.spectra import resample
 from ..errors import ConfigError, MediaError
 
 _FLOOR = float(np.log(1e-6))  # log-mel value of silence / padding (as features.mel_clips)
@@ -99,9 +99,9 @@ def music_inputs_from_wave(y: np.ndarray, *, sr_hz: int, config: FeatureConfig =
     ``mel_y``: the same audio already at ``config.sr_hz`` (else ``y`` is resampled for the log-mel).
     """
     y = np.asarray(y, np.float32)
-    rhythm_y = y if sr_hz == config.rhythm_sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.rhythm_sr_hz)
+    rhythm_y = y if sr_hz == config.rhythm_sr_hz else resample(y, orig_sr=sr_hz, target_sr=config.rhythm_sr_hz)
     if mel_y is None:
-        mel_y = y if sr_hz == config.sr_hz else librosa.resample(y, orig_sr=sr_hz, target_sr=config.sr_hz)
+        mel_y = y if sr_hz == config.sr_hz else resample(y, orig_sr=sr_hz, target_sr=config.sr_hz)
     analysis = analyze_music(rhythm_y, sr_hz=config.rhythm_sr_hz, config=config.rhythm())
     return MusicInputs(log_mel(mel_y, config=config.mel()).numpy(), analysis, len(y) / sr_hz)
 

@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal
 
-import librosa
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -33,6 +32,7 @@ from torch import Tensor, nn
 
 from bgmatch.assets import asset_path
 
+from ..analysis import spectra
 from ..errors import ConfigError, ModelError
 from ..weights import load_payload
 from .device import default_batch_size, encode_in_batches, pick_device
@@ -143,8 +143,8 @@ def log_mel(y: np.ndarray, *, sr_hz: int) -> np.ndarray:
     if y.ndim != 1 or y.size == 0:
         raise ConfigError(f"tagging needs mono audio samples [n], got shape {y.shape}")
     if sr_hz != SR_HZ:
-        y = librosa.resample(y, orig_sr=sr_hz, target_sr=SR_HZ)
-    power = librosa.feature.melspectrogram(y=y, sr=SR_HZ, hop_length=HOP, n_fft=N_FFT, n_mels=N_MELS).T
+        y = spectra.resample(y, orig_sr=sr_hz, target_sr=SR_HZ)
+    power = spectra.mel_power(spectra.power_spectrogram(y, n_fft=N_FFT, hop_length=HOP), sr_hz=SR_HZ, n_mels=N_MELS).T
     # musicnn rounds the power to float16 and also does the arithmetic in float16, where
     # 10000·x overflows to inf for x > 6.55 (about 0.7 % of the bins of loud music) and its
     # tags become NaN; we keep the rounding and compute the log in float32.

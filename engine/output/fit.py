@@ -24,9 +24,9 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import librosa
 import numpy as np
 
+from ..analysis import spectra
 from ..errors import BgmatchError, ConfigError
 
 #: How the bar lines were found.
@@ -127,13 +127,14 @@ def beat_features(y: np.ndarray, *, sr_hz: int, beat_times_s: np.ndarray, hop_le
     standardised over the track and divided by √13, so that both halves weigh about alike.
     ``y`` is mono ``[n]``.
     """
-    chroma = librosa.feature.chroma_stft(y=y, sr=sr_hz, hop_length=hop_length)
-    mfcc = librosa.feature.mfcc(y=y, sr=sr_hz, hop_length=hop_length, n_mfcc=14)[1:]
+    power = spectra.power_spectrogram(y, hop_length=hop_length)
+    chroma = spectra.chroma(power, sr_hz=sr_hz)
+    mfcc = spectra.mfcc(spectra.power_to_db(spectra.mel_power(power, sr_hz=sr_hz)), n_mfcc=14)[1:]
     n = min(chroma.shape[1], mfcc.shape[1])
-    frames = librosa.time_to_frames(np.asarray(beat_times_s, np.float64), sr=sr_hz, hop_length=hop_length)
+    frames = spectra.time_to_frames(np.asarray(beat_times_s, np.float64), sr_hz=sr_hz, hop_length=hop_length)
     frames = np.unique(np.clip(frames, 0, n))
-    chroma_b = librosa.util.sync(chroma[:, :n], frames, aggregate=np.mean, pad=True)
-    mfcc_b = librosa.util.sync(mfcc[:, :n], frames, aggregate=np.mean, pad=True)
+    chroma_b = spectra.sync_mean(chroma[:, :n], frames)
+    mfcc_b = spectra.sync_mean(mfcc[:, :n], frames)
     mfcc_b = (mfcc_b - mfcc[:, :n].mean(axis=1, keepdims=True)) / (mfcc[:, :n].std(axis=1, keepdims=True) + 1e-6)
     chroma_b = chroma_b / (np.linalg.norm(chroma_b, axis=0, keepdims=True) + 1e-9)
     feats = np.concatenate([chroma_b, mfcc_b / math.sqrt(mfcc_b.shape[0])], axis=0).T

@@ -114,7 +114,8 @@ def test_corrections_move_the_downbeats_with_the_beats(track):
     assert np.allclose(d2, downs) and set(np.round(d2, 6)) <= set(np.round(cb, 6))
     cb, (dh, _, _) = bars(BeatGridCorrection(tempo_factor=0.5))
     assert set(np.round(dh, 6)) <= set(np.round(cb, 6))
-    assert np.abs(dh[:, None] - downs[None]).min(axis=1).max() <= beat_period_s(beats) + 1e-6
+    # each downbeat of the halved grid is at most one (local) beat from one of the track's own
+    assert np.abs(dh[:, None] - downs[None]).min(axis=1).max() <= np.diff(beats).max() + 1e-6
     cb, (ds, ps, ss) = bars(BeatGridCorrection(shift_s=0.25))
     assert np.allclose(ds, downs[downs + 0.25 <= d] + 0.25)
     assert set(np.round(ps, 6)) <= set(np.round(ds, 6)) and set(np.round(ss, 6)) <= set(np.round(ds, 6))

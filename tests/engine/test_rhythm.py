@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.analysis import media
+from bgmatch.engine.errors import ConfigError
 from bgmatch.engine.analysis.rhythm import (BEAT_COUNT_CLASSES, BEAT_INTERVAL_CLASSES, ONSET_STRENGTH_CLASSES,
                                    MusicAnalysis, analyze_music, rhythm_tokens)
 
@@ -59,7 +60,28 @@ def test_rhythm_tokens_follow_the_paper_vocabulary():
 
 
 def test_warm_up_leaves_a_compiled_cache():
-    from bgmatch.engine.analysis.rhythm import beat_tracker_is_cold, warm_up
+    from bgmatch.engine.analysis.rhythm import RhythmConfig, beat_tracker_is_cold, warm_up
 
-    warm_up()
-    assert not beat_tracker_is_cold()
+    assert not beat_tracker_is_cold(RhythmConfig(beats="neural"))  # the neural tracker compiles nothing
+    librosa_beats = RhythmConfig(beats="librosa")
+    warm_up(librosa_beats)
+    assert not beat_tracker_is_cold(librosa_beats)
+
+
+def test_neural_beats_are_the_trackers_own_and_librosa_stays_the_default(music_files):
+    from bgmatch.engine.analysis.beats import track_beats
+    from bgmatch.engine.analysis.rhythm import RhythmConfig
+
+    y = media.decode_audio(music_files[5], sr_hz=SR, max_duration_s=30.0)
+    neural = analyze_music(y, sr_hz=SR, config=RhythmConfig(beats="neural"))
+    track = track_beats(y, sr_hz=SR)
+    np.testing.assert_allclose(neural.beat_times_s, track.beat_times_s)
+    np.testing.assert_allclose(neural.downbeat_times_s, track.downbeat_times_s)
+    assert neural.meter == track.meter and neural.tempo_bpm == pytest.approx(track.tempo_bpm)
+    assert RhythmConfig().beats == "librosa"
+    old = analyze_music(y, sr_hz=SR)
+    np.testing.assert_allclose(old.onset_envelope, neural.onset_envelope)  # same onsets either way
+    assert not np.array_equal(old.beat_times_s, neural.beat_times_s)
+    assert set(np.round(old.downbeat_times_s, 6)) <= set(np.round(old.beat_times_s, 6))
+    with pytest.raises(ConfigError, match="rhythm.beats must be one of neural, librosa"):
+        RhythmConfig(beats="madmom")

@@ -8,34 +8,16 @@ are missing. The library's analysis (``engine/analysis/rhythm.py``) decodes the 
 """
 from __future__ import annotations
 
-import functools
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 from . import beatnet
-from .downbeat_dbn import DownbeatDecoder
+from .neural_grid import LIBROSA_METER, BeatMethod, BeatTrack, decode_activations, neural_activations
 
-BeatMethod = Literal["neural", "librosa"]
-
-LIBROSA_METER = 4
-"""Beats per bar assumed for librosa's beats (it tracks no downbeats)."""
-
-
-@dataclass(frozen=True)
-class BeatTrack:
-    """Beat grid of one track."""
-
-    beat_times_s: np.ndarray  # [B] float64, ascending
-    downbeat_times_s: np.ndarray  # [D] float64, a subset of beat_times_s
-    tempo_bpm: float  # 60 / median beat interval (0.0 with fewer than two beats)
-    meter: int  # beats per bar (4 when too few beats to tell)
-    method: BeatMethod  # the tracker that produced this (after any fallback)
-
+__all__ = ["LIBROSA_METER", "BeatMethod", "BeatTrack", "decode_activations", "neural_activations", "track_beats"]
 
 _warned_missing: set[str] = set()
 
@@ -67,41 +49,13 @@ def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> 
     return _track_librosa(y, sr_hz=sr_hz)
 
 
-@functools.lru_cache(maxsize=1)
-def _decoder() -> DownbeatDecoder:
-    return DownbeatDecoder(fps_hz=beatnet.FPS_HZ, beats_per_bar=(2, 3, 4))
-
-
-def neural_activations(y: np.ndarray, *, sr_hz: int) -> np.ndarray | None:
-    """BeatNet's beat and downbeat probabilities ``[T, 2]`` at ``beatnet.FPS_HZ`` of mono ``y``;
-    None when the shipped weights are missing."""
-    weights = beatnet.default_weights_path()
-    if not weights.is_file():
-        return None
-    model = beatnet.load_beatnet(weights)
-    return beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
-
-
-def decode_activations(activations: np.ndarray) -> BeatTrack:
-    """The beat grid BeatNet's ``[T, 2]`` activations decode to (bars of 2, 3 or 4 beats)."""
-    beats, positions = _decoder().decode(activations)
-    meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
-    return BeatTrack(
-        beat_times_s=beats,
-        downbeat_times_s=beats[positions == 1],
-        tempo_bpm=_tempo_bpm(beats),
-        meter=meter,
-        method="neural",
-    )
-
-
 def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] | Path) -> BeatTrack:
     model = beatnet.load_beatnet(weights)
     return decode_activations(beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model))
 
 
 def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
-    from .rhythm import RhythmConfig, analyze_music  # imported here: rhythm imports this module
+    from .rhythm import RhythmConfig, analyze_music  # the fallback only
 
     analysis = analyze_music(y, sr_hz=sr_hz, config=RhythmConfig(beats="librosa"))
     beats = analysis.beat_times_s
@@ -117,7 +71,3 @@ def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
         meter=LIBROSA_METER,
         method="librosa",
     )
-
-
-def _tempo_bpm(beats: np.ndarray) -> float:
-    return float(60.0 / np.median(np.diff(beats))) if len(beats) >= 2 else 0.0

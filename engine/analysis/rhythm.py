@@ -3,7 +3,7 @@ paper's rhythm tokens.
 
 Pure functions over numpy arrays. Beats come from librosa's tracker (the default) with downbeats
 sampled on them from BeatNet's activation (``analysis.bars``), or with ``beats="neural"`` beats,
-downbeats and meter from the neural tracker (``analysis.beats``), which compiles nothing on a
+downbeats and meter from the neural tracker (``analysis.neural_grid``), which compiles nothing on a
 fresh installation (librosa's tracker compiles numba code for about 30 s the first time); onsets,
 energy, chroma and MFCCs from ``analysis.spectra``; sections from a self-similarity novelty
 (``analysis.sections``).
@@ -97,7 +97,7 @@ class MusicAnalysis:
 def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmConfig()) -> MusicAnalysis:
     """Onset envelope, RMS energy, beats, tempo, bars, phrases and sections of a mono signal
     ``y`` of shape ``[n]``."""
-    from . import beats as beat_tracking  # torch: imported only when a track is analysed
+    from . import neural_grid  # torch: imported only when a track is analysed
 
     hop = config.hop_length
     y = np.asarray(y, np.float32)
@@ -110,15 +110,15 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
     n = min(len(onset), len(rms))
     onset, rms = onset[:n], rms[:n]
     frame_rate_hz = sr_hz / hop
-    activations = beat_tracking.neural_activations(y, sr_hz=sr_hz)
+    activations = neural_grid.neural_activations(y, sr_hz=sr_hz)
     if config.beats == "neural" and activations is not None:
-        track = beat_tracking.decode_activations(activations)
+        track = neural_grid.decode_activations(activations)
         beat_times, tempo_bpm = track.beat_times_s, track.tempo_bpm
         bars = Bars(track.downbeat_times_s, track.meter, _first_index(beat_times, track.downbeat_times_s))
     else:  # librosa's tracker (asked for, or no BeatNet weights), downbeats sampled on its beats
         beat_times, tempo_bpm = _librosa_beats(onset, sr_hz=sr_hz, hop_length=hop, tightness=config.tightness)
         if activations is not None:
-            curve, curve_hz = activations[:, 1], beat_tracking.beatnet.FPS_HZ
+            curve, curve_hz = activations[:, 1], neural_grid.beatnet.FPS_HZ
             strength = strength_at_beats(beat_times, curve, rate_hz=curve_hz, window_s=config.bars.window_s)
             bar_config = config.bars
         else:  # no BeatNet weights: the onset strength at the beats stands in, meter 4

@@ -1,0 +1,63 @@
+"""The neural tracker's beat grid: BeatNet's activations decoded by a bar-pointer DBN.
+
+Shared by ``analysis.beats`` (``track_beats``) and ``analysis.rhythm`` (a library's analysis on
+``rhythm.beats = "neural"``), which decode the same activations.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from . import beatnet
+from .downbeat_dbn import DownbeatDecoder
+
+BeatMethod = Literal["neural", "librosa"]
+
+LIBROSA_METER = 4
+"""Beats per bar assumed for librosa's beats (it tracks no downbeats)."""
+
+
+@dataclass(frozen=True)
+class BeatTrack:
+    """Beat grid of one track."""
+
+    beat_times_s: np.ndarray  # [B] float64, ascending
+    downbeat_times_s: np.ndarray  # [D] float64, a subset of beat_times_s
+    tempo_bpm: float  # 60 / median beat interval (0.0 with fewer than two beats)
+    meter: int  # beats per bar (4 when too few beats to tell)
+    method: BeatMethod  # the tracker that produced this (after any fallback)
+
+
+@functools.lru_cache(maxsize=1)
+def _decoder() -> DownbeatDecoder:
+    return DownbeatDecoder(fps_hz=beatnet.FPS_HZ, beats_per_bar=(2, 3, 4))
+
+
+def neural_activations(y: np.ndarray, *, sr_hz: int) -> np.ndarray | None:
+    """BeatNet's beat and downbeat probabilities ``[T, 2]`` at ``beatnet.FPS_HZ`` of mono ``y``;
+    None when the shipped weights are missing."""
+    weights = beatnet.default_weights_path()
+    if not weights.is_file():
+        return None
+    model = beatnet.load_beatnet(weights)
+    return beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
+
+
+def decode_activations(activations: np.ndarray) -> BeatTrack:
+    """The beat grid BeatNet's ``[T, 2]`` activations decode to (bars of 2, 3 or 4 beats)."""
+    beats, positions = _decoder().decode(activations)
+    meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
+    return BeatTrack(
+        beat_times_s=beats,
+        downbeat_times_s=beats[positions == 1],
+        tempo_bpm=_tempo_bpm(beats),
+        meter=meter,
+        method="neural",
+    )
+
+
+def _tempo_bpm(beats: np.ndarray) -> float:
+    return float(60.0 / np.median(np.diff(beats))) if len(beats) >= 2 else 0.0

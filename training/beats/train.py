@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from bgmatch.engine.analysis import beatnet
-from bgmatch.engine.analysis.beats import _decoder
+from bgmatch.engine.analysis.neural_grid import _decoder
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.learned.models.checkpoint import atomic_torch_save
 from bgmatch.engine.weights import load_payload

@@ -8,9 +8,7 @@ are missing. The library's analysis (``engine/analysis/rhythm.py``) decodes the 
 """
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 
@@ -36,9 +34,10 @@ def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> 
     if y.ndim != 1:
         raise ValueError(f"track_beats needs mono audio of shape [n], got {y.shape}")
     if method == "neural":
+        activations = neural_activations(y, sr_hz=sr_hz)
+        if activations is not None:
+            return decode_activations(activations)
         weights = beatnet.default_weights_path()
-        if weights.is_file():
-            return _track_neural(y, sr_hz=sr_hz, weights=weights)
         if str(weights) not in _warned_missing:
             _warned_missing.add(str(weights))
             warnings.warn(
@@ -49,25 +48,26 @@ def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> 
     return _track_librosa(y, sr_hz=sr_hz)
 
 
-def _track_neural(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] | Path) -> BeatTrack:
-    model = beatnet.load_beatnet(weights)
-    return decode_activations(beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model))
-
-
 def _track_librosa(y: np.ndarray, *, sr_hz: int) -> BeatTrack:
-    from .rhythm import RhythmConfig, analyze_music  # the fallback only
+    from . import spectra
+    from .rhythm import RhythmConfig, librosa_beats  # the fallback only
 
-    analysis = analyze_music(y, sr_hz=sr_hz, config=RhythmConfig(beats="librosa"))
-    beats = analysis.beat_times_s
-    frames = np.clip(np.round(beats * analysis.frame_rate_hz).astype(int), 0, len(analysis.onset_envelope) - 1)
-    strength = analysis.onset_envelope[frames] if len(beats) else np.zeros(0)
+    config = RhythmConfig(beats="librosa")
+    onset = spectra.onset_strength(
+        spectra.power_to_db(spectra.mel_power(spectra.power_spectrogram(y, hop_length=config.hop_length),
+                                              sr_hz=sr_hz)),
+        hop_length=config.hop_length,
+    )
+    beats, tempo_bpm = librosa_beats(onset, sr_hz=sr_hz, hop_length=config.hop_length, tightness=config.tightness)
+    frames = np.clip(np.round(beats * sr_hz / config.hop_length).astype(int), 0, len(onset) - 1)
+    strength = onset[frames] if len(beats) else np.zeros(0)
     phases = [float(strength[p::LIBROSA_METER].mean()) if len(strength[p::LIBROSA_METER]) else -1.0
               for p in range(LIBROSA_METER)]
     phase = int(np.argmax(phases))
     return BeatTrack(
         beat_times_s=beats,
         downbeat_times_s=beats[phase::LIBROSA_METER],
-        tempo_bpm=analysis.tempo_bpm,
+        tempo_bpm=tempo_bpm,
         meter=LIBROSA_METER,
         method="librosa",
     )

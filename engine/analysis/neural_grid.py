@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+import os
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -36,10 +38,11 @@ def _decoder() -> DownbeatDecoder:
     return DownbeatDecoder(fps_hz=beatnet.FPS_HZ, beats_per_bar=(2, 3, 4))
 
 
-def neural_activations(y: np.ndarray, *, sr_hz: int) -> np.ndarray | None:
-    """BeatNet's beat and downbeat probabilities ``[T, 2]`` at ``beatnet.FPS_HZ`` of mono ``y``;
-    None when the shipped weights are missing."""
-    weights = beatnet.default_weights_path()
+def neural_activations(y: np.ndarray, *, sr_hz: int,
+                       weights: str | os.PathLike[str] | None = None) -> np.ndarray | None:
+    """BeatNet's beat and downbeat probabilities ``[T, 2]`` at ``beatnet.FPS_HZ`` of mono ``y``,
+    from ``weights`` (the shipped ones by default); None when that file is missing."""
+    weights = Path(weights) if weights is not None else beatnet.default_weights_path()
     if not weights.is_file():
         return None
     model = beatnet.load_beatnet(weights)

@@ -116,7 +116,7 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
         beat_times, tempo_bpm = track.beat_times_s, track.tempo_bpm
         bars = Bars(track.downbeat_times_s, track.meter, _first_index(beat_times, track.downbeat_times_s))
     else:  # librosa's tracker (asked for, or no BeatNet weights), downbeats sampled on its beats
-        beat_times, tempo_bpm = _librosa_beats(onset, sr_hz=sr_hz, hop_length=hop, tightness=config.tightness)
+        beat_times, tempo_bpm = librosa_beats(onset, sr_hz=sr_hz, hop_length=hop, tightness=config.tightness)
         if activations is not None:
             curve, curve_hz = activations[:, 1], neural_grid.beatnet.FPS_HZ
             strength = strength_at_beats(beat_times, curve, rate_hz=curve_hz, window_s=config.bars.window_s)
@@ -152,7 +152,7 @@ def _first_index(beat_times_s: np.ndarray, downbeat_times_s: np.ndarray) -> int:
     return int(np.abs(np.asarray(beat_times_s) - downbeat_times_s[0]).argmin())
 
 
-def _librosa_beats(onset: np.ndarray, *, sr_hz: int, hop_length: int, tightness: float) -> tuple[np.ndarray, float]:
+def librosa_beats(onset: np.ndarray, *, sr_hz: int, hop_length: int, tightness: float) -> tuple[np.ndarray, float]:
     """librosa's dynamic-programming beats on an onset envelope: ``(beat times [B], tempo)``."""
     import librosa.beat  # here: librosa's beat module compiles numba code the first time
 

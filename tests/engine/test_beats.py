@@ -14,7 +14,8 @@ from madmom_infer.ml.hmm import HiddenMarkovModel
 
 from bgmatch.assets import asset_path
 from bgmatch.engine.analysis import beatnet, beats
-from bgmatch.engine.analysis.beats import _track_neural, track_beats
+from bgmatch.engine.analysis.beats import track_beats
+from bgmatch.engine.analysis.neural_grid import decode_activations, neural_activations
 from bgmatch.engine.analysis.downbeat_dbn import DownbeatDecoder, _FastHiddenMarkovModel
 from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.engine.analysis.rhythm import analyze_music
@@ -100,7 +101,7 @@ def test_rendered_midi_beats_and_downbeats_are_found(tmp_path):
     truth = mir_eval.beat.trim_beats(truth_downbeats)
     assert np.mean([np.abs(found - t).min() < 0.07 for t in truth]) >= 0.9
     # BeatNet's original weights with the same decoder find the 4-beat bar.
-    original = _track_neural(y, sr_hz=22050, weights=BEATNET_ORIGINAL)
+    original = decode_activations(neural_activations(y, sr_hz=22050, weights=BEATNET_ORIGINAL))
     assert original.meter == 4
     assert _f_measure(truth_downbeats, original.downbeat_times_s) >= 0.8
 

@@ -241,12 +241,12 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
 
 def weights_tracker(weights: Path) -> Callable[..., Any]:
     """A benchmark tracker (``(y, *, sr_hz) -> BeatTrack``) running the engine's neural path with ``weights``."""
-    from bgmatch.engine.analysis.beats import _track_neural
+    from bgmatch.engine.analysis.neural_grid import decode_activations, neural_activations
 
     beatnet.load_beatnet(weights)  # fail early, with the file named
 
     def track(y: np.ndarray, *, sr_hz: int) -> Any:
-        return _track_neural(np.asarray(y, np.float32), sr_hz=sr_hz, weights=weights)
+        return decode_activations(neural_activations(np.asarray(y, np.float32), sr_hz=sr_hz, weights=weights))
 
     return track
 

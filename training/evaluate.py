@@ -35,7 +35,7 @@ from bgmatch.engine.library import Library
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
 from .eval_ablation import ABLATIONS, ablation_factory
-from .eval_library import open_split_library
+from .eval_library import add_beats_argument, open_split_library
 from .eval_methods import METHODS, MethodContext, MethodFactory, ModelScorer, Scorer, SharedVideoAnalysis, load_method
 from .fusion_tuning import choose_weight
 from .eval_metrics import median_finite, rank_of, summarize, sync_error_s
@@ -249,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     p.add_argument("--out", type=Path, default=None, help="folder for SPLIT.json and SPLIT.csv (default BENCH/results)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random method")
+    add_beats_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -284,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{layout.queries_dir(args.split)}: no query videos (build the split first)")
     t0 = time.perf_counter()
     library = (Library.open(args.library, create=False) if args.library
-               else open_split_library(layout, args.split, show_bar=not args.quiet))
+               else open_split_library(layout, args.split, beats=args.beats, show_bar=not args.quiet))
     index_s = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()

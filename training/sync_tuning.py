@@ -31,6 +31,7 @@ from bgmatch.engine.library.retrieval import rerank
 
 from .beatcut.layout import BenchLayout, TruthRecord, default_bench_dir
 from .cli import parse_overrides
+from .eval_library import add_beats_argument, open_split_library
 from .eval_metrics import rank_of, recall_at
 
 #: The weighted parts of the score, as ``SyncConfig`` fields.
@@ -196,14 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ablate", action="store_true", help="score the setting, then each weighted part off and alone")
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    add_beats_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Score the settings the arguments ask for, print them, and write ``--json``."""
-    from .eval_library import open_split_library
-
     grid = parse_grid(args.grid)
     if grid and args.split == "test":
         raise ConfigError("--grid chooses a setting: use a split other than test (choose on valid, report test once)")
@@ -212,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ablate or not settings:
         settings += ablation_settings(base)
     layout = BenchLayout(args.bench)
-    library = open_split_library(layout, args.split, show_bar=not args.quiet)
+    library = open_split_library(layout, args.split, beats=args.beats, show_bar=not args.quiet)
     try:
         tuner = SyncTuner(library, load_queries(library, layout, args.split, limit=args.limit,
                                                 show_bar=not args.quiet))

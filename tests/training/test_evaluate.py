@@ -243,3 +243,21 @@ def test_sync_tune_reproduces_the_librarys_ranking_ablates_and_chooses_only_off_
                                                        "hit_weight=1 bar_weight=0", "hit_weight=1 bar_weight=0.5"]
     assert tuned["chosen"] in {s["label"] for s in tuned["settings"]}
     assert cli_main(["eval", "sync-tune", str(small_bench), "--grid", "no_such_weight=1", "--quiet"]) == 1
+
+
+def test_beats_option_ranks_on_that_beat_source_in_its_own_library(small_bench: Path, tmp_path: Path) -> None:
+    from bgmatch.engine.library import Library
+
+    assert cli_main(["eval", str(small_bench), "--split", "valid", "--methods", "sync", "--beats", "neural",
+                     "--out", str(tmp_path), "--quiet"]) == 0
+    folder = small_bench / "libraries" / "valid-neural"
+    settings = json.loads((folder / "library.json").read_text())["settings"]
+    assert settings["rhythm"]["beats"] == "neural"
+    doc = json.loads((tmp_path / "valid.json").read_text())
+    assert doc["library"] == str(folder) and list(doc["methods"]) == ["sync"]
+    with Library.open(folder, create=False) as library:
+        for track in library.tracks():
+            music = library.music_analysis(track.track_id)
+            assert len(music.beat_times_s) > 8 and np.isin(music.downbeat_times_s, music.beat_times_s).all()
+    with pytest.raises(SystemExit):
+        cli_main(["eval", str(small_bench), "--beats", "madmom"])

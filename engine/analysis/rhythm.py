@@ -1,10 +1,10 @@
 """Music rhythm analysis: onset envelope, beats, tempo, energy, bars, phrases, sections and the
 paper's rhythm tokens.
 
-Pure functions over numpy arrays. Beats come from librosa's tracker (the default) with downbeats
-sampled on them from BeatNet's activation (``analysis.bars``), or with ``beats="neural"`` beats,
-downbeats and meter from the neural tracker (``analysis.neural_grid``), which compiles nothing on a
-fresh installation (librosa's tracker compiles numba code for about 30 s the first time); onsets,
+Pure functions over numpy arrays. Beats, downbeats and meter come from the neural tracker
+(``analysis.neural_grid``, the default), which compiles nothing on a fresh installation, or with
+``beats="librosa"`` from librosa's tracker (it compiles numba code for about 30 s the first time)
+with downbeats sampled on its beats from BeatNet's activation (``analysis.bars``); onsets,
 energy, chroma and MFCCs from ``analysis.spectra``; sections from a self-similarity novelty
 (``analysis.sections``).
 """
@@ -38,7 +38,7 @@ class RhythmConfig:
     sr_hz: int = 22050
     hop_length: int = 512
     clip_s: float = 4.0
-    beats: str = "librosa"  # one of BEAT_SOURCES; "neural" compiles nothing on first use (not yet the default)
+    beats: str = "neural"  # one of BEAT_SOURCES; "neural" compiles nothing on first use, "librosa" does (~30 s)
     tightness: float = 100.0  # librosa beat_track tightness
     bars: BarConfig = field(default_factory=BarConfig)
     sections: SectionConfig = field(default_factory=SectionConfig)

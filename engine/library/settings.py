@@ -27,9 +27,9 @@ SETTINGS_FILE = "library.json"
 SETTINGS_FORMAT = "bgmatch-library"
 SETTINGS_FORMAT_VERSION = 1
 
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 """Bumped when the analysis code changes, so stored tracks are analysed again (2: downbeats,
-phrases and sections)."""
+phrases and sections; 3: the neural tracker's beats by default)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,19 @@ def read_settings(folder: Path) -> LibraryConfig | None:
     if record.get("format_version", 0) > SETTINGS_FORMAT_VERSION:
         raise LibraryError(f"{path}: written by a newer bgmatch (format {record['format_version']})")
     try:
-        return config_from_dict(LibraryConfig, record.get("settings", {}))
+        return config_from_dict(LibraryConfig, _migrated_settings(record))
     except ConfigError as exc:
         raise LibraryError(f"{path}: {exc}") from None
+
+
+def _migrated_settings(record: dict[str, Any]) -> Any:
+    """The record's settings, with the defaults of older versions that every library recorded
+    moved to today's: before analysis version 3 each library recorded librosa's beats (the default
+    then), so those libraries move to the neural tracker's (a library set to librosa's since keeps them)."""
+    settings = record.get("settings", {})
+    versions = record.get("versions")
+    analysis = versions.get("analysis", 0) if isinstance(versions, dict) else 0
+    rhythm = settings.get("rhythm") if isinstance(settings, dict) else None
+    if isinstance(analysis, int) and analysis < 3 and isinstance(rhythm, dict) and rhythm.get("beats") == "librosa":
+        settings = {**settings, "rhythm": {k: v for k, v in rhythm.items() if k != "beats"}}
+    return settings

@@ -73,7 +73,7 @@ def test_the_demo_cuts_sit_on_nebulas_beats_where_it_was_cut(nebula_library):
     on, total = cuts_on_beat(cuts, beats, offset_s=12.0)
     half_beat = 30.0 / track.tempo_bpm
     off, _ = cuts_on_beat(cuts, beats, offset_s=12.0 + half_beat)
-    assert total == len(cuts) == 15 and on >= 9 and off <= 3, (on, off)
+    assert total == len(cuts) == 17 and on >= 12 and off <= 3, (on, off)
 
 
 def test_measure_fit_says_another_passage_fits_the_cuts_as_well(nebula_library):
@@ -85,7 +85,7 @@ def test_measure_fit_says_another_passage_fits_the_cuts_as_well(nebula_library):
     music = nebula_library.scoring_analysis(track.track_id)
     m = measure_fit(music, query.analysis, offset_s=best.offset_s, score=best.score,
                     energy_r=best.parts["energy"], config=nebula_library.config.retrieval.sync)
-    assert m.fit == fit_percent(best.score) and m.cuts_total == 15
+    assert m.fit == fit_percent(best.score) and m.cuts_total == 17
     assert (m.cuts_on_beat, m.cuts_total) == cuts_on_beat(query.analysis.cut_times_s, music.beat_times_s,
                                                           offset_s=best.offset_s)
     assert m.energy == energy_match(best.parts["energy"])

@@ -38,6 +38,19 @@ def test_a_library_records_its_settings_and_reopens_with_them(tmp_path, two_trac
         assert again.config == config
 
 
+def test_libraries_recorded_before_version_3_move_to_neural_beats(tmp_path):
+    from bgmatch.engine.library.settings import read_settings, settings_record
+
+    old = settings_record(LibraryConfig(rhythm=RhythmConfig(beats="librosa"), max_track_s=60.0))
+    old["versions"]["analysis"] = 2  # librosa's beats were every library's default then
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(old))
+    moved = read_settings(tmp_path)
+    assert moved.rhythm.beats == "neural" and moved.max_track_s == 60.0
+    chosen = settings_record(LibraryConfig(rhythm=RhythmConfig(beats="librosa")))  # chosen since: kept
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(chosen))
+    assert read_settings(tmp_path).rhythm.beats == "librosa"
+
+
 def test_a_damaged_settings_file_is_named(tmp_path):
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / SETTINGS_FILE).write_text('{"format": "bgmatch-library", "settings": {"max_track_z": 1}}')

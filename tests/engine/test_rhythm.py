@@ -68,7 +68,7 @@ def test_warm_up_leaves_a_compiled_cache():
     assert not beat_tracker_is_cold(librosa_beats)
 
 
-def test_neural_beats_are_the_trackers_own_and_librosa_stays_the_default(music_files):
+def test_neural_beats_are_the_default_and_the_trackers_own(music_files):
     from bgmatch.engine.analysis.beats import track_beats
     from bgmatch.engine.analysis.rhythm import RhythmConfig
 
@@ -78,8 +78,10 @@ def test_neural_beats_are_the_trackers_own_and_librosa_stays_the_default(music_f
     np.testing.assert_allclose(neural.beat_times_s, track.beat_times_s)
     np.testing.assert_allclose(neural.downbeat_times_s, track.downbeat_times_s)
     assert neural.meter == track.meter and neural.tempo_bpm == pytest.approx(track.tempo_bpm)
-    assert RhythmConfig().beats == "librosa"
-    old = analyze_music(y, sr_hz=SR)
+    assert RhythmConfig().beats == "neural"
+    default = analyze_music(y, sr_hz=SR)
+    np.testing.assert_allclose(default.beat_times_s, neural.beat_times_s)
+    old = analyze_music(y, sr_hz=SR, config=RhythmConfig(beats="librosa"))
     np.testing.assert_allclose(old.onset_envelope, neural.onset_envelope)  # same onsets either way
     assert not np.array_equal(old.beat_times_s, neural.beat_times_s)
     assert set(np.round(old.downbeat_times_s, 6)) <= set(np.round(old.beat_times_s, 6))

@@ -164,6 +164,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--video-offset", type=float, default=12.0, help="where in the excerpt the video starts, s")
     p.add_argument("--video-length", type=float, default=30.0, help="demo video length, s")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--track", default=None, metavar="SLUG",
+                   help="cut the video on this excerpt (e.g. nebula; default: the one whose beats are clearest)")
     # The demo shows a carefully cut video (cuts within a frame of the beat, few off it);
     # BeatCut's harder default lives in the benchmark, not in the demo.
     p.add_argument("--jitter-frames", type=int, default=1, help="cut jitter around beats, frames (default %(default)s)")
@@ -196,7 +198,14 @@ def main(argv: list[str] | None = None) -> int:
             raise BgmatchError(f"demo music is {music_bytes / 1e6:.1f} MB, over {MAX_MUSIC_BYTES / 1e6:.0f} MB")
 
         scores = {e.out: beat_clarity(e.out) for e in excerpts}
-        video_track = max(excerpts, key=lambda e: scores[e.out][0])
+        if args.track is None:
+            video_track = max(excerpts, key=lambda e: scores[e.out][0])
+        else:
+            named = [e for e in excerpts if e.out.stem == args.track]
+            if not named:
+                raise BgmatchError(f"--track {args.track}: no such demo excerpt "
+                                   f"(one of {', '.join(sorted(e.out.stem for e in excerpts))})")
+            video_track = named[0]
         clarity, tempo = scores[video_track.out]
         print(f"video on {video_track.out.name}: beat clarity {clarity:.2f}, {tempo:.0f} BPM")
         footage = find_footage(root, names=frozenset(FOOTAGE_LICENSES))

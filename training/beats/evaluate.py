@@ -44,10 +44,10 @@ SKIP_S = 5.0
 
 
 def librosa_tracker(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, None]:
-    """The engine's current tracker: ``rhythm.analyze_music``'s beats (no downbeats)."""
-    from bgmatch.engine.analysis.rhythm import analyze_music
+    """librosa's tracker as the engine runs it (``rhythm.beats = "librosa"``): its beats, no downbeats."""
+    from bgmatch.engine.analysis.beats import track_beats
 
-    return analyze_music(np.asarray(y, dtype=np.float32), sr_hz=sr_hz).beat_times_s, None
+    return track_beats(np.asarray(y, dtype=np.float32), sr_hz=sr_hz, method="librosa").beat_times_s, None
 
 
 def analysis_tracker(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ class BeatTrack:
 
     beat_times_s: np.ndarray  # [B] float64, ascending
     downbeat_times_s: np.ndarray  # [D] float64, a subset of beat_times_s
-    tempo_bpm: float  # 60 / median beat interval (0.0 with fewer than two beats)
+    tempo_bpm: float  # 60 / median beat interval, over 8-beat spans (0.0 with fewer than two beats)
     meter: int  # beats per bar (4 when too few beats to tell)
     method: BeatMethod  # the tracker that produced this (after any fallback)
 
@@ -62,5 +62,11 @@ def decode_activations(activations: np.ndarray) -> BeatTrack:
     )
 
 
-def _tempo_bpm(beats: np.ndarray) -> float:
-    return float(60.0 / np.median(np.diff(beats))) if len(beats) >= 2 else 0.0
+def _tempo_bpm(beats: np.ndarray, *, span: int = 8) -> float:
+    """60 / the median beat interval, each measured over ``span`` beats: the beats lie on the 50 fps
+    grid, so single intervals are multiples of 20 ms (0.42 s reads 142.9 BPM); spans average that out
+    and still follow tempo changes."""
+    if len(beats) < 2:
+        return 0.0
+    n = min(span, len(beats) - 1)
+    return float(60.0 * n / np.median(beats[n:] - beats[:-n]))

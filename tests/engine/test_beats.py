@@ -46,7 +46,7 @@ def test_neural_beats_on_real_music_agree_with_librosa_tempo_up_to_octave(steady
     assert track.meter in (2, 3, 4)
     assert len(track.beat_times_s) >= 20 and np.all(np.diff(track.beat_times_s) > 0)
     assert np.isin(track.downbeat_times_s, track.beat_times_s).all() and len(track.downbeat_times_s) >= 4
-    librosa_tempo = analyze_music(steady_audio, sr_hz=22050).tempo_bpm
+    librosa_tempo = track_beats(steady_audio, sr_hz=22050, method="librosa").tempo_bpm
     ratio = track.tempo_bpm / librosa_tempo
     assert min(abs(ratio - r) / r for r in (0.5, 1.0, 2.0)) < 0.06, (track.tempo_bpm, librosa_tempo)
 
@@ -205,3 +205,13 @@ def test_neural_default_does_not_load_librosas_numba_beat_tracker():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_tempo_is_not_quantised_to_the_frame_grid():
+    from bgmatch.engine.analysis.neural_grid import _tempo_bpm
+
+    true = 0.4285  # 140.0 BPM; on the 50 fps grid its single intervals are 0.42 s or 0.44 s
+    beats = np.round(np.arange(40) * true * 50) / 50
+    assert float(60 / np.median(np.diff(beats))) == pytest.approx(142.86, abs=0.01)
+    assert _tempo_bpm(beats) == pytest.approx(140.0, abs=0.5)
+    assert _tempo_bpm(np.array([1.0, 1.5])) == pytest.approx(120.0) and _tempo_bpm(np.array([1.0])) == 0.0

@@ -207,7 +207,7 @@ def _saved(mid: mido.MidiFile) -> bytes:
 def test_metrics_on_hand_made_cases() -> None:
     ref = np.arange(0, 30, 0.5)
     perfect = score_item(ref, ref, ref[::4], ref[::4])
-    assert perfect == {"beat_f": 1.0, "cmlt": 1.0, "amlt": 1.0, "downbeat_f": 1.0}
+    assert perfect == {"beat_f": 1.0, "cmlt": 1.0, "amlt": 1.0, "downbeat_f": 1.0, "lag_ms": 0.0}
     off = score_item(ref, ref + 0.25, ref[::4], None)  # on the off-beat: wrong, but at the right metrical level
     assert off["beat_f"] == 0.0 and off["cmlt"] == 0.0 and math.isnan(off["downbeat_f"])
     assert off["amlt"] == pytest.approx(1.0, abs=0.03)  # mir_eval loses the last beat at the edge
@@ -216,7 +216,10 @@ def test_metrics_on_hand_made_cases() -> None:
     assert double["amlt"] == pytest.approx(1.0, abs=0.03)
     assert double["downbeat_f"] == 0.0
     late = score_item(ref, ref + 0.06, None, None)  # inside mir_eval's 70 ms window
-    assert late["beat_f"] == 1.0 and math.isnan(late["downbeat_f"])
+    assert late["beat_f"] == 1.0 and math.isnan(late["downbeat_f"]) and late["lag_ms"] == pytest.approx(60.0)
+    early = score_item(ref, np.sort(np.r_[ref - 0.03, ref + 0.2]), None, None)  # the lag is from the nearest beat
+    assert early["lag_ms"] == pytest.approx(-30.0)
+    assert math.isnan(off["lag_ms"])  # no beat found within the window
 
 
 def test_tracker_answers_as_pair_or_object() -> None:
@@ -239,7 +242,7 @@ def test_cli_writes_table_and_json(tiny: Path, tmp_path: Path, capsys: pytest.Ca
     assert eval_main(["beats", "--out", str(tiny), "--limit", "2", "--tracker", "librosa", "--tracker", custom,
                       "--json", str(out), "--quiet"]) == 0
     table = capsys.readouterr().out
-    assert "| tracker | category | n | beat F | CMLt | AMLt | downbeat F |" in table
+    assert "| tracker | category | n | beat F | CMLt | AMLt | downbeat F | lag ms |" in table
     doc = json.loads(out.read_text())
     assert doc["n_items"] == 2 and set(doc["trackers"]) == {"librosa", custom}
     for name, res in doc["trackers"].items():

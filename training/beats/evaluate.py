@@ -39,7 +39,8 @@ from .plan import CATEGORIES, BuildConfig
 
 Tracker = Callable[..., Any]  # (y, *, sr_hz) -> (beats_s, downbeats_s | None)
 NEURAL_MODULE = "bgmatch.engine.analysis.beats"
-METRICS = ("beat_f", "cmlt", "amlt", "downbeat_f")
+METRICS = ("beat_f", "cmlt", "amlt", "downbeat_f", "lag_ms")
+LAG_WINDOW_S = 0.07  # mir_eval's F-measure window: the beats a lag is measured on
 SKIP_S = 5.0
 
 
@@ -112,20 +113,34 @@ def _as_pair(result: Any, where: str) -> tuple[np.ndarray, np.ndarray | None]:
 
 def score_item(ref_beats: np.ndarray, est_beats: np.ndarray, ref_downbeats: np.ndarray | None,
                est_downbeats: np.ndarray | None, *, skip_s: float = SKIP_S) -> dict[str, float]:
-    """Beat F, CMLt, AMLt and downbeat F (NaN where either side lacks downbeats) of one item."""
+    """Beat F, CMLt, AMLt, downbeat F (NaN where either side lacks downbeats) and lag of one item.
+
+    ``lag_ms``: the median of (found − true) over the true beats with a found beat within
+    ``LAG_WINDOW_S`` (NaN where none): how late a tracker puts the beats it gets right.
+    """
     ref = mir_eval.beat.trim_beats(np.asarray(ref_beats, dtype=np.float64), min_beat_time=skip_s)
     est = mir_eval.beat.trim_beats(np.asarray(est_beats, dtype=np.float64), min_beat_time=skip_s)
     if len(ref) == 0:
         raise ConfigError(f"no reference beats after {skip_s:g} s")
     _, cmlt, _, amlt = mir_eval.beat.continuity(ref, est)
     out = {"beat_f": float(mir_eval.beat.f_measure(ref, est)), "cmlt": float(cmlt), "amlt": float(amlt),
-           "downbeat_f": math.nan}
+           "downbeat_f": math.nan, "lag_ms": _lag_ms(ref, est)}
     if ref_downbeats is not None and est_downbeats is not None:
         rd = mir_eval.beat.trim_beats(np.asarray(ref_downbeats, dtype=np.float64), min_beat_time=skip_s)
         ed = mir_eval.beat.trim_beats(np.asarray(est_downbeats, dtype=np.float64), min_beat_time=skip_s)
         if len(rd):
             out["downbeat_f"] = float(mir_eval.beat.f_measure(rd, ed))
     return out
+
+
+def _lag_ms(ref: np.ndarray, est: np.ndarray) -> float:
+    if len(est) == 0:
+        return math.nan
+    right = np.clip(np.searchsorted(est, ref), 0, len(est) - 1)
+    left = np.clip(right - 1, 0, len(est) - 1)
+    found = np.where(np.abs(est[left] - ref) <= np.abs(est[right] - ref), est[left], est[right])
+    signed = (found - ref)[np.abs(found - ref) <= LAG_WINDOW_S]
+    return float(1000.0 * np.median(signed)) if len(signed) else math.nan
 
 
 @dataclass
@@ -185,17 +200,19 @@ def evaluate(items: Sequence[BeatItem], trackers: Sequence[tuple[str, Tracker]],
     return results
 
 
-def _fmt(x: float) -> str:
-    return "–" if math.isnan(x) else f"{x:.3f}"
+def _fmt(x: float, metric: str = "") -> str:
+    if math.isnan(x):
+        return "–"
+    return f"{x:+.0f}" if metric == "lag_ms" else f"{x:.3f}"
 
 
 def format_table(results: dict[str, TrackerResult]) -> str:
     """Markdown table: tracker × category rows, mean beat F, CMLt, AMLt, downbeat F."""
-    lines = ["| tracker | category | n | beat F | CMLt | AMLt | downbeat F |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| tracker | category | n | beat F | CMLt | AMLt | downbeat F | lag ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for res in results.values():
         for group, row in res.table.items():
-            lines.append(f"| {res.name} | {group} | {row['n']} | " + " | ".join(_fmt(row[m]) for m in METRICS) + " |")
+            lines.append(f"| {res.name} | {group} | {row['n']} | " + " | ".join(_fmt(row[m], m) for m in METRICS) + " |")
     speed = ", ".join(f"{r.name} {r.audio_s / r.seconds:.0f}× real time" for r in results.values() if r.seconds > 0)
     return "\n".join(lines) + (f"\n\nspeed (one process, after a warm-up call): {speed}" if speed else "")
 

@@ -42,11 +42,11 @@ def test_suggest_speaks_fit_cuts_energy_and_milliseconds(demo_library, capsys):
     for row, line in zip(rows, lines[1:3]):
         # JSON keeps the raw parts and adds the plain measures; the table shows the same numbers.
         assert set(row["parts"]) == {"beat", "onset", "energy"}
-        assert row["fit"] == fit_percent(row["score"]) and 0 <= row["cuts_on_beat"] <= row["cuts_total"] == 15
+        assert row["fit"] == fit_percent(row["score"]) and 0 <= row["cuts_on_beat"] <= row["cuts_total"] == 17
         assert row["energy_match"] in {"good", "fair", "poor"}
         m, s = divmod(row["offset_s"], 60)
         offset = f"{int(m)}:{s:06.3f}"
-        assert re.fullmatch(rf"\s*{row['rank']}\s+{row['fit']}\s+{row['cuts_on_beat']} of 15\s+"
+        assert re.fullmatch(rf"\s*{row['rank']}\s+{row['fit']}\s+{row['cuts_on_beat']} of 17\s+"
                             rf"{row['energy_match']}\s+{re.escape(offset)}\s+\S+\s+1:00\.0\s+{row['title']}", line), line
     assert re.search(r"\d:\d\d\.\d{3}", lines[1])  # the offset to the millisecond
     # Both tracks are steady: other offsets put the cuts on the beats as well, and the note says so.

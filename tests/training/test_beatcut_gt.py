@@ -14,6 +14,8 @@ from bgmatch.training.beatcut.gt_build import GtConfig, build_gt, plan_styled
 from bgmatch.training.beatcut.gt_gallery import GalleryItem, assign_splits
 from bgmatch.training.beatcut.layout import BenchLayout
 from bgmatch.training.beatcut.styles import STYLES, StyleCuts, TrackReference, hit_times
+from bgmatch.training.beats.layout import default_src_dir
+from bgmatch.training.beats.trainset import excluded, training_pieces
 from bgmatch.training.eval_metrics import distance_to_beats
 from bgmatch.training.evaluate import main as eval_main
 
@@ -134,6 +136,21 @@ def test_reserved_pieces_only_in_train() -> None:
     assert reserved <= groups["train"] and not reserved & (groups["valid"] | groups["test"])
     assert not groups["valid"] & groups["test"] and len(groups["valid"]) + len(groups["test"]) == 20
     assert abs(len(groups["test"]) - 2 * len(groups["valid"])) <= 2  # valid : test as 0.25 : 0.5
+
+
+def test_the_beat_training_set_keeps_apart_from_its_valid_and_test_pieces(tiny: Path, tmp_path: Path) -> None:
+    """``bgmatch train beats build --keep-apart BEATCUT``: the pieces of its held-out splits are in
+    the tracker's training pool until kept apart, then never."""
+    held, _ = excluded(tiny)
+    tracks = json.loads((tiny / "build.json").read_text())["splits"]["test"]["tracks"]
+    assert len(held) == len(tracks) == 1
+    no_bench = tmp_path / "bench"
+    no_bench.mkdir()
+    (no_bench / "build.json").write_text('{"items": []}')
+    pool = {p.piece_id for _, p in training_pieces(default_src_dir(), no_bench, seed=1)}
+    kept = {p.piece_id for _, p in training_pieces(default_src_dir(), no_bench, seed=1, keep_apart=[tiny])}
+    assert held <= pool
+    assert not held & kept and kept < pool
 
 
 def test_style_cuts_never_call_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:

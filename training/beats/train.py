@@ -1,6 +1,6 @@
 """Fine-tune BeatNet's CRNN on the rendered-MIDI training set (:mod:`.trainset`), on CPU.
 
-    bgmatch train beats build [--out DIR] [--items N] [--workers 2]     render the training set
+    bgmatch train beats build [--out DIR] [--items N] [--keep-apart BEATCUT] [--workers 2]   render the training set
     bgmatch train beats fit [--data DIR] [--run DIR] [--epochs N]       fine-tune (resumes)
     bgmatch train beats eval --weights FILE [--out BENCH] [--json FILE] score it on the benchmark
     bgmatch train beats agree REF.json FOLDER [--weights FILE]         agreement on real recordings
@@ -259,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--items", type=int, default=240)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--bench", type=Path, default=None, help="benchmark to keep apart from (default: bgmatch eval beats')")
+    b.add_argument("--keep-apart", type=Path, action="append", default=[], metavar="BEATCUT",
+                   help="a ground-truth BeatCut whose valid and test pieces must not be trained on (repeatable)")
     b.add_argument("--workers", type=int, default=1)
     f = sub.add_parser("fit", help="fine-tune BeatNet's CRNN (resumes)")
     f.add_argument("--data", type=Path, default=None)
@@ -294,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
             ids = build_trainset(args.out or default_trainset_dir(), TrainSetConfig(seed=args.seed, n_items=args.items),
                                  src_dir=default_src_dir(), bench_root=args.bench or default_root(),
-                                 workers=args.workers, progress=lambda d, n, m: print(f"{d}/{n} {m}", flush=True))
+                                 keep_apart=args.keep_apart, workers=args.workers, progress=lambda d, n, m: print(f"{d}/{n} {m}", flush=True))
             print(f"{len(ids)} items")
         elif args.cmd == "fit":
             result = fit(args.data or default_trainset_dir(), args.run,

@@ -22,7 +22,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,14 +79,23 @@ def _norm_title(title: str) -> str:
     return re.sub(r"[^a-z0-9]", "", title.lower().removeprefix("the ").removesuffix(", the"))
 
 
-def excluded(bench_root: Path) -> tuple[set[str], set[str]]:
-    """Piece ids and normalised titles of the benchmark at ``bench_root`` (to keep out of training)."""
-    build = bench_root / "build.json"
+def excluded(root: Path) -> tuple[set[str], set[str]]:
+    """Piece ids and normalised titles to keep out of training: every item of the beat benchmark at
+    ``root``, or, for a ground-truth BeatCut there (``bgmatch train beatcut build --edition gt``), the
+    rendered pieces of its valid and test splits (its train split may share pieces with training)."""
+    build = root / "build.json"
     if not build.is_file():
-        raise ConfigError(f"{bench_root}: no beat benchmark to keep the training set apart from")
+        raise ConfigError(f"{root}: no beat benchmark or ground-truth BeatCut to keep the training set apart from")
+    info = json.loads(build.read_text())
+    if "splits" in info:  # a ground-truth BeatCut: its MIDI tracks are beat items in midi/
+        items_root = root / "midi"
+        item_ids = [Path(t["key"]).stem for split in ("valid", "test")
+                    for t in info["splits"].get(split, {}).get("tracks", []) if t["key"].startswith("midi/")]
+    else:
+        items_root, item_ids = root, info.get("items", [])
     ids, titles = set(), set()
-    for item_id in json.loads(build.read_text()).get("items", []):
-        path = item_json(bench_root, item_id)
+    for item_id in item_ids:
+        path = item_json(items_root, item_id)
         if path.is_file():
             source = json.loads(path.read_text())["source"]
             ids.add(source["piece_id"])
@@ -95,10 +104,16 @@ def excluded(bench_root: Path) -> tuple[set[str], set[str]]:
     return ids, titles
 
 
-def training_pieces(src_dir: Path, bench_root: Path, *, seed: int) -> list[tuple[Category, Piece]]:
-    """``(category, piece)`` pairs not in the benchmark, in a seeded order interleaving the pools
-    (Debian files; music21 simple, triple and compound meters)."""
+def training_pieces(src_dir: Path, bench_root: Path, *, seed: int,
+                    keep_apart: Sequence[Path] = ()) -> list[tuple[Category, Piece]]:
+    """``(category, piece)`` pairs not in the benchmark nor in the held-out splits of the
+    ``keep_apart`` sets (see :func:`excluded`), in a seeded order interleaving the pools (Debian
+    files; music21 simple, triple and compound meters)."""
     ids, titles = excluded(bench_root)
+    for root in keep_apart:
+        more_ids, more_titles = excluded(root)
+        ids |= more_ids
+        titles |= more_titles
 
     def keep(p: Piece) -> bool:
         return p.piece_id not in ids and not (_norm_title(p.title) and _norm_title(p.title) in titles)
@@ -176,10 +191,15 @@ def _make_and_write(root: Path, k: int, category: Category, piece: Piece, config
     return doc["item_id"], ""
 
 
-def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_root: Path, workers: int = 1,
+def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_root: Path,
+                   keep_apart: Sequence[Path] = (), workers: int = 1,
                    progress: Callable[[int, int, str], None] | None = None,
                    cancel: Callable[[], bool] | None = None) -> list[str]:
-    """Render ``config.n_items`` training items into ``root`` (resumable); the item ids, in order."""
+    """Render ``config.n_items`` training items into ``root`` (resumable); the item ids, in order.
+
+    Pieces of the benchmark at ``bench_root`` and of the held-out splits of each ground-truth
+    BeatCut in ``keep_apart`` are left out; a rerun must keep them the same (the piece order
+    depends on them)."""
     root.mkdir(parents=True, exist_ok=True)
     info_path = root / "build.json"
     settings = {k: v for k, v in asdict(config).items() if k != "n_items"}
@@ -191,9 +211,13 @@ def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_r
     fonts = soundfonts()
     info["soundfonts"] = [f.name for f in fonts]
     info["excluded_benchmark"] = str(bench_root)
+    kept_apart = sorted(str(r) for r in keep_apart)
+    if info.setdefault("kept_apart", kept_apart) != kept_apart:
+        raise ConfigError(f"{root}: built apart from {info['kept_apart'] or 'no BeatCut'}, not {kept_apart or 'none'};"
+                          " use another --out")
     info["licenses"] = {**{f"debian:{k}": v for k, v in DEBIAN_PACKAGES.items()},
                         **{f"music21:{k}": v for k, v in MUSIC21_COLLECTIONS.items()}}
-    pieces = training_pieces(src_dir, bench_root, seed=config.seed)
+    pieces = training_pieces(src_dir, bench_root, seed=config.seed, keep_apart=keep_apart)
     done: dict[int, str] = {}
     todo = []
     for k, (category, piece) in enumerate(pieces):

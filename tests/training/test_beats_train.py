@@ -1,6 +1,7 @@
 """Training the beat tracker: a training set apart from the benchmark, augmentation, fine-tuning, agreement."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import torch
 
 from bgmatch.engine.analysis import beatnet
+from bgmatch.engine.errors import ConfigError
 from bgmatch.training.beats.agreement import agreement
 from bgmatch.training.beats.augment import augment_audio
 from bgmatch.training.beats.build import build
@@ -85,8 +87,6 @@ def test_resume_and_settings_are_fixed(sets: tuple[Path, Path]) -> None:
     before = json.loads((train / "build.json").read_text())["items"]
     again = build_trainset(train, TRAIN, src_dir=default_src_dir(), bench_root=bench)
     assert again == before
-    from bgmatch.engine.errors import ConfigError
-
     with pytest.raises(ConfigError, match="other settings"):
         build_trainset(train, TrainSetConfig(seed=4, n_items=4, max_s=10.0, min_s=8.0),
                        src_dir=default_src_dir(), bench_root=bench)
@@ -151,6 +151,12 @@ def test_fit_exports_engine_weights_and_resumes(sets: tuple[Path, Path], tmp_pat
     assert any(not torch.equal(last["model"][k], shipped[k]) for k in shipped)  # it did train
     again = fit(train, run, config)  # nothing left to do: resumed after epoch 1
     assert again["history"] == result["history"]
+    longer = fit(train, run, dataclasses.replace(config, epochs=2))  # a run may grow
+    assert [h["epoch"] for h in longer["history"]] == [0, 1, 2] and longer["history"][:2] == result["history"]
+    whole = fit(train, tmp_path / "whole", dataclasses.replace(config, epochs=2))  # as if asked for at the start
+    assert [(h["val"], h["loss"]) for h in whole["history"]] == [(h["val"], h["loss"]) for h in longer["history"]]
+    with pytest.raises(ConfigError, match="other settings"):
+        fit(train, run, dataclasses.replace(config, epochs=3, lr=1e-5))
     item = load_set(train)[0]
     y, sr = item.load()
     track = weights_tracker(run / "best.pt")(y, sr_hz=sr)

@@ -13,7 +13,8 @@ count half as a beat (target widening, as madmom's trackers are trained). Items 
 no meter train "a beat, either kind" (the log of the summed probability). After every epoch the
 whole tracker (network + the engine's DBN) is scored on the held-out pieces (``split == "val"``);
 the best epoch is exported in the engine's weights format. Seeded; a rerun resumes after the last
-finished epoch (``RUN/last.pt``, read with ``torch.load(weights_only=True)``).
+finished epoch (``RUN/last.pt``, read with ``torch.load(weights_only=True)``); a larger ``--epochs``
+makes it longer, as if it had been asked for from the start (each epoch's draws are seeded by its number).
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ ATTRIBUTION = (
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Settings of a fine-tuning run (fixed per run folder)."""
+    """Settings of a fine-tuning run (fixed per run folder, except ``epochs``, which may grow)."""
 
     seed: int = 0
     epochs: int = 6
@@ -196,7 +197,8 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
     epoch0 = 0
     if last.is_file():
         state = load_payload(last, what="checkpoint")
-        if state.get("config") != asdict(config):
+        fixed = {k: v for k, v in asdict(config).items() if k != "epochs"}  # a run may be made longer
+        if {k: v for k, v in state.get("config", {}).items() if k != "epochs"} != fixed:
             raise ConfigError(f"{run_dir}: run with other settings ({state.get('config')}); use another --run")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

@@ -32,6 +32,8 @@ from bgmatch.training.beats.train import (
     main,
     weights_tracker,
 )
+from bgmatch.training.beats import trainset
+from bgmatch.training.beats.render import find_soundfont
 from bgmatch.training.beats.trainset import TrainSetConfig, build_trainset, excluded
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="needs fluidsynth (Debian fluidsynth)")
@@ -90,6 +92,16 @@ def test_resume_and_settings_are_fixed(sets: tuple[Path, Path]) -> None:
     with pytest.raises(ConfigError, match="other settings"):
         build_trainset(train, TrainSetConfig(seed=4, n_items=4, max_s=10.0, min_s=8.0),
                        src_dir=default_src_dir(), bench_root=bench)
+
+
+def test_a_set_keeps_its_soundfonts(sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A set resumed where other soundfonts are found is refused: the drawn timbres would mix."""
+    bench, train = sets
+    recorded = json.loads((train / "build.json").read_text())["soundfonts"]
+    assert recorded and recorded[0] == find_soundfont().name
+    monkeypatch.setattr(trainset, "soundfonts", lambda: [find_soundfont(), train / "Other.sf2"])
+    with pytest.raises(ConfigError, match="soundfonts"):
+        build_trainset(train, TRAIN, src_dir=default_src_dir(), bench_root=bench)
 
 
 def test_frame_targets_widen_and_mark_unknown_meters() -> None:

@@ -294,8 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "build":
             from .layout import default_root, default_src_dir
-            from .trainset import TrainSetConfig, build_trainset
+            from .trainset import EXTRA_SOUNDFONTS, TrainSetConfig, build_trainset, soundfonts
 
+            missing = sorted(set(EXTRA_SOUNDFONTS) - {f.name for f in soundfonts()})
+            if missing:
+                print(f"note: soundfonts {', '.join(missing)} not found (Debian timgm6mb-soundfont, opl3-soundfont);"
+                      " the set gets fewer timbres and the tracker may learn one soundfont's sound", file=sys.stderr)
             ids = build_trainset(args.out or default_trainset_dir(), TrainSetConfig(seed=args.seed, n_items=args.items),
                                  src_dir=default_src_dir(), bench_root=args.bench or default_root(),
                                  keep_apart=args.keep_apart, workers=args.workers, progress=lambda d, n, m: print(f"{d}/{n} {m}", flush=True))

@@ -209,7 +209,10 @@ def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_r
     if info.get("settings") != settings:
         raise ConfigError(f"{root}: built with other settings ({info.get('settings')}); use another --out")
     fonts = soundfonts()
-    info["soundfonts"] = [f.name for f in fonts]
+    names = [f.name for f in fonts]
+    if info.setdefault("soundfonts", names) != names:  # the draws depend on the list: no mixed sets
+        raise ConfigError(f"{root}: rendered with the soundfonts {info['soundfonts']}, here {names} are found;"
+                          " install the same ones or use another --out")
     info["excluded_benchmark"] = str(bench_root)
     kept_apart = sorted(str(r) for r in keep_apart)
     if info.setdefault("kept_apart", kept_apart) != kept_apart:

@@ -11,10 +11,10 @@ import pytest
 from bgmatch.engine.errors import ConfigError
 from bgmatch.training.beatcut import edit
 from bgmatch.training.beatcut.gt_build import GtConfig, build_gt, plan_styled
-from bgmatch.training.beatcut.gt_gallery import GalleryItem, assign_splits
+from bgmatch.training.beatcut.gt_gallery import GalleryItem, assign_splits, reserved_groups
 from bgmatch.training.beatcut.layout import BenchLayout
 from bgmatch.training.beatcut.styles import STYLES, StyleCuts, TrackReference, hit_times
-from bgmatch.training.beats.layout import default_src_dir
+from bgmatch.training.beats.layout import default_src_dir, item_json, write_json
 from bgmatch.training.beats.trainset import excluded, training_pieces
 from bgmatch.training.eval_metrics import distance_to_beats
 from bgmatch.training.evaluate import main as eval_main
@@ -125,6 +125,21 @@ def test_rebuild_resumes_and_the_plan_is_seeded(tiny: Path, media_root: Path) ->
     other = plan_styled([track, bars], split="test", config=GtConfig(**{**config.__dict__, "seed": 3}))
     assert [q.spec.offset_s for q in other] != [q.spec.offset_s for q in one]
     assert all(q.style not in ("downbeats", "phrases") for q in one if q.spec.track == "b/b.ogg")
+
+
+def test_every_training_set_named_is_kept_apart(tmp_path: Path) -> None:
+    """The tracker's weights were fine-tuned on several sets: a piece (by id or by title) of any of them is reserved."""
+    for name, piece, title in (("set-a", "freedoom/d_e1m1", "Hangar"), ("set-b", "music21/x", "The Mason's Apron")):
+        write_json(tmp_path / name / "build.json", {"items": ["item0"]})
+        write_json(item_json(tmp_path / name, "item0"), {"source": {"piece_id": piece, "title": title}})
+    ref = TrackReference((), (), "midi")
+    items = [GalleryItem("midi/a.flac", Path("a.flac"), 60.0, ref, "piece:freedoom/d_e1m1"),
+             GalleryItem("midi/b.flac", Path("b.flac"), 60.0, ref, "piece:music21/other", title="the masons apron"),
+             GalleryItem("midi/c.flac", Path("c.flac"), 60.0, ref, "piece:music21/y", title="Other Tune")]
+    both = reserved_groups(items, trainset_roots=[tmp_path / "set-a", tmp_path / "set-b"], beatcut_root=None)
+    assert both == {"piece:freedoom/d_e1m1", "piece:music21/other"}
+    assert reserved_groups(items, trainset_roots=[tmp_path / "set-a"], beatcut_root=None) == {"piece:freedoom/d_e1m1"}
+    assert reserved_groups(items, trainset_roots=[tmp_path / "missing"], beatcut_root=None) == set()
 
 
 def test_reserved_pieces_only_in_train() -> None:

@@ -21,7 +21,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,15 +129,15 @@ def _licenses(src_dir: Path) -> dict[str, str]:
 
 
 def build_gt(out_dir: str | os.PathLike[str], config: GtConfig = GtConfig(), *, media_root: str | os.PathLike[str],
-             src_dir: Path | None = None, beats_src_dir: Path | None = None, trainset_root: Path | None = None,
+             src_dir: Path | None = None, beats_src_dir: Path | None = None, trainset_roots: Sequence[Path] = (),
              beatcut_root: Path | None = None, workers: int = 1,
              progress: Callable[[int, int, str], None] | None = None, cancel: Callable[[], bool] | None = None,
              warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> BuildReport:
     """Build (or resume) the ground-truth BeatCut in ``out_dir``; see the module docstring.
 
     ``src_dir``: fetched recordings and their madmom reference (default ``OUT/src``);
-    ``beats_src_dir``: the beat benchmark's MIDI sources; ``trainset_root`` / ``beatcut_root``:
-    the beat tracker's training set and today's BeatCut, whose music is kept out of valid and test.
+    ``beats_src_dir``: the beat benchmark's MIDI sources; ``trainset_roots`` / ``beatcut_root``:
+    the beat tracker's training sets and today's BeatCut, whose music is kept out of valid and test.
     ``progress(done, total, what)`` counts rendered pieces, then queries.
     """
     layout = BenchLayout(out_dir)
@@ -157,7 +157,7 @@ def build_gt(out_dir: str | os.PathLike[str], config: GtConfig = GtConfig(), *, 
         recordings = [r for r in recording_items(src, min_s=config.min_track_s, keys=keep)
                       if r.key.split("/")[0] in config.recordings]
     items = midi + recordings
-    reserved = reserved_groups(items, trainset_root=trainset_root, beatcut_root=beatcut_root)
+    reserved = reserved_groups(items, trainset_roots=trainset_roots, beatcut_root=beatcut_root)
     tracks = assign_splits(items, config.fractions, seed=config.seed, reserved=reserved)
     footage = split_footage(find_footage(Path(media_root).expanduser()), config.fractions, seed=config.seed)
     for s in SPLITS:
@@ -225,8 +225,9 @@ def build_parser(prog: str = "bgmatch train beatcut build --edition gt") -> argp
     p.add_argument("--media-root", type=Path, default=default_media_root(), help="footage/ and photos/ (default %(default)s)")
     p.add_argument("--src", type=Path, default=None, help="recordings and their madmom reference (default OUT/src)")
     p.add_argument("--beats-src", type=Path, default=None, help="the beat benchmark's MIDI sources (default its own)")
-    p.add_argument("--trainset", type=Path, default=Path(platformdirs.user_cache_dir("bgmatch")) / "beats-train" / "set",
-                   help="the beat tracker's training set, kept out of valid and test (default %(default)s)")
+    p.add_argument("--trainset", type=Path, action="append", default=None, metavar="SET",
+                   help="a beat tracker training set whose pieces are kept out of valid and test (repeatable; "
+                        f"default {_default_trainset()})")
     p.add_argument("--beatcut", type=Path, default=Path(platformdirs.user_cache_dir("bgmatch")) / "beatcut",
                    help="today's BeatCut, whose train-split music is kept out of valid and test (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -243,6 +244,10 @@ def build_parser(prog: str = "bgmatch train beatcut build --edition gt") -> argp
     return p
 
 
+def _default_trainset() -> Path:
+    return Path(platformdirs.user_cache_dir("bgmatch")) / "beats-train" / "set"
+
+
 def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     """Build from the command line; exit 0, 1 on an error, 3 when some queries failed."""
     args = build_parser(prog or "bgmatch train beatcut build --edition gt").parse_args(argv)
@@ -252,7 +257,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
                           fractions=args.fractions, styles=tuple(filter(None, args.styles.split(","))),
                           duration_range_s=tuple(args.duration), min_track_s=args.min_track)
         report = build_gt(args.out, config, media_root=args.media_root, src_dir=args.src, beats_src_dir=args.beats_src,
-                          trainset_root=args.trainset, beatcut_root=args.beatcut, workers=args.workers,
+                          trainset_roots=args.trainset or [_default_trainset()], beatcut_root=args.beatcut, workers=args.workers,
                           progress=None if args.quiet else _print_progress)
     except BgmatchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -195,12 +195,15 @@ def recording_items(src_dir: Path, *, min_s: float, keys: set[str] | None = None
     return out
 
 
-def reserved_groups(items: Sequence[GalleryItem], *, trainset_root: Path | None,
+def reserved_groups(items: Sequence[GalleryItem], *, trainset_roots: Sequence[Path] = (),
                     beatcut_root: Path | None) -> set[str]:
-    """Groups that may only be in train: pieces of the beat tracker's training set (by piece id or
-    title) and recordings in today's BeatCut's train split (by ``package/file`` key)."""
+    """Groups that may only be in train: pieces of the beat tracker's training sets (by piece id or
+    title; every set its shipped weights were fine-tuned on) and recordings in today's BeatCut's
+    train split (by ``package/file`` key)."""
     ids, titles, keys = set(), set(), set()
-    if trainset_root is not None and (trainset_root / "build.json").is_file():
+    for trainset_root in trainset_roots:
+        if not (trainset_root / "build.json").is_file():
+            continue
         for item_id in json.loads((trainset_root / "build.json").read_text()).get("items", []):
             path = item_json(trainset_root, item_id)
             if path.is_file():

@@ -10,7 +10,7 @@ import pytest
 
 from bgmatch.engine.errors import ConfigError
 from bgmatch.training.beatcut import edit
-from bgmatch.training.beatcut.gt_build import GtConfig, build_gt, plan_styled
+from bgmatch.training.beatcut.gt_build import GtConfig, build_gt, main as gt_main, plan_styled
 from bgmatch.training.beatcut.gt_gallery import GalleryItem, assign_splits, reserved_groups
 from bgmatch.training.beatcut.layout import BenchLayout
 from bgmatch.training.beatcut.styles import STYLES, StyleCuts, TrackReference, hit_times
@@ -140,6 +140,12 @@ def test_every_training_set_named_is_kept_apart(tmp_path: Path) -> None:
     assert both == {"piece:freedoom/d_e1m1", "piece:music21/other"}
     assert reserved_groups(items, trainset_roots=[tmp_path / "set-a"], beatcut_root=None) == {"piece:freedoom/d_e1m1"}
     assert reserved_groups(items, trainset_roots=[tmp_path / "missing"], beatcut_root=None) == set()
+
+
+def test_a_named_training_set_that_is_missing_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert gt_main([str(tmp_path / "out"), "--trainset", str(tmp_path / "nope"), "--quiet"]) == 1
+    assert "nope: not a beat tracker training set" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_reserved_pieces_only_in_train() -> None:

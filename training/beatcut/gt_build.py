@@ -252,6 +252,9 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     """Build from the command line; exit 0, 1 on an error, 3 when some queries failed."""
     args = build_parser(prog or "bgmatch train beatcut build --edition gt").parse_args(argv)
     try:
+        for named in args.trainset or []:
+            if not (named / "build.json").is_file():
+                raise ConfigError(f"{named}: not a beat tracker training set (no build.json)")
         config = GtConfig(seed=args.seed, midi_per_category=args.midi_per_category, midi_total=args.midi_total,
                           recordings=tuple(filter(None, args.recordings.split(","))), queries=args.queries,
                           fractions=args.fractions, styles=tuple(filter(None, args.styles.split(","))),

@@ -112,6 +112,9 @@ def test_frame_targets_widen_and_mark_unknown_meters() -> None:
     assert not either.any()
     cls, _, either = frame_targets(np.array([0.6]), None, n_frames=60, start_s=0.5, neighbour_weight=0.5)
     assert cls[5] == BEAT and either[5] and either.sum() == 3
+    _, heavy, _ = frame_targets(np.array([0.1, 0.6, 1.1]), np.array([0.1]), n_frames=60, start_s=0.0,
+                                neighbour_weight=0.5, downbeat_weight=3.0)
+    assert heavy[5] == 3.0 and heavy[4] == 1.5 and heavy[30] == 1.0 and heavy[10] == 1.0
 
 
 def test_augmentation_keeps_length_and_changes_the_sound(sets: tuple[Path, Path]) -> None:

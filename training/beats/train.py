@@ -58,6 +58,7 @@ class FitConfig:
     seq_s: float = 8.0
     lr: float = 3e-4
     neighbour_weight: float = 0.5
+    downbeat_weight: float = 1.0  # loss weight of downbeat frames against beat and no-beat frames
     threads: int = 1  # a shared machine: more threads only wait on each other
     excerpts_per_item: float = 3.0  # excerpts drawn per training item and epoch (30 s items, 8 s excerpts)
 
@@ -68,10 +69,11 @@ def default_trainset_dir() -> Path:
 
 
 def frame_targets(beats_s: np.ndarray, downbeats_s: np.ndarray | None, *, n_frames: int, start_s: float,
-                  neighbour_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  neighbour_weight: float, downbeat_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame class ``[T]`` (int64), weight ``[T]`` (float32) and "either beat class" flag ``[T]``
     (bool) for frames ``i`` at ``start_s + i / 50`` s. Frames nearest a beat are weight 1, their two
-    neighbours (if not beats themselves) ``neighbour_weight``."""
+    neighbours (if not beats themselves) ``neighbour_weight``; downbeat frames weigh ``downbeat_weight``
+    times that (a bar has one downbeat among 2–4 beats and 50–100 frames, so it is the rarest class)."""
     cls = np.full(n_frames, NONE, np.int64)
     weight = np.ones(n_frames, np.float32)
     either = np.zeros(n_frames, bool)
@@ -84,9 +86,10 @@ def frame_targets(beats_s: np.ndarray, downbeats_s: np.ndarray | None, *, n_fram
             centre[f] = True
     for f in frames:
         label = DOWNBEAT if f in down else BEAT
+        scale = downbeat_weight if label == DOWNBEAT else 1.0
         for g, w in ((f - 1, neighbour_weight), (f + 1, neighbour_weight), (f, 1.0)):
             if 0 <= g < n_frames and (g == f or not centre[g]):
-                cls[g], weight[g], either[g] = label, w, downbeats_s is None
+                cls[g], weight[g], either[g] = label, w * scale, downbeats_s is None
     return cls, weight, either
 
 
@@ -130,7 +133,7 @@ def make_batch(data: _Items, indices: np.ndarray, config: FitConfig,
         f = beatnet.beatnet_features(clip, sr_hz=sr)[:n_frames]
         f = np.pad(f, ((0, n_frames - len(f)), (0, 0)))
         c, w, e = frame_targets(item.beats_s, item.downbeats_s, n_frames=n_frames, start_s=start / sr,
-                                neighbour_weight=config.neighbour_weight)
+                                neighbour_weight=config.neighbour_weight, downbeat_weight=config.downbeat_weight)
         feats.append(f)
         classes.append(c)
         weights.append(w)
@@ -198,7 +201,8 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
     if last.is_file():
         state = load_payload(last, what="checkpoint")
         fixed = {k: v for k, v in asdict(config).items() if k != "epochs"}  # a run may be made longer
-        if {k: v for k, v in state.get("config", {}).items() if k != "epochs"} != fixed:
+        saved = {**asdict(FitConfig()), **state.get("config", {})}  # settings added since keep their defaults
+        if {k: v for k, v in saved.items() if k != "epochs"} != fixed:
             raise ConfigError(f"{run_dir}: run with other settings ({state.get('config')}); use another --run")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -271,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--threads", type=int, default=FitConfig.threads)
     f.add_argument("--lr", type=float, default=FitConfig.lr)
+    f.add_argument("--downbeat-weight", type=float, default=FitConfig.downbeat_weight,
+                   help="loss weight of downbeat frames (default 1: as beat frames)")
     f.add_argument("--init", type=Path, default=None, help="start from this weights file (default: the shipped one)")
     f.add_argument("--excerpts-per-item", type=float, default=FitConfig.excerpts_per_item,
                    help="excerpts drawn per training item and epoch (sets the epoch's length)")
@@ -307,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "fit":
             result = fit(args.data or default_trainset_dir(), args.run,
                          FitConfig(seed=args.seed, epochs=args.epochs, threads=args.threads,
-                                   excerpts_per_item=args.excerpts_per_item, lr=args.lr), init=args.init,
+                                   excerpts_per_item=args.excerpts_per_item, lr=args.lr,
+                                   downbeat_weight=args.downbeat_weight), init=args.init,
                          progress=lambda d, n, m: print(f"{d}/{n} {m}", flush=True) if d % 10 == 0 or d == n else None)
             for h in result["history"]:
                 print(json.dumps(h))

@@ -3,6 +3,10 @@
 Run in a throwaway environment that has madmom (built from its sdist), never in bgmatch's: madmom
 and its models (CC BY-NC-SA) are no dependency of bgmatch, and this file imports nothing of it::
 
+    python3 -m venv /tmp/mmvenv && /tmp/mmvenv/bin/pip install "numpy<1.24" scipy soundfile cython mido setuptools wheel
+    /tmp/mmvenv/bin/pip install --no-build-isolation madmom==0.16.1
+    sed -i 's/from collections import MutableSequence/from collections.abc import MutableSequence/' \
+        /tmp/mmvenv/lib/python3.11/site-packages/madmom/processors.py   # 0.16.1 predates Python 3.10
     /tmp/mmvenv/bin/python training/beats/madmom_reference.py ~/.cache/bgmatch-media/music --out ref.json
 
 Each file's first ``--max-s`` seconds (the whole file with ``--max-s 0``; mono, resampled to

@@ -206,6 +206,9 @@ def test_agreement_with_a_reference(sets: tuple[Path, Path]) -> None:
 def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fit", "--data", str(tmp_path), "--run", str(tmp_path / "r")]) == 1
     assert "no beat benchmark here" in capsys.readouterr().err
+    assert main(["fit", "--data", str(tmp_path), "--run", str(tmp_path / "r2"), "--downbeat-weight", "0"]) == 1
+    assert "--downbeat-weight must be above 0, not 0.0" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()
     bad = tmp_path / "ref.json"
     bad.write_text("[1, 2")
     assert main(["agree", str(bad), str(tmp_path)]) == 1

@@ -32,7 +32,7 @@ from bgmatch.engine.config import config_to_dict
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library.store import content_hash
 
-from ..beats.layout import default_src_dir, write_json
+from ..beats.layout import default_src_dir, default_trainset_dir, write_json
 from .build import BuildReport, _finish, _run, write_truth
 from .edit import EditConfig
 from .gt_gallery import MIDI_CATEGORIES, GalleryItem, assign_splits, recording_items, render_midi, reserved_groups, style_order
@@ -227,7 +227,7 @@ def build_parser(prog: str = "bgmatch train beatcut build --edition gt") -> argp
     p.add_argument("--beats-src", type=Path, default=None, help="the beat benchmark's MIDI sources (default its own)")
     p.add_argument("--trainset", type=Path, action="append", default=None, metavar="SET",
                    help="a beat tracker training set whose pieces are kept out of valid and test (repeatable; "
-                        f"default {_default_trainset()})")
+                        f"default {default_trainset_dir()})")
     p.add_argument("--beatcut", type=Path, default=Path(platformdirs.user_cache_dir("bgmatch")) / "beatcut",
                    help="today's BeatCut, whose train-split music is kept out of valid and test (default %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -244,10 +244,6 @@ def build_parser(prog: str = "bgmatch train beatcut build --edition gt") -> argp
     return p
 
 
-def _default_trainset() -> Path:
-    return Path(platformdirs.user_cache_dir("bgmatch")) / "beats-train" / "set"
-
-
 def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
     """Build from the command line; exit 0, 1 on an error, 3 when some queries failed."""
     args = build_parser(prog or "bgmatch train beatcut build --edition gt").parse_args(argv)
@@ -260,7 +256,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
                           fractions=args.fractions, styles=tuple(filter(None, args.styles.split(","))),
                           duration_range_s=tuple(args.duration), min_track_s=args.min_track)
         report = build_gt(args.out, config, media_root=args.media_root, src_dir=args.src, beats_src_dir=args.beats_src,
-                          trainset_roots=args.trainset or [_default_trainset()], beatcut_root=args.beatcut, workers=args.workers,
+                          trainset_roots=args.trainset or [default_trainset_dir()], beatcut_root=args.beatcut, workers=args.workers,
                           progress=None if args.quiet else _print_progress)
     except BgmatchError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -36,6 +36,11 @@ def default_src_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "bgmatch" / "beats" / "src"
 
 
+def default_trainset_dir() -> Path:
+    """The beat tracker's training set by default: ``~/.cache/bgmatch/beats-train/set``."""
+    return Path.home() / ".cache" / "bgmatch" / "beats-train" / "set"
+
+
 @dataclass(frozen=True)
 class BeatItem:
     """One rendered piece and its ground truth (times in seconds from the audio's first sample)."""

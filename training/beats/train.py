@@ -38,7 +38,7 @@ from bgmatch.engine.learned.models.checkpoint import atomic_torch_save
 from bgmatch.engine.weights import load_payload
 
 from .augment import augment_audio
-from .layout import BeatItem, load_set
+from .layout import BeatItem, default_trainset_dir, load_set
 
 BEAT, DOWNBEAT, NONE = 0, 1, 2  # BeatNet's logit order
 LICENSE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
@@ -61,11 +61,6 @@ class FitConfig:
     downbeat_weight: float = 1.0  # loss weight of downbeat frames against beat and no-beat frames
     threads: int = 1  # a shared machine: more threads only wait on each other
     excerpts_per_item: float = 3.0  # excerpts drawn per training item and epoch (30 s items, 8 s excerpts)
-
-
-def default_trainset_dir() -> Path:
-    """``~/.cache/bgmatch/beats-train/set``."""
-    return Path.home() / ".cache" / "bgmatch" / "beats-train" / "set"
 
 
 def frame_targets(beats_s: np.ndarray, downbeats_s: np.ndarray | None, *, n_frames: int, start_s: float,

@@ -13,7 +13,7 @@ import torch
 
 from bgmatch.engine.analysis import beatnet
 from bgmatch.engine.errors import ConfigError
-from bgmatch.training.beats.agreement import agreement
+from bgmatch.training.beats.agreement import agreement, format_summary
 from bgmatch.training.beats.augment import augment_audio
 from bgmatch.training.beats.build import build
 from bgmatch.training.beats.evaluate import score_item
@@ -201,6 +201,19 @@ def test_agreement_with_a_reference(sets: tuple[Path, Path]) -> None:
     assert result["summary"]["truth"]["beat_f"]["median"] == 1.0
     assert result["summary"]["shifted"]["beat_f"]["median"] < 0.2
     assert score_item(items[0].beats_s, items[0].beats_s, None, None)["beat_f"] == 1.0
+
+
+def test_agreement_skips_a_file_it_cannot_decode(sets: tuple[Path, Path], tmp_path: Path) -> None:
+    """The real decoder on a corrupt file: one line naming it, the other files still scored."""
+    item = load_set(sets[0])[0]
+    shutil.copy(item.audio_path, tmp_path / "good.flac")
+    (tmp_path / "bad.ogg").write_bytes(b"OggS" + bytes(200))
+    ref = {"good.flac": item.beats_s, "bad.ogg": item.beats_s}
+    lines: list[str] = []
+    result = agreement(ref, tmp_path, [("truth", lambda y, *, sr_hz: (item.beats_s, None))], warn=lines.append)
+    assert result["n"] == 1 and list(result["skipped"]) == ["bad.ogg"]
+    assert len(lines) == 1 and "bad.ogg" in lines[0]
+    assert "1 file(s) skipped (not decodable): bad.ogg" in format_summary(result)
 
 
 def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

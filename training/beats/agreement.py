@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bgmatch.engine.errors import ConfigError
+from bgmatch.engine.errors import ConfigError, MediaError
 
 from .evaluate import Tracker, _as_pair, score_item
 
@@ -34,9 +35,10 @@ def load_reference(path: Path) -> dict[str, np.ndarray]:
 
 def agreement(reference: dict[str, np.ndarray], folder: Path, trackers: Sequence[tuple[str, Tracker]], *,
               max_s: float = 60.0, load: Callable[[Path, float], tuple[np.ndarray, int]] | None = None,
-              ) -> dict[str, Any]:
+              warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict[str, Any]:
     """Scores of each tracker against ``reference`` on each file: ``{"per_file": {path: {tracker:
-    scores}}, "summary": {tracker: {metric: {"median", "mean"}}}}``."""
+    scores}}, "summary": {tracker: {metric: {"median", "mean"}}}, "skipped": {path: reason}}``. A file
+    that cannot be decoded is skipped with one ``warn`` line; the others go on."""
     if load is None:
         from bgmatch.engine.analysis.media import decode_audio
 
@@ -44,10 +46,16 @@ def agreement(reference: dict[str, np.ndarray], folder: Path, trackers: Sequence
             return decode_audio(path, sr_hz=22050, max_duration_s=seconds), 22050
 
     per_file: dict[str, dict[str, dict[str, float]]] = {}
+    skipped: dict[str, str] = {}
     for rel, ref in sorted(reference.items()):
         if len(ref[ref >= 5.0]) < 2:
             continue  # nothing to agree with (silence, or a free-time intro)
-        y, sr = load(folder / rel, max_s)
+        try:
+            y, sr = load(folder / rel, max_s)
+        except MediaError as exc:
+            skipped[rel] = str(exc)
+            warn(f"skipped: {exc}")
+            continue
         per_file[rel] = {}
         for name, fn in trackers:
             beats, _ = _as_pair(fn(y, sr_hz=sr), f"tracker {name} on {rel}")
@@ -59,7 +67,7 @@ def agreement(reference: dict[str, np.ndarray], folder: Path, trackers: Sequence
             values = [per_file[f][name][metric] for f in per_file]
             summary[name][metric] = {"median": float(np.median(values)) if values else math.nan,
                                      "mean": float(np.mean(values)) if values else math.nan}
-    return {"per_file": per_file, "summary": summary, "n": len(per_file)}
+    return {"per_file": per_file, "summary": summary, "n": len(per_file), "skipped": skipped}
 
 
 def format_summary(result: dict[str, Any]) -> str:
@@ -68,4 +76,6 @@ def format_summary(result: dict[str, Any]) -> str:
     for name, s in result["summary"].items():
         lines.append(f"| {name} | {result['n']} | {s['beat_f']['median']:.3f} | {s['beat_f']['mean']:.3f} | "
                      f"{s['cmlt']['median']:.3f} | {s['amlt']['median']:.3f} |")
+    if result.get("skipped"):
+        lines.append(f"\n{len(result['skipped'])} file(s) skipped (not decodable): {', '.join(sorted(result['skipped']))}")
     return "\n".join(lines)

@@ -172,6 +172,12 @@ def test_fit_exports_engine_weights_and_resumes(sets: tuple[Path, Path], tmp_pat
     assert [(h["val"], h["loss"]) for h in whole["history"]] == [(h["val"], h["loss"]) for h in longer["history"]]
     with pytest.raises(ConfigError, match="other settings"):
         fit(train, run, dataclasses.replace(config, epochs=3, lr=1e-5))
+    state = torch.load(run / "last.pt", weights_only=True)  # a run saved before downbeat_weight existed
+    del state["config"]["downbeat_weight"]
+    torch.save(state, run / "last.pt")
+    assert fit(train, run, dataclasses.replace(config, epochs=2))["history"] == longer["history"]  # resumes as one
+    with pytest.raises(ConfigError, match="other settings"):
+        fit(train, run, dataclasses.replace(config, epochs=2, downbeat_weight=3.0))
     item = load_set(train)[0]
     y, sr = item.load()
     track = weights_tracker(run / "best.pt")(y, sr_hz=sr)

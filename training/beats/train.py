@@ -179,7 +179,7 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
     Writes ``run_dir/last.pt`` after every epoch and ``run_dir/best.pt`` (engine weights format)
     whenever the validation score (beat F + downbeat F) improves; epoch 0 is the starting model.
     """
-    for name in ("lr", "downbeat_weight", "neighbour_weight", "excerpts_per_item"):
+    for name in ("lr", "downbeat_weight", "excerpts_per_item"):  # the settings the command line sets
         if not getattr(config, name) > 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be above 0, not {getattr(config, name)}")
     torch.set_num_threads(config.threads)

@@ -2,44 +2,63 @@
 :mod:`bgmatch.engine.errors` and :mod:`bgmatch.engine.session` (``tests/test_architecture.py``
 holds them to it): the :class:`Library` facade, what it returns, and the few functions that need
 no library (probing a video, exporting, choosing a model, the default folders).
+
+The names are loaded on first use (PEP 562), so importing one submodule, say
+:mod:`bgmatch.engine.library.index`, does not pull in the decoders, the store and the exporters.
 """
 from __future__ import annotations
 
-from ..analysis.beatgrid import BeatGridCorrection
-from ..analysis.fitmeasure import FitMeasure, measure_fit
-from ..analysis.media import MediaInfo, probe
-from ..analysis.motion import VideoAnalysis
-from ..analysis.rhythm import MusicAnalysis, beat_tracker_is_cold
-from ..analysis.waveform import Waveform
-from ..learned.bundle_format import BUNDLE_MANIFEST
-from ..learned.modelchoice import DEFAULT as DEFAULT_MODEL
-from ..learned.modelchoice import NONE as NO_MODEL
-from ..learned.modelchoice import default_bundle_path, default_model_path, load_model_choice, resolve_model_choice
-from ..output.export import ExportConfig, ExportResult, export, export_video
-from ..output.fit import FitConfig, FitPlan
-from ..output.fit_render import FitResult, write_fit
-from ..output.timeline import FORMATS as TIMELINE_FORMATS
-from ..output.timeline import TimelineResult, export_timeline
-from ..progress import CancelFn, ProgressFn
-from .describe import TrackDescription, describe_track
-from .distributed import add_with_ray
-from .facade import Library
-from .folders import default_library_folder, demo_library_folder
-from .results import (AddReport, EmbedReport, SearchHit, Suggestion, TagReport, TrackDetails, TrackInfo,
-                      VideoQuery)
-from .settings import LibraryConfig
-from .trackfilter import TrackFilter
-from .videos import check_video
-from .walk import AUDIO_EXTENSIONS
+import importlib
+from typing import Any
 
-__all__ = [
-    "TIMELINE_FORMATS",
-    "AUDIO_EXTENSIONS", "FitMeasure", "measure_fit",
-    "AddReport", "BUNDLE_MANIFEST", "BeatGridCorrection", "CancelFn", "DEFAULT_MODEL", "EmbedReport", "ExportConfig",
-    "ExportResult", "FitConfig", "FitPlan", "FitResult", "TimelineResult", "export_timeline", "export_video", "write_fit",
-    "Library", "LibraryConfig", "MediaInfo", "MusicAnalysis", "NO_MODEL", "ProgressFn", "SearchHit", "Suggestion",
-    "TagReport", "TrackDescription", "TrackDetails", "describe_track",
-    "TrackFilter", "TrackInfo", "VideoAnalysis", "VideoQuery", "add_with_ray", "beat_tracker_is_cold", "check_video",
-    "default_bundle_path", "default_model_path", "default_library_folder", "demo_library_folder", "export",
-    "load_model_choice", "probe", "resolve_model_choice", "Waveform",
-]
+#: Each public name, by the module that defines it.
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "..analysis.beatgrid": ("BeatGridCorrection",),
+    "..analysis.fitmeasure": ("FitMeasure", "measure_fit"),
+    "..analysis.media": ("MediaInfo", "probe"),
+    "..analysis.motion": ("VideoAnalysis",),
+    "..analysis.rhythm": ("MusicAnalysis", "beat_tracker_is_cold"),
+    "..analysis.waveform": ("Waveform",),
+    "..learned.bundle_format": ("BUNDLE_MANIFEST",),
+    "..learned.modelchoice": ("default_bundle_path", "default_model_path", "load_model_choice",
+                              "resolve_model_choice"),
+    "..output.export": ("ExportConfig", "ExportResult", "export", "export_video"),
+    "..output.fit": ("FitConfig", "FitPlan"),
+    "..output.fit_render": ("FitResult", "write_fit"),
+    "..output.timeline": ("TimelineResult", "export_timeline"),
+    "..progress": ("CancelFn", "ProgressFn"),
+    ".describe": ("TrackDescription", "describe_track"),
+    ".distributed": ("add_with_ray",),
+    ".facade": ("Library",),
+    ".folders": ("default_library_folder", "demo_library_folder"),
+    ".results": ("AddReport", "EmbedReport", "SearchHit", "Suggestion", "TagReport", "TrackDetails", "TrackInfo"),
+    ".settings": ("LibraryConfig",),
+    ".trackfilter": ("TrackFilter",),
+    ".videos": ("check_video",),
+    ".walk": ("AUDIO_EXTENSIONS",),
+}
+#: Names exported under another name than their module gives them.
+_ALIASES: dict[str, tuple[str, str]] = {
+    "DEFAULT_MODEL": ("..learned.modelchoice", "DEFAULT"),
+    "NO_MODEL": ("..learned.modelchoice", "NONE"),
+    "TIMELINE_FORMATS": ("..output.timeline", "FORMATS"),
+}
+_WHERE: dict[str, tuple[str, str]] = {
+    **{name: (module, name) for module, names in _SOURCES.items() for name in names}, **_ALIASES}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` the first time it is asked for, and keep it."""
+    try:
+        module, attr = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

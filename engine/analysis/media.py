@@ -1,5 +1,7 @@
 """Decode media with PyAV: probe streams, audio to mono float32, video frames at an analysis rate.
 
+Audio files FFmpeg cannot open but libsndfile can are probed and decoded by :mod:`.sndfile`.
+
 Every failure is raised as :class:`MediaError` naming the file and the reason, so a batch can
 report it in one line and go on.
 """
@@ -15,6 +17,7 @@ import av
 import numpy as np
 
 from ..errors import MediaError
+from .sndfile import sndfile_decode, sndfile_info
 
 #: Frames larger than this (in pixels) are refused: decoding them would need gigabytes.
 MAX_FRAME_PIXELS = 8192 * 8192
@@ -37,6 +40,10 @@ class MediaInfo:
     title: str | None = None
 
 
+class _Unreadable(MediaError):
+    """FFmpeg found no media it knows in the file (libsndfile may still read it)."""
+
+
 def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     p = Path(path)
     if not p.exists():
@@ -50,7 +57,7 @@ def _open(path: str | os.PathLike[str]) -> av.container.InputContainer:
     try:
         return av.open(str(p), metadata_errors="ignore")
     except av.error.InvalidDataError:
-        raise MediaError(p, "not a readable media file (corrupt, truncated or not media at all)") from None
+        raise _Unreadable(p, "not a readable media file (corrupt, truncated or not media at all)") from None
     except av.error.FFmpegError as exc:
         raise MediaError(p, f"cannot open: {exc.strerror or exc}") from None
 
@@ -83,7 +90,16 @@ def display_rotation(path: str | os.PathLike[str]) -> float:
 
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read the streams and duration of a media file without decoding it."""
-    with _open(path) as c:
+    try:
+        container = _open(path)
+    except _Unreadable:
+        found = sndfile_info(path)
+        if found is None:
+            raise
+        duration_s, rate_hz, tags = found
+        return MediaInfo(path=os.fspath(path), duration_s=duration_s, has_video=False, has_audio=True,
+                         audio_rate_hz=rate_hz, title=tags.get("title"))
+    with container as c:
         v, a = first_decodable(c.streams.video), first_decodable(c.streams.audio)
         if v is None and a is None:
             raise MediaError(path, "no decodable audio or video stream")
@@ -117,7 +133,13 @@ def decode_audio(
     Raises :class:`MediaError` when the file has no audio, cannot be decoded, or yields no samples.
     """
     limit_s = MAX_DURATION_S if max_duration_s is None else min(max_duration_s, MAX_DURATION_S)
-    with _open(path) as c:
+    try:
+        container = _open(path)
+    except _Unreadable:
+        if sndfile_info(path) is None:
+            raise
+        return sndfile_decode(path, sr_hz=sr_hz, offset_s=offset_s, limit_s=limit_s, stereo=stereo)
+    with container as c:
         stream = first_decodable(c.streams.audio)
         if stream is None:
             raise MediaError(path, "no audio track")

@@ -2,7 +2,8 @@
 
 Ogg Vorbis/Opus keep their Vorbis comments on the audio stream, MP3/MP4/FLAC mostly on the
 container, and the key case varies by tagger ("TITLE", "Title", "title"): both places are
-read, keys compared case-insensitively, the container winning where both have a key.
+read, keys compared case-insensitively, the container winning where both have a key. A file
+FFmpeg cannot open but libsndfile can (see :mod:`.sndfile`) has its tags read by libsndfile.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import av
 
 from ..errors import MediaError
 from .media import first_decodable
+from .sndfile import sndfile_info
 
 FIELDS = ("title", "artist", "album", "genre", "date")
 
@@ -40,5 +42,8 @@ def read_metadata(path: str | os.PathLike[str]) -> TrackMetadata:
             tags = {k.lower(): v for k, v in (stream.metadata if stream is not None else {}).items()}
             tags.update({k.lower(): v for k, v in container.metadata.items()})
     except (av.error.FFmpegError, OSError) as error:
+        found = sndfile_info(path)
+        if found is not None:
+            return TrackMetadata(**{f: found[2].get(f) for f in FIELDS})
         raise MediaError(path, f"cannot read tags: {getattr(error, 'strerror', None) or error}") from None
     return TrackMetadata(**{f: (tags.get(f) or "").strip() or None for f in FIELDS})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch
 
 from bgmatch.engine.analysis import beatnet
 from bgmatch.engine.errors import ConfigError
-from bgmatch.training.beats.agreement import agreement, format_summary
+from bgmatch.training.beats.agreement import agreement, format_summary, load_reference
 from bgmatch.training.beats.augment import augment_audio
 from bgmatch.training.beats.build import build
 from bgmatch.training.beats.evaluate import score_item
@@ -207,6 +208,39 @@ def test_agreement_with_a_reference(sets: tuple[Path, Path]) -> None:
     assert result["summary"]["truth"]["beat_f"]["median"] == 1.0
     assert result["summary"]["shifted"]["beat_f"]["median"] < 0.2
     assert score_item(items[0].beats_s, items[0].beats_s, None, None)["beat_f"] == 1.0
+
+
+def test_agreement_scores_downbeats_where_the_reference_has_them(sets: tuple[Path, Path], tmp_path: Path) -> None:
+    """A reference in madmom_reference's --downbeats form, read back from JSON: downbeat F is scored
+    for trackers that give downbeats and left out (NaN, "–") for one that does not."""
+    items = [it for it in load_set(sets[0]) if it.downbeats_s is not None]
+    assert items
+    doc = {it.item_id: {"beats": it.beats_s.tolist(), "downbeats": it.downbeats_s.tolist()} for it in items}
+    (tmp_path / "ref.json").write_text(json.dumps(doc))
+    ref = load_reference(tmp_path / "ref.json")
+    by_id = {it.item_id: it for it in items}
+    current: dict[str, str] = {}
+
+    def load(path: Path, seconds: float) -> tuple[np.ndarray, int]:
+        current["id"] = path.name
+        return by_id[path.name].load()
+
+    def truth(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, np.ndarray]:
+        return ref[current["id"]]
+
+    def every_beat(y: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, np.ndarray]:
+        return ref[current["id"]][0], ref[current["id"]][0]
+
+    result = agreement(ref, Path("/nowhere"), [("truth", truth), ("every beat", every_beat),
+                                               ("beats only", lambda y, *, sr_hz: (ref[current["id"]][0], None))],
+                       load=load)
+    summary = result["summary"]
+    assert summary["truth"]["downbeat_f"]["median"] == 1.0 == summary["every beat"]["beat_f"]["median"]
+    assert summary["every beat"]["downbeat_f"]["median"] < 0.8  # a downbeat on every beat of 2-, 3-, 4-beat bars
+    assert math.isnan(summary["beats only"]["downbeat_f"]["median"])
+    table = format_summary(result)
+    assert "median downbeat F" in table
+    assert f"| beats only | {len(items)} | 1.000 | 1.000 | 1.000 | 1.000 | – | – |" in table
 
 
 def test_agreement_skips_a_file_it_cannot_decode(sets: tuple[Path, Path], tmp_path: Path) -> None:

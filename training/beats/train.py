@@ -283,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, default=None, help="benchmark folder (default: bgmatch eval beats')")
     e.add_argument("--json", type=Path, default=None)
     e.add_argument("--candidate-only", action="store_true", help="leave out librosa and the shipped tracker")
-    a = sub.add_parser("agree", help="agreement with a reference's beats (and downbeats, where it has them) on real recordings (see .agreement)")
+    a = sub.add_parser("agree", help="agreement with a reference's beats (and downbeats, where it has them) "
+                                     "on real recordings (see .agreement)")
     a.add_argument("reference", type=Path, help="JSON {relative path: beat times}, e.g. madmom's")
     a.add_argument("folder", type=Path)
     a.add_argument("--weights", type=Path, default=None, help="a candidate weights file, scored beside the others")

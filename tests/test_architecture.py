@@ -158,7 +158,8 @@ def imported_names(path: Path, root: Path = REPO) -> list[tuple[str, str]]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join([*anchor, *([base] if base else [])])
-            out += [(base, a.name) for a in node.names if base in known and a.name != "*" and f"{base}.{a.name}" not in known]
+            out += [(base, a.name) for a in node.names
+                    if base in known and a.name != "*" and f"{base}.{a.name}" not in known]
     return out
 
 
@@ -170,5 +171,6 @@ def test_every_name_imported_from_the_project_exists():
     wanted = {pair for folder in ("engine", "app", "cli", "training", "bench") for f in files_of(folder)
               for pair in imported_names(f)}
     wanted |= {pair for f in sorted((REPO / "tests").rglob("*.py")) for pair in imported_names(f)}
-    missing = sorted(f"{module}.{name}" for module, name in wanted if not hasattr(importlib.import_module(module), name))
+    missing = sorted(f"{module}.{name}" for module, name in wanted
+                     if not hasattr(importlib.import_module(module), name))
     assert not missing, missing

@@ -13,9 +13,10 @@ import warnings
 import numpy as np
 
 from . import beatnet
-from .neural_grid import LIBROSA_METER, BeatMethod, BeatTrack, decode_activations, neural_activations
+from .neural_grid import LIBROSA_METER, BeatMethod, BeatTrack, decode_activations, neural_activations, neural_track
 
-__all__ = ["LIBROSA_METER", "BeatMethod", "BeatTrack", "decode_activations", "neural_activations", "track_beats"]
+__all__ = ["LIBROSA_METER", "BeatMethod", "BeatTrack", "decode_activations", "neural_activations", "neural_track",
+           "track_beats"]
 
 _warned_missing: set[str] = set()
 
@@ -23,7 +24,8 @@ _warned_missing: set[str] = set()
 def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> BeatTrack:
     """Beats and downbeats of mono audio ``y`` (``[n]`` float, any rate ``sr_hz``).
 
-    ``"neural"``: BeatNet activations at 50 fps decoded by a DBN over bars of 2, 3 and 4 beats.
+    ``"neural"``: BeatNet activations at 50 fps decoded by a DBN over bars of 2, 3 and 4 beats, the
+    bar phase chosen again from the downbeat output, the harmony and the bass (:mod:`.bar_phase`).
     When its weights file is missing it warns once (per path) and falls back to ``"librosa"``:
     librosa's beat tracker as ``analysis.rhythm`` runs it, with downbeats every ``LIBROSA_METER``
     beats at the phase whose beats have the strongest onsets.
@@ -34,9 +36,9 @@ def track_beats(y: np.ndarray, *, sr_hz: int, method: BeatMethod = "neural") -> 
     if y.ndim != 1:
         raise ValueError(f"track_beats needs mono audio of shape [n], got {y.shape}")
     if method == "neural":
-        activations = neural_activations(y, sr_hz=sr_hz)
-        if activations is not None:
-            return decode_activations(activations)
+        track = neural_track(y, sr_hz=sr_hz)
+        if track is not None:
+            return track
         weights = beatnet.default_weights_path()
         if str(weights) not in _warned_missing:
             _warned_missing.add(str(weights))

@@ -1,4 +1,5 @@
-"""The neural tracker's beat grid: BeatNet's activations decoded by a bar-pointer DBN.
+"""The neural tracker's beat grid: BeatNet's activations decoded by a bar-pointer DBN, the bar
+phase then chosen again from the harmony and the bass (:mod:`.bar_phase`).
 
 Shared by ``analysis.beats`` (``track_beats``) and ``analysis.rhythm`` (a library's analysis on
 ``rhythm.beats = "neural"``), which decode the same activations.
@@ -13,13 +14,17 @@ from typing import Literal
 
 import numpy as np
 
-from . import beatnet
+from . import beatnet, spectra
+from .bar_phase import BarPhaseConfig, downbeat_score, rephase
 from .downbeat_dbn import DownbeatDecoder
 
 BeatMethod = Literal["neural", "librosa"]
 
 LIBROSA_METER = 4
 """Beats per bar assumed for librosa's beats (it tracks no downbeats)."""
+
+HOP_LENGTH = 512
+"""Hop of the power spectrogram :func:`neural_track` reads the bar-phase cues from."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,21 @@ def neural_activations(y: np.ndarray, *, sr_hz: int,
     return beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
 
 
-def decode_activations(activations: np.ndarray) -> BeatTrack:
-    """The beat grid BeatNet's ``[T, 2]`` activations decode to (bars of 2, 3 or 4 beats)."""
+def decode_activations(activations: np.ndarray, *, power: np.ndarray | None = None, sr_hz: int = 0,
+                       hop_length: int = HOP_LENGTH, bar_phase: BarPhaseConfig = BarPhaseConfig()) -> BeatTrack:
+    """The beat grid BeatNet's ``[T, 2]`` activations decode to (bars of 2, 3 or 4 beats).
+
+    With ``power``, the track's power spectrogram (``spectra.power_spectrogram`` at ``sr_hz`` and
+    ``hop_length``), the bar phase is chosen again by :func:`.bar_phase.rephase` with ``bar_phase``'s
+    cues; without it the decoder's phase stays.
+    """
     beats, positions = _decoder().decode(activations)
     meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
+    if power is not None and bar_phase.active and len(beats):
+        score = downbeat_score(beats, power=power, sr_hz=sr_hz, hop_length=hop_length,
+                               downbeat_activation=np.asarray(activations)[:, 1], activation_rate_hz=beatnet.FPS_HZ,
+                               config=bar_phase)
+        positions = rephase(positions, meter, score)
     return BeatTrack(
         beat_times_s=beats,
         downbeat_times_s=beats[positions == 1],
@@ -60,6 +76,17 @@ def decode_activations(activations: np.ndarray) -> BeatTrack:
         meter=meter,
         method="neural",
     )
+
+
+def neural_track(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] | None = None,
+                 bar_phase: BarPhaseConfig = BarPhaseConfig()) -> BeatTrack | None:
+    """The neural tracker's grid of mono ``y``: activations from ``weights`` (the shipped ones by
+    default), decoded, bar phase from ``bar_phase``'s cues; None when the weights file is missing."""
+    activations = neural_activations(y, sr_hz=sr_hz, weights=weights)
+    if activations is None:
+        return None
+    power = spectra.power_spectrogram(np.asarray(y, np.float32), hop_length=HOP_LENGTH) if bar_phase.active else None
+    return decode_activations(activations, power=power, sr_hz=sr_hz, bar_phase=bar_phase)
 
 
 def _tempo_bpm(beats: np.ndarray, *, span: int = 8) -> float:

@@ -112,7 +112,7 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
     frame_rate_hz = sr_hz / hop
     activations = neural_grid.neural_activations(y, sr_hz=sr_hz)
     if config.beats == "neural" and activations is not None:
-        track = neural_grid.decode_activations(activations)
+        track = neural_grid.decode_activations(activations, power=power, sr_hz=sr_hz, hop_length=hop)
         beat_times, tempo_bpm = track.beat_times_s, track.tempo_bpm
         bars = Bars(track.downbeat_times_s, track.meter, _first_index(beat_times, track.downbeat_times_s))
     else:  # librosa's tracker (asked for, or no BeatNet weights), downbeats sampled on its beats

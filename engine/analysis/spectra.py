@@ -61,6 +61,11 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), mel * (200.0 / 3))
 
 
+def mel_centre_hz(n_mels: int, sr_hz: int) -> np.ndarray:
+    """Centre frequency (Hz) of each band of :func:`mel_filters` ``[n_mels]``."""
+    return _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr_hz / 2.0), n_mels + 2))[1:-1]
+
+
 @lru_cache(maxsize=8)
 def mel_filters(sr_hz: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
     """librosa's Slaney-normalised mel filter bank over 0 … ``sr_hz / 2``, ``[n_mels, 1 + n_fft // 2]``

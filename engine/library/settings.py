@@ -27,9 +27,10 @@ SETTINGS_FILE = "library.json"
 SETTINGS_FORMAT = "bgmatch-library"
 SETTINGS_FORMAT_VERSION = 1
 
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
 """Bumped when the analysis code changes, so stored tracks are analysed again (2: downbeats,
-phrases and sections; 3: the neural tracker's beats by default)."""
+phrases and sections; 3: the neural tracker's beats by default; 4: its bar phase chosen again
+from the harmony and the bass, ``analysis.bar_phase``)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Beat and downbeat tracking: BeatNet's CRNN + DBN (default) and the librosa fallback."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import warnings
@@ -21,11 +20,12 @@ from bgmatch.engine.analysis.media import decode_audio
 from bgmatch.engine.analysis.rhythm import analyze_music
 from bgmatch.engine.errors import ModelError
 
+from .midi_piece import needs_fluidsynth, render_piece
+
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "beatnet_reference.npz"
 #: BeatNet's own model 3, as converted before fine-tuning (the shipped file is fine-tuned from it).
 BEATNET_ORIGINAL = Path(__file__).resolve().parents[1] / "data" / "beatnet_model3.pt"
 STEADY_TRACK = asset_path("demo", "music", "battle.opus")
-SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 
 def _f_measure(reference: np.ndarray, estimated: np.ndarray) -> float:
@@ -51,44 +51,9 @@ def test_neural_beats_on_real_music_agree_with_librosa_tempo_up_to_octave(steady
     assert min(abs(ratio - r) / r for r in (0.5, 1.0, 2.0)) < 0.06, (track.tempo_bpm, librosa_tempo)
 
 
-def _render_midi_piece(tmp_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A 20 s 4/4 piece at 112 bpm (drums, bass, piano), rendered by the fluidsynth CLI."""
-    pretty_midi = pytest.importorskip("pretty_midi")
-    soundfile = pytest.importorskip("soundfile")
-    bpm, n_bars = 112.0, 10
-    beat_s = 60.0 / bpm
-    pm = pretty_midi.PrettyMIDI(initial_tempo=bpm)
-    drums = pretty_midi.Instrument(program=0, is_drum=True)
-    bass = pretty_midi.Instrument(program=33)
-    piano = pretty_midi.Instrument(program=0)
-    chords = [(48, 52, 55), (45, 48, 52), (41, 45, 48), (43, 47, 50)]
-    for bar in range(n_bars):
-        root = chords[bar % 4]
-        bar_s = bar * 4 * beat_s
-        drums.notes.append(pretty_midi.Note(90, 49, bar_s, bar_s + 0.3))  # crash on the downbeat
-        for b in range(4):
-            t = (bar * 4 + b) * beat_s
-            drums.notes.append(pretty_midi.Note(100, 36 if b % 2 == 0 else 38, t, t + 0.1))
-            drums.notes.append(pretty_midi.Note(70, 42, t + beat_s / 2, t + beat_s / 2 + 0.05))
-            pitch = root[0] - 12 + (0, 7, 12, 7)[b]  # root, fifth, octave, fifth: a one-bar figure
-            bass.notes.append(pretty_midi.Note(110 if b == 0 else 80, pitch, t, t + beat_s * 0.9))
-        for pitch in root:
-            piano.notes.append(pretty_midi.Note(80, pitch + 12, bar * 4 * beat_s, (bar * 4 + 3.9) * beat_s))
-    pm.instruments += [drums, bass, piano]
-    midi, wav = tmp_path / "piece.mid", tmp_path / "piece.wav"
-    pm.write(str(midi))
-    subprocess.run(["fluidsynth", "-ni", "-q", "-F", str(wav), "-r", "22050", str(SF2), str(midi)],
-                   check=True, capture_output=True, timeout=120)
-    y, sr_hz = soundfile.read(wav, dtype="float32", always_2d=True)
-    assert sr_hz == 22050
-    truth = np.arange(n_bars * 4) * beat_s
-    return y.mean(axis=1), truth, truth[::4]
-
-
-@pytest.mark.skipif(shutil.which("fluidsynth") is None or not SF2.is_file(),
-                    reason="needs the fluidsynth CLI and the fluid-soundfont-gm soundfont to render MIDI")
+@needs_fluidsynth
 def test_rendered_midi_beats_and_downbeats_are_found(tmp_path):
-    y, truth_beats, truth_downbeats = _render_midi_piece(tmp_path)
+    y, truth_beats, truth_downbeats = render_piece(tmp_path)
     track = track_beats(y, sr_hz=22050)
     assert track.method == "neural"
     assert _f_measure(truth_beats, track.beat_times_s) >= 0.9

@@ -245,12 +245,12 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
 
 def weights_tracker(weights: Path) -> Callable[..., Any]:
     """A benchmark tracker (``(y, *, sr_hz) -> BeatTrack``) running the engine's neural path with ``weights``."""
-    from bgmatch.engine.analysis.neural_grid import decode_activations, neural_activations
+    from bgmatch.engine.analysis.neural_grid import neural_track
 
     beatnet.load_beatnet(weights)  # fail early, with the file named
 
     def track(y: np.ndarray, *, sr_hz: int) -> Any:
-        return decode_activations(neural_activations(np.asarray(y, np.float32), sr_hz=sr_hz, weights=weights))
+        return neural_track(np.asarray(y, np.float32), sr_hz=sr_hz, weights=weights)
 
     return track
 

@@ -49,10 +49,15 @@ def _peak_near(curve: np.ndarray, times_s: np.ndarray, *, rate_hz: float, window
     return np.array([curve[max(0, c - w): c + w + 1].max() for c in centre], dtype=np.float64)
 
 
-def _chroma_change(power: np.ndarray, beats: np.ndarray, *, sr_hz: int, hop_length: int) -> np.ndarray:
+def cue_spectra(power: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chroma ``[12, F]`` and dB mel spectrogram ``[n_mels, F]`` the cues read, from a power
+    spectrogram ``[bins, F]`` (``spectra.power_spectrogram``); the library's analysis has both."""
+    return spectra.chroma(power, sr_hz=sr_hz), spectra.power_to_db(spectra.mel_power(power, sr_hz=sr_hz))
+
+
+def _chroma_change(chroma: np.ndarray, beats: np.ndarray, *, sr_hz: int, hop_length: int) -> np.ndarray:
     """1 − cosine between the mean chroma of each beat's span (to the next beat) and the previous
     one's, ``[B]`` (0 for the first beat)."""
-    chroma = spectra.chroma(power, sr_hz=sr_hz)
     n = chroma.shape[1]
     starts = np.clip(spectra.time_to_frames(beats, sr_hz=sr_hz, hop_length=hop_length), 0, n - 1)
     ends = np.maximum(np.r_[starts[1:], n], starts + 1)  # at least one frame, also for beats in one frame
@@ -62,24 +67,22 @@ def _chroma_change(power: np.ndarray, beats: np.ndarray, *, sr_hz: int, hop_leng
     return np.r_[0.0, 1.0 - (spans[:, 1:] * spans[:, :-1]).sum(axis=0)]
 
 
-def downbeat_score(beat_times_s: np.ndarray, *, power: np.ndarray, sr_hz: int, hop_length: int,
+def downbeat_score(beat_times_s: np.ndarray, *, chroma: np.ndarray, mel_db: np.ndarray, sr_hz: int, hop_length: int,
                    downbeat_activation: np.ndarray, activation_rate_hz: float,
                    config: BarPhaseConfig = BarPhaseConfig()) -> np.ndarray:
-    """How much each beat ``[B]`` sounds like a downbeat, from a power spectrogram ``[bins, frames]``
-    of the track (``spectra.power_spectrogram``) and BeatNet's downbeat activation ``[T]``."""
+    """How much each beat ``[B]`` sounds like a downbeat, from the track's chroma and dB mel
+    spectrogram at ``sr_hz`` / ``hop_length`` (:func:`cue_spectra`) and BeatNet's downbeat activation ``[T]``."""
     beats = np.asarray(beat_times_s, np.float64)
     score = np.zeros(len(beats))
-    if len(beats) < 2:
+    if len(beats) < 2 or chroma.shape[1] == 0:
         return score
-    frame_rate_hz = sr_hz / hop_length
     if config.harmony_weight:
-        score += config.harmony_weight * _standardised(_chroma_change(power, beats, sr_hz=sr_hz,
+        score += config.harmony_weight * _standardised(_chroma_change(chroma, beats, sr_hz=sr_hz,
                                                                       hop_length=hop_length))
     if config.bass_weight:
-        mel_db = spectra.power_to_db(spectra.mel_power(power, sr_hz=sr_hz))
         low = spectra.mel_centre_hz(mel_db.shape[0], sr_hz) < config.bass_max_hz
         rise = np.maximum(0.0, np.diff(mel_db[low], axis=1)).mean(axis=0) if low.any() else np.zeros(0)
-        bass = _peak_near(np.r_[0.0, rise], beats, rate_hz=frame_rate_hz, window_s=config.window_s)
+        bass = _peak_near(np.r_[0.0, rise], beats, rate_hz=sr_hz / hop_length, window_s=config.window_s)
         score += config.bass_weight * _standardised(bass)
     if config.activation_weight:
         act = _peak_near(np.asarray(downbeat_activation, np.float64), beats, rate_hz=activation_rate_hz,

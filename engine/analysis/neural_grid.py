@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from . import beatnet, spectra
-from .bar_phase import BarPhaseConfig, downbeat_score, rephase
+from .bar_phase import BarPhaseConfig, cue_spectra, downbeat_score, rephase
 from .downbeat_dbn import DownbeatDecoder
 
 BeatMethod = Literal["neural", "librosa"]
@@ -54,18 +54,19 @@ def neural_activations(y: np.ndarray, *, sr_hz: int,
     return beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr_hz), model)
 
 
-def decode_activations(activations: np.ndarray, *, power: np.ndarray | None = None, sr_hz: int = 0,
-                       hop_length: int = HOP_LENGTH, bar_phase: BarPhaseConfig = BarPhaseConfig()) -> BeatTrack:
+def decode_activations(activations: np.ndarray, *, cues: tuple[np.ndarray, np.ndarray] | None = None,
+                       sr_hz: int = 0, hop_length: int = HOP_LENGTH,
+                       bar_phase: BarPhaseConfig = BarPhaseConfig()) -> BeatTrack:
     """The beat grid BeatNet's ``[T, 2]`` activations decode to (bars of 2, 3 or 4 beats).
 
-    With ``power``, the track's power spectrogram (``spectra.power_spectrogram`` at ``sr_hz`` and
-    ``hop_length``), the bar phase is chosen again by :func:`.bar_phase.rephase` with ``bar_phase``'s
-    cues; without it the decoder's phase stays.
+    With ``cues``, the track's chroma and dB mel spectrogram at ``sr_hz`` and ``hop_length``
+    (:func:`.bar_phase.cue_spectra`), the bar phase is chosen again by :func:`.bar_phase.rephase`
+    with ``bar_phase``'s weights; without them the decoder's phase stays.
     """
     beats, positions = _decoder().decode(activations)
     meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
-    if power is not None and bar_phase.active and len(beats):
-        score = downbeat_score(beats, power=power, sr_hz=sr_hz, hop_length=hop_length,
+    if cues is not None and bar_phase.active and len(beats):
+        score = downbeat_score(beats, chroma=cues[0], mel_db=cues[1], sr_hz=sr_hz, hop_length=hop_length,
                                downbeat_activation=np.asarray(activations)[:, 1], activation_rate_hz=beatnet.FPS_HZ,
                                config=bar_phase)
         positions = rephase(positions, meter, score)
@@ -85,8 +86,9 @@ def neural_track(y: np.ndarray, *, sr_hz: int, weights: str | os.PathLike[str] |
     activations = neural_activations(y, sr_hz=sr_hz, weights=weights)
     if activations is None:
         return None
-    power = spectra.power_spectrogram(np.asarray(y, np.float32), hop_length=HOP_LENGTH) if bar_phase.active else None
-    return decode_activations(activations, power=power, sr_hz=sr_hz, bar_phase=bar_phase)
+    cues = (cue_spectra(spectra.power_spectrogram(np.asarray(y, np.float32), hop_length=HOP_LENGTH), sr_hz=sr_hz)
+            if bar_phase.active else None)
+    return decode_activations(activations, cues=cues, sr_hz=sr_hz, bar_phase=bar_phase)
 
 
 def _tempo_bpm(beats: np.ndarray, *, span: int = 8) -> float:

@@ -110,9 +110,10 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
     n = min(len(onset), len(rms))
     onset, rms = onset[:n], rms[:n]
     frame_rate_hz = sr_hz / hop
+    chroma = spectra.chroma(power, sr_hz=sr_hz)
     activations = neural_grid.neural_activations(y, sr_hz=sr_hz)
     if config.beats == "neural" and activations is not None:
-        track = neural_grid.decode_activations(activations, power=power, sr_hz=sr_hz, hop_length=hop)
+        track = neural_grid.decode_activations(activations, cues=(chroma, mel_db), sr_hz=sr_hz, hop_length=hop)
         beat_times, tempo_bpm = track.beat_times_s, track.tempo_bpm
         bars = Bars(track.downbeat_times_s, track.meter, _first_index(beat_times, track.downbeat_times_s))
     else:  # librosa's tracker (asked for, or no BeatNet weights), downbeats sampled on its beats
@@ -126,7 +127,6 @@ def analyze_music(y: np.ndarray, *, sr_hz: int, config: RhythmConfig = RhythmCon
             bar_config = BarConfig(meters=(DEFAULT_METER,))
         bars = bars_on_beats(beat_times, strength, config=bar_config)
     beat_frames = spectra.time_to_frames(beat_times, sr_hz=sr_hz, hop_length=hop)
-    chroma = spectra.chroma(power, sr_hz=sr_hz)
     mfcc = spectra.mfcc(mel_db, n_mfcc=config.sections.n_mfcc)
     features = beat_sync_features(chroma, mfcc, beat_frames)
     sections = section_starts(features, beat_times, bars.downbeat_times_s, config=config.sections)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bgmatch.engine.analysis import beatnet, spectra
-from bgmatch.engine.analysis.bar_phase import BarPhaseConfig, downbeat_score, rephase
+from bgmatch.engine.analysis.bar_phase import BarPhaseConfig, cue_spectra, downbeat_score, rephase
 from bgmatch.engine.analysis.beats import track_beats
 from bgmatch.engine.analysis.neural_grid import HOP_LENGTH, neural_activations
 
@@ -28,9 +28,9 @@ def test_harmony_and_bass_mark_the_bar_when_no_beat_is_accented(tmp_path, bass_l
     """Every beat drummed alike: the chord change (bass on the root of each beat), or the bass that
     enters only on the downbeat, points at the true bar line."""
     y, beats, downbeats = render_piece(tmp_path, accents=False, bass_line=bass_line)
-    power = spectra.power_spectrogram(y, hop_length=HOP_LENGTH)
+    chroma, mel_db = cue_spectra(spectra.power_spectrogram(y, hop_length=HOP_LENGTH), sr_hz=22050)
     activation = np.zeros(100)
-    score = downbeat_score(beats, power=power, sr_hz=22050, hop_length=HOP_LENGTH, downbeat_activation=activation,
+    score = downbeat_score(beats, chroma=chroma, mel_db=mel_db, sr_hz=22050, hop_length=HOP_LENGTH, downbeat_activation=activation,
                            activation_rate_hz=beatnet.FPS_HZ, config=cue)
     assert score.shape == beats.shape and np.isfinite(score).all()
     means = _phase_means(score, 4)

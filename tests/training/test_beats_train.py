@@ -185,6 +185,51 @@ def test_fit_exports_engine_weights_and_resumes(sets: tuple[Path, Path], tmp_pat
     assert len(track.beat_times_s) > 4 and model.training is False
 
 
+def _with_one_val_item(train: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny training set with its first item held out (a tiny set may hash none there)."""
+    copy = tmp_path / "train"
+    shutil.copytree(train, copy)
+    for k, path in enumerate(sorted((copy / "items").glob("*.json"))):
+        doc = json.loads(path.read_text())
+        doc["split"] = "val" if k == 0 else "train"
+        path.write_text(json.dumps(doc))
+    return copy
+
+
+def test_fit_keeps_the_epoch_best_on_real_recordings(sets: tuple[Path, Path], tmp_path: Path) -> None:
+    """--real-ref: each epoch is scored against a reference of recordings and that picks best.pt. The
+    reference here is the shipped tracker's own grid of the benchmark's audio (read through the real
+    decoder), so the starting weights (epoch 0) agree with it best, while the held-out rendered
+    piece prefers a trained epoch."""
+    from bgmatch.engine.analysis.beats import track_beats
+    from bgmatch.engine.analysis.media import decode_audio
+
+    train = _with_one_val_item(sets[1], tmp_path)
+    ref = {}
+    for item in load_set(sets[0]):
+        shipped = track_beats(decode_audio(item.audio_path, sr_hz=22050, max_duration_s=60.0), sr_hz=22050)
+        ref[str(item.audio_path.relative_to(sets[0]))] = {"beats": shipped.beat_times_s.tolist(),
+                                                          "downbeats": shipped.downbeat_times_s.tolist()}
+    (tmp_path / "real.json").write_text(json.dumps(ref))
+    config = FitConfig(epochs=2, batch=2, seq_s=4.0, excerpts_per_item=2.0, threads=1, lr=1e-3)
+    run = tmp_path / "run"
+    history = fit(train, run, config, real_ref=tmp_path / "real.json", real_folder=sets[0])["history"]
+    assert [h["epoch"] for h in history] == [0, 1, 2]
+    assert all(h["real"]["n"] == len(ref) for h in history)
+    assert history[0]["real"]["beat_f"] == 1.0 == history[0]["real"]["downbeat_f"]
+    rendered_best = int(np.argmax([h["val"]["beat_f"] + h["val"]["downbeat_f"] for h in history]))
+    assert rendered_best != 0  # the two choices differ here, so the test sees which one is made
+    kept = torch.load(run / "best.pt", weights_only=True)["extra"]
+    assert kept["epoch"] == 0 and kept["real"] == history[0]["real"]
+    with pytest.raises(ConfigError, match="chosen on"):  # a run keeps what it chooses on
+        fit(train, run, dataclasses.replace(config, epochs=3))
+    with pytest.raises(ConfigError, match="go together"):
+        fit(train, tmp_path / "other", config, real_ref=tmp_path / "real.json")
+    (tmp_path / "none.json").write_text(json.dumps({"missing.flac": {"beats": [5.0, 6.0, 7.0], "downbeats": None}}))
+    with pytest.raises(ConfigError, match="no file of the reference could be read"):
+        fit(train, tmp_path / "other", config, real_ref=tmp_path / "none.json", real_folder=sets[0])
+
+
 def test_agreement_with_a_reference(sets: tuple[Path, Path]) -> None:
     """Against a tiny benchmark's ground truth as the 'reference': exact beats agree, shifted ones do not."""
     items = load_set(sets[0])

@@ -1,7 +1,8 @@
 """Fine-tune BeatNet's CRNN on the rendered-MIDI training set (:mod:`.trainset`), on CPU.
 
     bgmatch train beats build [--out DIR] [--items N] [--keep-apart BEATCUT] [--workers 2]   render the training set
-    bgmatch train beats fit [--data DIR] [--run DIR] [--epochs N]       fine-tune (resumes)
+    bgmatch train beats fit [--data DIR] [--run DIR] [--epochs N] [--real-ref REF --real-folder DIR]
+                                                                        fine-tune (resumes)
     bgmatch train beats eval --weights FILE [--out BENCH] [--json FILE] score it on the benchmark
     bgmatch train beats agree REF.json FOLDER [--weights FILE]         agreement on real recordings
 
@@ -12,7 +13,8 @@ classes per frame (beat, downbeat, none) with cross-entropy; the frames either s
 count half as a beat (target widening, as madmom's trackers are trained). Items whose file states
 no meter train "a beat, either kind" (the log of the summed probability). After every epoch the
 whole tracker (network + the engine's DBN) is scored on the held-out pieces (``split == "val"``);
-the best epoch is exported in the engine's weights format. Seeded; a rerun resumes after the last
+the best epoch is exported in the engine's weights format (best on real recordings instead, with
+``--real-ref``: :mod:`.realval`). Seeded; a rerun resumes after the last
 finished epoch (``RUN/last.pt``, read with ``torch.load(weights_only=True)``); a larger ``--epochs``
 makes it longer, as if it had been asked for from the start (each epoch's draws are seeded by its number).
 """
@@ -39,6 +41,7 @@ from bgmatch.engine.weights import load_payload
 
 from .augment import augment_audio
 from .layout import BeatItem, default_trainset_dir, load_set
+from .realval import load_real_validation, score_real
 
 BEAT, DOWNBEAT, NONE = 0, 1, 2  # BeatNet's logit order
 LICENSE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
@@ -161,6 +164,11 @@ def _val_score(s: dict[str, float]) -> float:
     return s["beat_f"] + (0.0 if math.isnan(s["downbeat_f"]) else s["downbeat_f"])
 
 
+def _selection_score(entry: dict[str, Any]) -> float:
+    """What picks the epoch kept: the real recordings' score where the run has one, else the held-out pieces'."""
+    return _val_score(entry["real"] if "real" in entry else entry["val"])
+
+
 def export_weights(state_dict: dict[str, torch.Tensor], out: Path, *, extra: dict[str, Any]) -> None:
     """Write ``state_dict`` in the engine's BeatNet weights format (see :mod:`..analysis.beatnet`)."""
     atomic_torch_save({
@@ -172,12 +180,15 @@ def export_weights(state_dict: dict[str, torch.Tensor], out: Path, *, extra: dic
 
 
 def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init: Path | None = None,
+        real_ref: Path | None = None, real_folder: Path | None = None,
         progress: Callable[[int, int, str], None] | None = None,
         cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Fine-tune on the set at ``data_dir`` into ``run_dir`` (resumable); returns the history.
 
     Writes ``run_dir/last.pt`` after every epoch and ``run_dir/best.pt`` (engine weights format)
     whenever the validation score (beat F + downbeat F) improves; epoch 0 is the starting model.
+    With ``real_ref`` (a reference of the recordings in ``real_folder``, :mod:`.realval`) each epoch
+    is also scored on those recordings, and that score picks the epoch kept; a run keeps its choice.
     """
     for name in ("lr", "downbeat_weight", "excerpts_per_item"):  # the settings the command line sets
         if not getattr(config, name) > 0:
@@ -189,6 +200,10 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
     val_items = [it for it in items if it.meta.get("split") == "val"]
     if not train_items or not val_items:
         raise ConfigError(f"{data_dir}: need training and validation items, got {len(train_items)} and {len(val_items)}")
+    if (real_ref is None) != (real_folder is None):
+        raise ConfigError("--real-ref and --real-folder go together")
+    real = load_real_validation(real_ref, real_folder) if real_ref is not None and real_folder is not None else None
+    chosen_by = str(real_ref) if real_ref is not None else None
     model = beatnet.BeatNetCRNN()
     start = beatnet.load_beatnet(init)  # the shipped weights unless ``init``
     model.load_state_dict(start.state_dict())
@@ -202,13 +217,19 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
         saved = {**asdict(FitConfig()), **state.get("config", {})}  # settings added since keep their defaults
         if {k: v for k, v in saved.items() if k != "epochs"} != fixed:
             raise ConfigError(f"{run_dir}: run with other settings ({state.get('config')}); use another --run")
+        chosen_on = state.get("real_ref")
+        if chosen_on != chosen_by:
+            raise ConfigError(f"{run_dir}: its epochs are chosen on {chosen_on or 'the held-out rendered pieces'};"
+                              " resume with the same --real-ref, or use another --run")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         history, epoch0 = state["history"], int(state["epoch"])
     else:
-        history.append({"epoch": 0, "val": score_weights(model, val_items), "loss": None, "seconds": 0.0})
-        export_weights(model.state_dict(), run_dir / "best.pt", extra={"epoch": 0, "val": history[0]["val"]})
-    best = max(_val_score(h["val"]) for h in history)
+        history.append({"epoch": 0, "val": score_weights(model, val_items), "loss": None, "seconds": 0.0,
+                        **({"real": score_real(model, real)} if real is not None else {})})
+        export_weights(model.state_dict(), run_dir / "best.pt",
+                       extra={k: v for k, v in history[0].items() if k in ("epoch", "val", "real")})
+    best = max(_selection_score(h) for h in history)
     steps = int(math.ceil(len(train_items) * config.excerpts_per_item / config.batch))
     data = _Items(train_items)
     model.train()
@@ -229,16 +250,17 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
             losses.append(float(loss.detach()))
             if progress is not None:
                 progress(step + 1, steps, f"epoch {epoch}/{config.epochs} loss {np.mean(losses[-20:]):.4f}")
-        val = score_weights(model, val_items)
-        history.append({"epoch": epoch, "val": val, "loss": float(np.mean(losses)),
-                        "seconds": round(time.perf_counter() - t0, 1)})
-        if _val_score(val) > best:
-            best = _val_score(val)
+        entry = {"epoch": epoch, "val": score_weights(model, val_items), "loss": float(np.mean(losses)),
+                 "seconds": round(time.perf_counter() - t0, 1),
+                 **({"real": score_real(model, real)} if real is not None else {})}
+        history.append(entry)
+        if _selection_score(entry) > best:
+            best = _selection_score(entry)
             export_weights(model.state_dict(), run_dir / "best.pt", extra={
-                "epoch": epoch, "val": val, "trainset": str(data_dir), "train_items": len(train_items),
-                "fit_config": asdict(config)})
+                "epoch": epoch, "val": entry["val"], **({"real": entry["real"], "real_ref": chosen_by} if real else {}),
+                "trainset": str(data_dir), "train_items": len(train_items), "fit_config": asdict(config)})
         atomic_torch_save({"config": asdict(config), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "epoch": epoch, "history": history}, last)
+                           "epoch": epoch, "history": history, "real_ref": chosen_by}, last)
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return {"history": history, "cancelled": False}
 
@@ -278,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--init", type=Path, default=None, help="start from this weights file (default: the shipped one)")
     f.add_argument("--excerpts-per-item", type=float, default=FitConfig.excerpts_per_item,
                    help="excerpts drawn per training item and epoch (sets the epoch's length)")
+    f.add_argument("--real-ref", type=Path, default=None, metavar="REF.json",
+                   help="also score each epoch against this reference of real recordings (madmom_reference.py "
+                        "--downbeats, of recordings outside the measuring sets) and keep the best epoch there")
+    f.add_argument("--real-folder", type=Path, default=None, metavar="DIR",
+                   help="the folder the --real-ref paths are relative to")
     e = sub.add_parser("eval", help="score a weights file on the benchmark, beside the shipped tracker and librosa")
     e.add_argument("--weights", type=Path, required=True)
     e.add_argument("--out", type=Path, default=None, help="benchmark folder (default: bgmatch eval beats')")
@@ -314,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                          FitConfig(seed=args.seed, epochs=args.epochs, threads=args.threads,
                                    excerpts_per_item=args.excerpts_per_item, lr=args.lr,
                                    downbeat_weight=args.downbeat_weight), init=args.init,
+                         real_ref=args.real_ref, real_folder=args.real_folder,
                          progress=lambda d, n, m: print(f"{d}/{n} {m}", flush=True) if d % 10 == 0 or d == n else None)
             for h in result["history"]:
                 print(json.dumps(h))

@@ -63,6 +63,8 @@ def decode_activations(activations: np.ndarray, *, cues: tuple[np.ndarray, np.nd
     (:func:`.bar_phase.cue_spectra`), the bar phase is chosen again by :func:`.bar_phase.rephase`
     with ``bar_phase``'s weights; without them the decoder's phase stays.
     """
+    if cues is not None and sr_hz <= 0:
+        raise ValueError("decode_activations: the cues need the sample rate they were made at (sr_hz)")
     beats, positions = _decoder().decode(activations)
     meter = int(positions.max()) if len(positions) and positions.max() >= 2 else LIBROSA_METER
     if cues is not None and bar_phase.active and len(beats):

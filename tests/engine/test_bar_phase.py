@@ -79,3 +79,13 @@ def test_library_analysis_and_track_beats_hear_the_same_bars(demo_music):
     decoder_only = decode_activations(neural_activations(y, sr_hz=22050))
     np.testing.assert_array_equal(decoder_only.beat_times_s, track.beat_times_s)  # only the phase may differ
     assert set(np.round(track.downbeat_times_s, 6)) <= set(np.round(track.beat_times_s, 6))
+
+
+def test_cues_without_their_sample_rate_are_refused(demo_music):
+    from bgmatch.engine.analysis.media import decode_audio
+    from bgmatch.engine.analysis.neural_grid import decode_activations
+
+    y = decode_audio(demo_music[0], sr_hz=22050, max_duration_s=8.0)
+    cues = cue_spectra(spectra.power_spectrogram(y, hop_length=HOP_LENGTH), sr_hz=22050)
+    with pytest.raises(ValueError, match="sample rate"):
+        decode_activations(neural_activations(y, sr_hz=22050), cues=cues)

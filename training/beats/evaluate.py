@@ -133,6 +133,25 @@ def score_item(ref_beats: np.ndarray, est_beats: np.ndarray, ref_downbeats: np.n
     return out
 
 
+def mean_tracker_scores(model: Any, cases: Sequence[Any],
+                        score_case: Callable[[Any], dict[str, float]]) -> dict[str, float]:
+    """Mean beat F and downbeat F (over the cases that have downbeats) of ``score_case(case)`` for
+    each case, with the torch ``model`` in eval mode meanwhile: a fine-tuning run's validation."""
+    was_training = model.training
+    model.eval()
+    beat_f, down_f = [], []
+    try:
+        for case in cases:
+            s = score_case(case)
+            beat_f.append(s["beat_f"])
+            if not math.isnan(s["downbeat_f"]):
+                down_f.append(s["downbeat_f"])
+    finally:
+        model.train(was_training)
+    return {"beat_f": float(np.mean(beat_f)), "downbeat_f": float(np.mean(down_f)) if down_f else math.nan,
+            "n": len(cases)}
+
+
 def _lag_ms(ref: np.ndarray, est: np.ndarray) -> float:
     if len(est) == 0:
         return math.nan

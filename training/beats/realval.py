@@ -9,7 +9,6 @@ spectrogram of each file are computed once; an epoch costs one forward pass per 
 """
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from bgmatch.engine.analysis.neural_grid import HOP_LENGTH, decode_activations
 from bgmatch.engine.errors import ConfigError, MediaError
 
 from .agreement import load_reference
-from .evaluate import score_item
+from .evaluate import mean_tracker_scores, score_item
 
 SR_HZ = 22050
 
@@ -64,16 +63,10 @@ def load_real_validation(reference: Path, folder: Path, *, max_s: float = 60.0,
 def score_real(model: beatnet.BeatNetCRNN, clips: list[RealClip]) -> dict[str, float]:
     """Mean beat F and downbeat F of the whole tracker (``model``, the DBN, the bar phase) against
     the reference on ``clips``."""
-    was_training = model.training
-    model.eval()
-    beat_f, down_f = [], []
-    for clip in clips:
+
+    def score(clip: RealClip) -> dict[str, float]:
         track = decode_activations(beatnet.beat_activations(clip.features, model), cues=clip.cues, sr_hz=SR_HZ)
-        s = score_item(clip.beats_s, track.beat_times_s, clip.downbeats_s,
-                       track.downbeat_times_s if clip.downbeats_s is not None else None)
-        beat_f.append(s["beat_f"])
-        if not math.isnan(s["downbeat_f"]):
-            down_f.append(s["downbeat_f"])
-    model.train(was_training)
-    return {"beat_f": float(np.mean(beat_f)), "downbeat_f": float(np.mean(down_f)) if down_f else math.nan,
-            "n": len(clips)}
+        return score_item(clip.beats_s, track.beat_times_s, clip.downbeats_s,
+                          track.downbeat_times_s if clip.downbeats_s is not None else None)
+
+    return mean_tracker_scores(model, clips, score)

@@ -142,22 +142,14 @@ def make_batch(data: _Items, indices: np.ndarray, config: FitConfig,
 
 def score_weights(model: beatnet.BeatNetCRNN, items: list[BeatItem]) -> dict[str, float]:
     """Mean beat F and downbeat F of the whole tracker (``model`` + the engine's DBN) on ``items``."""
-    from .evaluate import score_item
+    from .evaluate import mean_tracker_scores, score_item
 
-    was_training = model.training
-    model.eval()
-    beat_f, down_f = [], []
-    for item in items:
+    def score(item: BeatItem) -> dict[str, float]:
         y, sr = item.load()
-        act = beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr), model)
-        beats, positions = _decoder().decode(act)
-        s = score_item(item.beats_s, beats, item.downbeats_s, beats[positions == 1])
-        beat_f.append(s["beat_f"])
-        if not math.isnan(s["downbeat_f"]):
-            down_f.append(s["downbeat_f"])
-    model.train(was_training)
-    return {"beat_f": float(np.mean(beat_f)), "downbeat_f": float(np.mean(down_f)) if down_f else math.nan,
-            "n": len(items)}
+        beats, positions = _decoder().decode(beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr), model))
+        return score_item(item.beats_s, beats, item.downbeats_s, beats[positions == 1])
+
+    return mean_tracker_scores(model, items, score)
 
 
 def _val_score(s: dict[str, float]) -> float:

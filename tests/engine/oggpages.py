@@ -13,14 +13,24 @@ from typing import Iterator
 _HEADER = struct.Struct("<4sBBqIIIB")  # capture pattern, version, type, granule, serial, sequence, CRC, segments
 
 
+def _crc_table() -> list[int]:
+    table = []
+    for byte in range(256):
+        crc = byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
+        table.append(crc & 0xFFFFFFFF)
+    return table
+
+
+_TABLE = _crc_table()
+
+
 def _crc(data: bytes) -> int:
     """The Ogg page checksum: CRC-32, polynomial 0x04C11DB7, not reflected, initial value 0."""
     crc = 0
     for byte in data:
-        crc ^= byte << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
-            crc &= 0xFFFFFFFF
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _TABLE[(crc >> 24) ^ byte]
     return crc
 
 

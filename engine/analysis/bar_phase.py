@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import spectra
+from .bars import strength_at_beats
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,6 @@ class BarPhaseConfig:
 def _standardised(x: np.ndarray) -> np.ndarray:
     std = float(x.std())
     return (x - x.mean()) / std if std > 1e-12 else np.zeros_like(x)
-
-
-def _peak_near(curve: np.ndarray, times_s: np.ndarray, *, rate_hz: float, window_s: float) -> np.ndarray:
-    """The maximum of ``curve`` within ``window_s`` of each time."""
-    if len(curve) == 0:
-        return np.zeros(len(times_s))
-    w = int(round(window_s * rate_hz))
-    centre = np.clip(np.round(np.asarray(times_s) * rate_hz).astype(int), 0, len(curve) - 1)
-    return np.array([curve[max(0, c - w): c + w + 1].max() for c in centre], dtype=np.float64)
 
 
 def cue_spectra(power: np.ndarray, *, sr_hz: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,11 +74,10 @@ def downbeat_score(beat_times_s: np.ndarray, *, chroma: np.ndarray, mel_db: np.n
     if config.bass_weight:
         low = spectra.mel_centre_hz(mel_db.shape[0], sr_hz) < config.bass_max_hz
         rise = np.maximum(0.0, np.diff(mel_db[low], axis=1)).mean(axis=0) if low.any() else np.zeros(0)
-        bass = _peak_near(np.r_[0.0, rise], beats, rate_hz=sr_hz / hop_length, window_s=config.window_s)
+        bass = strength_at_beats(beats, np.r_[0.0, rise], rate_hz=sr_hz / hop_length, window_s=config.window_s)
         score += config.bass_weight * _standardised(bass)
     if config.activation_weight:
-        act = _peak_near(np.asarray(downbeat_activation, np.float64), beats, rate_hz=activation_rate_hz,
-                         window_s=config.window_s)
+        act = strength_at_beats(beats, downbeat_activation, rate_hz=activation_rate_hz, window_s=config.window_s)
         score += config.activation_weight * _standardised(act)
     return score
 

@@ -27,10 +27,11 @@ SETTINGS_FILE = "library.json"
 SETTINGS_FORMAT = "bgmatch-library"
 SETTINGS_FORMAT_VERSION = 1
 
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 """Bumped when the analysis code changes, so stored tracks are analysed again (2: downbeats,
 phrases and sections; 3: the neural tracker's beats by default; 4: its bar phase chosen again
-from the harmony and the bass, ``analysis.bar_phase``)."""
+from the harmony and the bass, ``analysis.bar_phase``; 5: its cues read at the beats as the bar
+grid reads its own, ``bars.strength_at_beats``)."""
 
 
 @dataclass(frozen=True)

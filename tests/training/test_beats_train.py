@@ -19,6 +19,7 @@ from bgmatch.training.beats.augment import augment_audio
 from bgmatch.training.beats.build import build
 from bgmatch.training.beats.evaluate import score_item
 from bgmatch.training.beats.layout import default_src_dir, load_set
+from bgmatch.training.beats.realval import rendered_validation, score_clips
 from bgmatch.training.beats.plan import BuildConfig
 from bgmatch.training.beats.train import (
     BEAT,
@@ -180,6 +181,11 @@ def test_fit_exports_engine_weights_and_resumes(sets: tuple[Path, Path], tmp_pat
     assert fit(train, run, dataclasses.replace(config, epochs=2))["history"] == longer["history"]  # resumes as one
     with pytest.raises(ConfigError, match="other settings"):
         fit(train, run, dataclasses.replace(config, epochs=2, downbeat_weight=3.0))
+    state = torch.load(run / "last.pt", weights_only=True)  # a run whose epochs were scored without the bar phase
+    del state["val_scoring"]
+    torch.save(state, run / "last.pt")
+    with pytest.raises(ConfigError, match="without the bar phase"):
+        fit(train, run, dataclasses.replace(config, epochs=3))
     item = load_set(train)[0]
     y, sr = item.load()
     track = weights_tracker(run / "best.pt")(y, sr_hz=sr)
@@ -226,6 +232,31 @@ def test_fit_keeps_the_epoch_best_on_real_recordings(sets: tuple[Path, Path], tm
     (tmp_path / "none.json").write_text(json.dumps({"missing.flac": {"beats": [5.0, 6.0, 7.0], "downbeats": None}}))
     with pytest.raises(ConfigError, match="no file of the reference could be read"):
         fit(train, tmp_path / "other", config, real_ref=tmp_path / "none.json", real_folder=sets[0])
+
+
+def test_rendered_validation_scores_the_tracker_the_engine_ships(tmp_path: Path) -> None:
+    """An epoch's score on held-out pieces is the engine's whole path, bar phase included: with the
+    shipped tracker's own grid of two real tracks as their truth, the shipped weights score 1.0 on
+    beats and downbeats; the same truth with the decoder's own bar phase scores lower downbeats (the
+    bar phase moves them on both tracks)."""
+    import soundfile as sf
+
+    from bgmatch.engine.analysis.bar_phase import BarPhaseConfig
+    from bgmatch.engine.analysis.media import decode_audio
+    from bgmatch.engine.analysis.neural_grid import neural_track
+    from bgmatch.training.beats.layout import BeatItem
+
+    demo = Path(__file__).resolve().parents[2] / "assets" / "demo" / "music"
+    shipped, decoder = [], []
+    for name in ("battle", "nebula"):
+        y = decode_audio(demo / f"{name}.opus", sr_hz=22050, max_duration_s=20.0)
+        sf.write(tmp_path / f"{name}.flac", y, 22050)
+        for phase, out in ((BarPhaseConfig(), shipped), (BarPhaseConfig(0.0, 0.0, 0.0), decoder)):
+            track = neural_track(y, sr_hz=22050, bar_phase=phase)
+            out.append(BeatItem(name, "real", tmp_path / f"{name}.flac", track.beat_times_s, track.downbeat_times_s, {}))
+    model = beatnet.load_beatnet()
+    assert score_clips(model, rendered_validation(shipped)) == {"beat_f": 1.0, "downbeat_f": 1.0, "n": 2}
+    assert score_clips(model, rendered_validation(decoder))["downbeat_f"] < 1.0
 
 
 def test_the_real_score_picks_the_epoch_where_a_run_has_one() -> None:

@@ -34,14 +34,13 @@ import numpy as np
 import torch
 
 from bgmatch.engine.analysis import beatnet
-from bgmatch.engine.analysis.neural_grid import _decoder
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.learned.models.checkpoint import atomic_torch_save
 from bgmatch.engine.weights import load_payload
 
 from .augment import augment_audio
 from .layout import BeatItem, default_trainset_dir, load_set
-from .realval import load_real_validation, score_real
+from .realval import load_real_validation, rendered_validation, score_clips
 
 BEAT, DOWNBEAT, NONE = 0, 1, 2  # BeatNet's logit order
 LICENSE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
@@ -140,16 +139,8 @@ def make_batch(data: _Items, indices: np.ndarray, config: FitConfig,
             torch.from_numpy(np.stack(weights)), torch.from_numpy(np.stack(eithers)))
 
 
-def score_weights(model: beatnet.BeatNetCRNN, items: list[BeatItem]) -> dict[str, float]:
-    """Mean beat F and downbeat F of the whole tracker (``model`` + the engine's DBN) on ``items``."""
-    from .evaluate import mean_tracker_scores, score_item
-
-    def score(item: BeatItem) -> dict[str, float]:
-        y, sr = item.load()
-        beats, positions = _decoder().decode(beatnet.beat_activations(beatnet.beatnet_features(y, sr_hz=sr), model))
-        return score_item(item.beats_s, beats, item.downbeats_s, beats[positions == 1])
-
-    return mean_tracker_scores(model, items, score)
+#: How an epoch is scored (kept in each checkpoint): the whole shipped tracker, bar phase included.
+VAL_SCORING = "tracker+bar-phase"
 
 
 def _val_score(s: dict[str, float]) -> float:
@@ -195,6 +186,7 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
     if (real_ref is None) != (real_folder is None):
         raise ConfigError("--real-ref and --real-folder go together")
     real = load_real_validation(real_ref, real_folder) if real_ref is not None and real_folder is not None else None
+    val = rendered_validation(val_items)
     chosen_by = str(real_ref) if real_ref is not None else None
     model = beatnet.BeatNetCRNN()
     start = beatnet.load_beatnet(init)  # the shipped weights unless ``init``
@@ -209,6 +201,9 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
         saved = {**asdict(FitConfig()), **state.get("config", {})}  # settings added since keep their defaults
         if {k: v for k, v in saved.items() if k != "epochs"} != fixed:
             raise ConfigError(f"{run_dir}: run with other settings ({state.get('config')}); use another --run")
+        if state.get("val_scoring") != VAL_SCORING:
+            raise ConfigError(f"{run_dir}: its epochs were scored without the bar phase (before 2026-12-04);"
+                              " use another --run")
         chosen_on = state.get("real_ref")
         if chosen_on != chosen_by:
             raise ConfigError(f"{run_dir}: its epochs are chosen on {chosen_on or 'the held-out rendered pieces'};"
@@ -217,8 +212,8 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
         opt.load_state_dict(state["optimizer"])
         history, epoch0 = state["history"], int(state["epoch"])
     else:
-        history.append({"epoch": 0, "val": score_weights(model, val_items), "loss": None, "seconds": 0.0,
-                        **({"real": score_real(model, real)} if real is not None else {})})
+        history.append({"epoch": 0, "val": score_clips(model, val), "loss": None, "seconds": 0.0,
+                        **({"real": score_clips(model, real)} if real is not None else {})})
         export_weights(model.state_dict(), run_dir / "best.pt",
                        extra={k: v for k, v in history[0].items() if k in ("epoch", "val", "real")})
     best = max(_selection_score(h) for h in history)
@@ -242,9 +237,9 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
             losses.append(float(loss.detach()))
             if progress is not None:
                 progress(step + 1, steps, f"epoch {epoch}/{config.epochs} loss {np.mean(losses[-20:]):.4f}")
-        entry = {"epoch": epoch, "val": score_weights(model, val_items), "loss": float(np.mean(losses)),
+        entry = {"epoch": epoch, "val": score_clips(model, val), "loss": float(np.mean(losses)),
                  "seconds": round(time.perf_counter() - t0, 1),
-                 **({"real": score_real(model, real)} if real is not None else {})}
+                 **({"real": score_clips(model, real)} if real is not None else {})}
         history.append(entry)
         if _selection_score(entry) > best:
             best = _selection_score(entry)
@@ -252,7 +247,8 @@ def fit(data_dir: Path, run_dir: Path, config: FitConfig = FitConfig(), *, init:
                 "epoch": epoch, "val": entry["val"], **({"real": entry["real"], "real_ref": chosen_by} if real else {}),
                 "trainset": str(data_dir), "train_items": len(train_items), "fit_config": asdict(config)})
         atomic_torch_save({"config": asdict(config), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "epoch": epoch, "history": history, "real_ref": chosen_by}, last)
+                           "epoch": epoch, "history": history, "real_ref": chosen_by,
+                           "val_scoring": VAL_SCORING}, last)
         (run_dir / "history.json").write_text(json.dumps(history, indent=1) + "\n")
     return {"history": history, "cancelled": False}
 

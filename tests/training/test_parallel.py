@@ -28,3 +28,22 @@ def test_warming_imports_the_modules_that_compile_librosas_gufuncs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
     assert "librosa.util.utils" in parallel.NUMBA_MODULES and "librosa.beat" in parallel.NUMBA_MODULES
+
+
+def test_a_job_that_kills_its_worker_is_reported_and_the_batch_goes_on():
+    import signal
+
+    harmless, deadly = signal.SIGCHLD, signal.SIGKILL  # raising SIGCHLD does nothing; SIGKILL kills
+    jobs = [harmless, harmless, deadly, harmless, harmless, harmless]
+    out = list(parallel.run_jobs(signal.raise_signal, jobs, 2))
+    assert sorted(j for j, _, _ in out) == sorted(jobs)  # every job once
+    assert [(r, e) for j, r, e in out if j == deadly] == [(None, parallel.CRASHED)]
+    assert all(r is None and e is None for j, r, e in out if j == harmless)
+
+
+def test_no_job_starts_after_cancel():
+    seen: list[int] = []
+    out = parallel.run_jobs(_square, list(range(10)), 2, cancel=lambda: len(seen) >= 2)
+    for job, result, error in out:
+        seen.append(result)
+    assert 2 <= len(seen) <= 4 and error is None  # the two running when it turned true may finish

@@ -19,7 +19,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from tqdm import tqdm
 from bgmatch.engine.errors import BgmatchError, ConfigError
 from bgmatch.engine.library.store import content_hash
 
-from ..parallel import process_pool
+from ..parallel import run_jobs
 from .edit import CutSource, EditConfig, EditManifest, edit_to_music
 from .layout import LAYOUT_VERSION, BenchLayout, default_bench_dir, default_media_root
 from .plan import DEFAULT_EDIT, BuildConfig, QuerySpec, Track, find_tracks, plan_queries
@@ -220,7 +219,8 @@ def _render_job(job: tuple, pool: SourcePool | None = None) -> str | None:
 
 def _run(jobs: list[tuple], workers: int, *, cancel: Callable[[], bool] | None = None):
     """Yield (spec, error or None) for each job (the arguments of :func:`render_query`), rendered
-    in ``workers`` processes; after ``cancel()`` turns true no further job starts."""
+    in ``workers`` processes (a job whose process dies is one failed query); after ``cancel()``
+    turns true no further job starts."""
     if workers <= 1 or len(jobs) <= 1:
         pool = SourcePool()
         try:
@@ -231,15 +231,8 @@ def _run(jobs: list[tuple], workers: int, *, cancel: Callable[[], bool] | None =
         finally:
             pool.close()
         return
-    with process_pool(workers) as ex:
-        futures = {ex.submit(_render_job, job): job[0] for job in jobs}
-        for fut in as_completed(futures):
-            if cancel is not None and cancel():
-                for other in futures:
-                    other.cancel()
-            if fut.cancelled():
-                continue
-            yield futures[fut], fut.result()
+    for job, error, crashed in run_jobs(_render_job, jobs, workers, cancel=cancel):
+        yield job[0], crashed or error
 
 
 def _size(text: str) -> tuple[int, int]:

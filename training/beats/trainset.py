@@ -31,7 +31,7 @@ import numpy as np
 
 from bgmatch.engine.errors import ConfigError
 
-from ..parallel import process_pool
+from ..parallel import run_jobs
 from .item import Rejected, prepare_item
 from .layout import LAYOUT_VERSION, item_json, write_json
 from .plan import BuildConfig, Category, ItemSpec, _music21_pool, _screened, _shuffled, item_rng, meter_kind
@@ -191,6 +191,10 @@ def _make_and_write(root: Path, k: int, category: Category, piece: Piece, config
     return doc["item_id"], ""
 
 
+def _make_and_write_job(job: tuple) -> tuple[str | None, str]:
+    return _make_and_write(*job)
+
+
 def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_root: Path,
                    keep_apart: Sequence[Path] = (), workers: int = 1,
                    progress: Callable[[int, int, str], None] | None = None,
@@ -239,20 +243,16 @@ def build_trainset(root: Path, config: TrainSetConfig, *, src_dir: Path, bench_r
         info["items"] = [done[k] for k in sorted(done)]
         write_json(info_path, info)
 
-    with process_pool(workers) as pool:
-        futures = {k: pool.submit(_make_and_write, root, k, c, p, config, fonts) for k, c, p in todo}
-        for k, future in futures.items():
-            if cancel is not None and cancel():
-                for f in futures.values():
-                    f.cancel()
-                break
-            item_id, reason = future.result()
-            if item_id is None:
-                info["rejected"][str(k)] = reason
-            else:
-                done[k] = item_id
-            save()
-            if progress is not None:
-                progress(len(done), config.n_items, item_id or reason[:60])
+    jobs = [(root, k, c, p, config, fonts) for k, c, p in todo]
+    for job, result, crashed in run_jobs(_make_and_write_job, jobs, workers, cancel=cancel):
+        k = job[1]
+        item_id, reason = result if result is not None else (None, crashed or "")
+        if item_id is None:
+            info["rejected"][str(k)] = reason
+        else:
+            done[k] = item_id
+        save()
+        if progress is not None:
+            progress(len(done), config.n_items, item_id or reason[:60])
     save()
     return info["items"]

@@ -20,6 +20,7 @@ from .tag_chips import tags_tooltip
 #: What each part of the score measures (the keys are those of ``--json``'s ``parts``).
 PART_NAMES = {
     "beat": "cuts on beats", "onset": "onsets at cuts", "energy": "motion follows loudness",
+    "bar": "cuts on bar lines", "phrase": "cuts on phrase and section starts", "hit": "cuts on audible hits",
     "learned": "trained model (z)", "video": "video score before the text", "text": "text match",
 }
 NO_SELECTION = "Select a suggestion to see its details: the exact offset, the score's parts, its tags and file."

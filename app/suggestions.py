@@ -52,10 +52,12 @@ COLUMNS = (
     Column("Play", lambda m, s: "", str, "Play this track with the video"),
     # The raw numbers: hidden in the list, shown in the details pane (and kept for sorting and scripts).
     Column("Score", lambda m, s: s.score, formatting.score,
-           "Overall fit: sync + ¼ onset + ½ energy (+ the weighted learned score, with a trained model)", right=True),
+           "Overall fit: sync plus the weighted onset, energy and bar-line parts (+ the weighted learned "
+           "score, with a trained model)", right=True),
     Column("Sync", _part("beat"), formatting.score, "How close the video's cuts and motion peaks fall to the beats",
            right=True),
-    Column("Onset", _part("onset"), formatting.score, "How strong the music's onsets are at the video's cuts",
+    Column("Onset", _part("onset"), formatting.score, "How strong the music's onsets are at the video's cuts, against its own "
+           "onsets (0: no stronger than at random moments)",
            right=True),
     Column("Energy", _part("energy"), formatting.score, "How the video's motion follows the music's loudness",
            right=True),

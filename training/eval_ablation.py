@@ -1,12 +1,12 @@
 """Ablation of the analysis-only score's parts, as ``bgmatch eval`` methods.
 
     bgmatch eval BENCH --split valid --methods sync --ablation        (every variant below)
-    bgmatch eval BENCH --methods sync,sync:-onset,sync:+bar …          (some)
+    bgmatch eval BENCH --methods sync,sync:-onset,sync:-bar …          (some)
 
 Each variant ranks the whole gallery as the library does (:func:`bgmatch.engine.library.retrieval.rerank`
 over :func:`bgmatch.engine.analysis.sync.track_curves` of the stored, corrected analysis) with one
 :class:`~bgmatch.engine.analysis.sync.SyncConfig` change: a part taken out (``-``) or, for the
-bar, phrase and hit parts, which weigh 0 by default, put in (``+``). ``sync:default`` is the default
+phrase and hit parts, which weigh 0 by default, put in (``+``). ``sync:default`` is the default
 config through this path (it must rank as ``sync`` does). Nothing here changes a default.
 """
 from __future__ import annotations
@@ -22,13 +22,12 @@ from .eval_methods import MethodContext, MethodFactory, Ranking
 #: Variant name → the SyncConfig fields it changes (weights of the parts, see engine/analysis/sync.py).
 ABLATIONS: dict[str, dict[str, float]] = {
     "sync:default": {},
-    "sync:beat-only": {"onset_weight": 0.0, "energy_weight": 0.0, "motion_peak_weight": 0.0},
+    "sync:beat-only": {"onset_weight": 0.0, "energy_weight": 0.0, "motion_peak_weight": 0.0, "bar_weight": 0.0},
     "sync:-onset": {"onset_weight": 0.0},
     "sync:-energy": {"energy_weight": 0.0},
     "sync:-motion-peaks": {"motion_peak_weight": 0.0},
-    "sync:+bar": {"bar_weight": 0.5},
+    "sync:-bar": {"bar_weight": 0.0},
     "sync:+phrase": {"phrase_weight": 0.5},
-    "sync:+bar+phrase": {"bar_weight": 0.5, "phrase_weight": 0.5},
     "sync:+hit": {"hit_weight": 0.5},
 }
 

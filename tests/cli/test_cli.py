@@ -38,7 +38,7 @@ def test_index_suggest_tracks_export(tmp_path, music_dir, footage_dir, capsys):
     assert len(rows) == 2 and rows[0]["score"] >= rows[1]["score"]
     for r in rows:
         assert {"path", "title", "score", "offset_s", "parts"} <= set(r)
-        assert set(r["parts"]) == {"beat", "onset", "energy"}  # the shipped model weighs 0: not loaded
+        assert set(r["parts"]) == {"beat", "onset", "energy", "bar"}  # the shipped model weighs 0: not loaded
 
     assert main(["suggest", "--library", lib, str(footage_dir / "bikes.mp4")]) == EXIT_OK
     table = capsys.readouterr().out.splitlines()

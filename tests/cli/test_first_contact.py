@@ -41,7 +41,7 @@ def test_suggest_speaks_fit_cuts_energy_and_milliseconds(demo_library, capsys):
     assert "fit = 0–100" in err and "±40 ms" in err
     for row, line in zip(rows, lines[1:3]):
         # JSON keeps the raw parts and adds the plain measures; the table shows the same numbers.
-        assert set(row["parts"]) == {"beat", "onset", "energy"}
+        assert set(row["parts"]) == {"beat", "onset", "energy", "bar"}
         assert row["fit"] == fit_percent(row["score"]) and 0 <= row["cuts_on_beat"] <= row["cuts_total"] == 17
         assert row["energy_match"] in {"good", "fair", "poor"}
         m, s = divmod(row["offset_s"], 60)

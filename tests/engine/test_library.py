@@ -99,7 +99,7 @@ def test_suggest_ranks_every_track_with_offsets(tmp_path, small_music, footage_d
         assert out[0].score >= out[1].score >= out[2].score
         for s in out:
             assert 0 <= s.offset_s <= s.duration_s - 10.0 + 0.05
-            assert set(s.parts) == {"beat", "onset", "energy"} and Path(s.path).exists()
+            assert set(s.parts) == {"beat", "onset", "energy", "bar"} and Path(s.path).exists()
         with pytest.raises(MediaError, match="no video track"):
             lib.suggest(next(small_music.glob("*.ogg")))
         # The index was saved beside the store and is reused by a second process.

@@ -35,16 +35,18 @@ def test_bar_reward_prefers_cuts_on_downbeats(music):
     off_bar = int(round(beats[i + 1] * GRID_HZ))  # the same cut pattern one beat later: on beats, off bars
     assert scores["bar"][on_bar] > scores["bar"][off_bar] + 0.5
     assert abs(scores["beat"][on_bar] - scores["beat"][off_bar]) < 1.0  # the beat part cannot tell them apart
-    assert scores["phrase"].shape == scores["total"].shape
+    assert "phrase" not in scores  # a part that weighs 0 is not computed
 
 
-def test_default_weights_keep_the_score_as_it_was(music):
+def test_bar_and_phrase_parts_add_to_the_total_by_their_weights(music):
     video = _video(np.array([1.0, 2.5, 4.0]), 5.0)
-    default = score_offsets(track_curves(music), video_curves(video))
-    assert set(default) == {"beat", "onset", "energy", "total"}
+    plain = SyncConfig(bar_weight=0.0, phrase_weight=0.0)
+    base = score_offsets(track_curves(music, config=plain), video_curves(video, config=plain), config=plain)
+    assert set(base) == {"beat", "onset", "energy", "total"}
+    assert set(score_offsets(track_curves(music), video_curves(video))) == {"beat", "onset", "energy", "bar", "total"}
     weighted = SyncConfig(bar_weight=0.5, phrase_weight=0.5)
     scores = score_offsets(track_curves(music, config=weighted), video_curves(video, config=weighted), config=weighted)
-    assert np.allclose(scores["total"], default["total"] + 0.5 * scores["bar"] + 0.5 * scores["phrase"], atol=1e-5)
+    assert np.allclose(scores["total"], base["total"] + 0.5 * scores["bar"] + 0.5 * scores["phrase"], atol=1e-5)
     assert (scores["bar"] > -1e-4).all() and (scores["phrase"] > -1e-4).all()  # FFT round-off only
 
 
@@ -69,3 +71,22 @@ def test_hit_reward_finds_an_edit_cut_on_audible_hits_off_the_beat_grid(music, d
     assert scores["hit"][true] > scores["hit"][true + 3] + 0.5  # 150 ms later it is much worse
     default = score_offsets(track_curves(music), video_curves(video))
     assert "hit" not in default and np.allclose(default["total"], scores["total"] - scores["hit"], atol=1e-5)
+
+
+def test_onset_part_judges_a_track_against_its_own_onsets(music):
+    """The onset part reads percentiles: a track whose onsets are a few loud spikes (the same
+    envelope raised to the 4th power) scores exactly as the original, and events at random times
+    score 0 on average, so the best of many offsets does not favour spiky tracks."""
+    import dataclasses
+
+    spiky = dataclasses.replace(music, onset_envelope=music.onset_envelope.astype(np.float64) ** 4)
+    rng = np.random.default_rng(0)
+    video = _video(np.sort(rng.uniform(0.5, 14.5, 12)), 15.0)
+    plain = score_offsets(track_curves(music), video_curves(video))["onset"]
+    assert np.allclose(score_offsets(track_curves(spiky), video_curves(video))["onset"], plain, atol=1e-6)
+    assert abs(float(plain.mean())) < 0.05 and -0.5 <= plain.min() and plain.max() <= 0.5
+    # The video's cuts on the track's own strongest onsets: far above what random cuts get.
+    env = music.onset_envelope
+    top = np.sort(np.argsort(env[: int(14 * music.frame_rate_hz)])[-12:]) / music.frame_rate_hz
+    on_onsets = score_offsets(track_curves(music), video_curves(_video(top, 15.0)))["onset"]
+    assert on_onsets[0] > plain.max() and on_onsets[0] > 0.3

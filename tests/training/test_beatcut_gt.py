@@ -189,13 +189,13 @@ def test_style_cuts_never_call_the_engine(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_eval_reports_each_style_and_the_offset_measure(tiny: Path, tmp_path: Path, capsys) -> None:
-    assert eval_main([str(tiny), "--split", "test", "--methods", "random,sync:+bar", "--quiet",
+    assert eval_main([str(tiny), "--split", "test", "--methods", "random,sync:-bar", "--quiet",
                       "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "per editor style" in out and all(s in out for s in STYLES)
     doc = json.loads((tmp_path / "test.json").read_text())
     assert sorted(doc["styles"]) == sorted(STYLES)
-    for name in ("random", "sync:+bar"):
+    for name in ("random", "sync:-bar"):
         by_style = doc["methods"][name]["by_style"]
         assert set(by_style) == set(STYLES) and all(row["n_queries"] == 1 for row in by_style.values())
         assert doc["methods"][name]["summary"]["recall@1"] == 1.0  # a one-track gallery

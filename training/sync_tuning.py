@@ -2,12 +2,15 @@
 
     bgmatch eval sync-tune [BENCH] --split valid --grid bar_weight=0,0.5 --grid hit_weight=0,0.5,1 [--set KEY=V …]
     bgmatch eval sync-tune [BENCH] --split test --ablate [--set KEY=V …]       (report a chosen setting once)
+    bgmatch eval sync-tune [BENCH] --split valid --calibrate                  (the fit's slope and midpoint)
 
 Every query video is analysed once; each setting then re-scores the whole gallery with
 :func:`~bgmatch.engine.library.retrieval.rerank` (the exact path ``Library.suggest`` takes for
 a library without a model), so a grid of settings costs little more than one. ``--grid`` tries
 every combination of the listed values, on top of the defaults and ``--set``; ``--ablate`` turns
 each weighted part off in turn. Results per editor style where the benchmark records one.
+``--calibrate`` fits the editor-facing 0–100 fit (:func:`~bgmatch.engine.analysis.fitmeasure.fit_percent`)
+to the setting's scores: the right track's against the others', each at its best offset.
 """
 from __future__ import annotations
 
@@ -94,6 +97,15 @@ class SyncTuner:
         return [rank_of([r.track_id for r in rerank(video_curves(q.analysis, config=config), curves, config=config)],
                         q.content_hash, gallery_size=n) for q in self.queries]
 
+    def best_scores(self, config: SyncConfig) -> tuple[list[float], list[float]]:
+        """Scores at the best offset under ``config``: the right tracks' (one per query) and the wrong ones'."""
+        curves = {t: track_curves(m, config=config) for t, m in self._music.items()}
+        right, wrong = [], []
+        for q in self.queries:
+            for r in rerank(video_curves(q.analysis, config=config), curves, config=config):
+                (right if r.track_id == q.content_hash else wrong).append(r.score)
+        return right, wrong
+
     def evaluate(self, label: str, config: SyncConfig) -> SettingResult:
         """The setting's ranks and summary."""
         ranks = self.ranks(config)
@@ -163,6 +175,27 @@ def ablation_settings(base: SyncConfig) -> list[tuple[str, SyncConfig]]:
     return out
 
 
+def calibrate_fit(right: Sequence[float], wrong: Sequence[float]) -> tuple[float, float]:
+    """``(slope, midpoint)`` of the logistic ``σ(slope · (score − midpoint))`` that best tells the
+    right tracks' scores from the wrong ones' (maximum likelihood, the two classes weighed equally,
+    so that 50 % means as likely wrong as right whatever the gallery's size)."""
+    from scipy.optimize import minimize
+
+    pos, neg = np.asarray(right, np.float64), np.asarray(wrong, np.float64)
+    if len(pos) < 2 or len(neg) < 2:
+        raise ConfigError("calibrating the fit needs at least two right and two wrong tracks")
+    x = np.concatenate([pos, neg])
+    y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    w = np.where(y == 1, 0.5 / len(pos), 0.5 / len(neg))
+
+    def loss(ab: np.ndarray) -> float:
+        z = ab[0] * x + ab[1]
+        return float(np.sum(w * (np.logaddexp(0.0, z) - y * z)))
+
+    a, b = minimize(loss, np.array([1.0, 0.0]), method="Nelder-Mead").x
+    return float(a), float(-b / a)
+
+
 def choose(results: Sequence[SettingResult]) -> SettingResult:
     """The setting with the best mean of R@1 and R@10 over all queries (the earlier on ties)."""
     return max(results, key=lambda r: (r.summary[ALL]["R@1"] + r.summary[ALL]["R@10"]) / 2)
@@ -195,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="a fixed SyncConfig setting under every grid cell (TOML value)")
     p.add_argument("--ablate", action="store_true", help="score the setting, then each weighted part off and alone")
+    p.add_argument("--calibrate", action="store_true",
+                   help="also fit the 0–100 fit's slope and midpoint to the setting's scores (FIT_SLOPE, FIT_MIDPOINT)")
     p.add_argument("--limit", type=int, default=None, help="only the first N queries")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     add_beats_argument(p)
@@ -223,9 +258,17 @@ def run(args: argparse.Namespace) -> int:
     chosen = choose(results) if grid else None
     print(format_results(results, chosen=chosen))
     print(f"{len(tuner.queries)} queries of {args.split}, gallery of {len(tuner.track_ids)} tracks")
+    calibration = None
+    if args.calibrate:
+        right, wrong = tuner.best_scores((chosen or results[0]).config)
+        slope, midpoint = calibrate_fit(right, wrong)
+        calibration = {"slope": slope, "midpoint": midpoint, "n_right": len(right), "n_wrong": len(wrong)}
+        print(f"fit calibration ({(chosen or results[0]).label}): slope {slope:.2f}, midpoint {midpoint:.2f} "
+              f"({len(right)} right and {len(wrong)} wrong tracks at their best offsets)")
     if args.json:
         doc = {"bench": str(layout.root), "split": args.split, "n_queries": len(tuner.queries),
                "gallery_size": len(tuner.track_ids), "chosen": chosen.label if chosen else None,
+               "fit_calibration": calibration,
                "settings": [{"label": r.label, "config": {f.name: getattr(r.config, f.name) for f in fields(SyncConfig)},
                              "summary": r.summary, "ranks": list(r.ranks)} for r in results]}
         args.json.parent.mkdir(parents=True, exist_ok=True)

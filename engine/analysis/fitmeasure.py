@@ -17,8 +17,11 @@ from .sync import GRID_HZ, SyncConfig, score_offsets, track_curves, video_curves
 
 #: One frame at 25 fps: a cut this close to a beat is on it.
 ON_BEAT_TOLERANCE_S = 0.040
-#: Slope of :func:`fit_percent`: the log-odds of four cuts that fit like the average one.
-FIT_SLOPE = 4.0
+#: Slope and midpoint of :func:`fit_percent`, fitted with ``bgmatch eval sync-tune BENCH --split S
+#: --calibrate`` on the ground-truth BeatCut (2026-12-04, default weights): slope 3.54 and 4.19,
+#: midpoint 0.93 and 0.88 on its valid and train splits; their means.
+FIT_SLOPE = 3.9
+FIT_MIDPOINT = 0.9
 #: Another offset fits the cuts "as well" when its beat part is within this share of the suggested
 #: offset's margin over the track's median offset.
 RIVAL_WITHIN = 0.05
@@ -29,18 +32,17 @@ EnergyMatch = Literal["good", "fair", "poor"]
 
 
 def fit_percent(score: float) -> int:
-    """The fused score as a plain 0–100 fit: ``round(100 · σ(4 · score))``.
+    """The fused score as a plain 0–100 fit: ``round(100 · σ(FIT_SLOPE · (score − FIT_MIDPOINT)))``.
 
-    The score (``sync total + weight · z(learned)``) is in the units of its main part, ``beat``:
-    the mean per-cut log-likelihood ratio of "placed on this track's beat" against "placed at
-    random" (onset, energy and the model's z add small corrections in the same units). So
-    ``σ(4 · score)`` is the probability that four cuts fitting like these were cut to the track
-    rather than at random: 50 means no better than chance, 88 a score of 0.5, 98 a score of 1.
-    Absolute, so the same number means the same fit for any video, library size or ``--top``.
+    Calibrated on edited videos whose music is known: among as many right tracks as wrong ones,
+    each at its best offset, a track scoring like this one is the right one with probability
+    ``fit`` %. 50 means as likely a wrong track as the right one; 90 and above, that few wrong
+    tracks score so well. Absolute, so the same number means the same fit for any video, library
+    size or ``--top`` (the model's learned part, when it weighs more than 0, adds to the score).
     """
     from scipy.special import expit  # the logistic, without overflow for any score
 
-    return int(round(100.0 * float(expit(FIT_SLOPE * float(score)))))
+    return int(round(100.0 * float(expit(FIT_SLOPE * (float(score) - FIT_MIDPOINT)))))
 
 
 def cuts_on_beat(cut_times_s: np.ndarray, beat_times_s: np.ndarray, *, offset_s: float,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bgmatch.engine.analysis.fitmeasure import (ON_BEAT_TOLERANCE_S, cuts_on_beat, energy_match, fit_percent,
+from bgmatch.engine.analysis.fitmeasure import (FIT_MIDPOINT, ON_BEAT_TOLERANCE_S, cuts_on_beat, energy_match, fit_percent,
                                                 measure_fit, rival_offsets)
 from bgmatch.engine.library import Library
 
@@ -17,8 +17,8 @@ DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
 
 
 def test_fit_percent_is_a_logistic_of_the_score():
-    assert fit_percent(0.0) == 50
-    assert fit_percent(0.5) == 88 and fit_percent(1.0) == 98 and fit_percent(-0.5) == 12
+    assert fit_percent(FIT_MIDPOINT) == 50
+    assert fit_percent(FIT_MIDPOINT + 0.5) == 88 and fit_percent(FIT_MIDPOINT - 0.5) == 12  # σ(±1.95)
     assert fit_percent(float("inf")) == 100 and fit_percent(-1e9) == 0
     scores = np.linspace(-1.5, 1.5, 31)
     fits = [fit_percent(s) for s in scores]

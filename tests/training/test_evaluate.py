@@ -221,9 +221,11 @@ def test_model_methods_fuse_as_the_library_does_and_tune_the_weight(small_bench:
 def test_sync_tune_reproduces_the_librarys_ranking_ablates_and_chooses_only_off_test(
         small_bench: Path, eval_results: dict, tmp_path: Path, capsys) -> None:
     out = tmp_path / "ablation.json"
-    assert cli_main(["eval", "sync-tune", str(small_bench), "--split", "test", "--ablate", "--json", str(out),
-                     "--quiet"]) == 0
+    assert cli_main(["eval", "sync-tune", str(small_bench), "--split", "test", "--ablate", "--calibrate", "--json",
+                     str(out), "--quiet"]) == 0
     doc = json.loads(out.read_text())
+    cal = doc["fit_calibration"]  # the fit's logistic, fitted to the default setting's scores
+    assert cal["n_right"] == 40 and cal["n_wrong"] > 40 and cal["slope"] > 0
     rows = {s["label"]: s for s in doc["settings"]}
     # the untouched setting ranks exactly as `bgmatch eval`'s sync method (Library.suggest) did
     assert rows["all parts"]["ranks"] == eval_results["json"]["methods"]["sync"]["ranks"]

@@ -90,3 +90,21 @@ def test_onset_part_judges_a_track_against_its_own_onsets(music):
     top = np.sort(np.argsort(env[: int(14 * music.frame_rate_hz)])[-12:]) / music.frame_rate_hz
     on_onsets = score_offsets(track_curves(music), video_curves(_video(top, 15.0)))["onset"]
     assert on_onsets[0] > plain.max() and on_onsets[0] > 0.3
+
+
+def test_the_score_grid_curves_match_their_reference_formulas(music):
+    """Max-pooling onto the grid is the per-cell maximum (as ``np.maximum.at`` gives it), and the
+    onset percentiles are scipy's mean ranks of it."""
+    from scipy.stats import rankdata
+
+    from bgmatch.engine.analysis.sync import _percentile, _resample
+
+    env = music.onset_envelope
+    n = int(np.ceil(music.duration_s * GRID_HZ))
+    idx = np.minimum((np.arange(len(env)) / music.frame_rate_hz * GRID_HZ).astype(int), n - 1)
+    expected = np.full(n, -np.inf)
+    np.maximum.at(expected, idx, env)
+    pooled = _resample(env, music.frame_rate_hz, n, reduce="max")
+    assert np.array_equal(pooled[np.isfinite(expected)], expected[np.isfinite(expected)].astype(np.float32))
+    assert np.allclose(_percentile(pooled), rankdata(pooled) / n - 0.5, atol=1e-6)
+    assert np.allclose(track_curves(music).onset_rank, rankdata(pooled) / n - 0.5, atol=1e-6)

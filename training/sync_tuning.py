@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from bgmatch.engine.analysis.motion import VideoAnalysis
 from bgmatch.engine.analysis.rhythm import MusicAnalysis
-from bgmatch.engine.analysis.sync import SyncConfig, track_curves, video_curves
+from bgmatch.engine.analysis.sync import Ranked, SyncConfig, track_curves, video_curves
 from bgmatch.engine.errors import ConfigError, exit_status
 from bgmatch.engine.library import Library
 from bgmatch.engine.library.retrieval import rerank
@@ -90,19 +90,23 @@ class SyncTuner:
         if missing:
             raise ConfigError(f"{library.folder}: the library lacks {len(missing)} of the queries' tracks")
 
+    def _reranked(self, config: SyncConfig) -> Iterator[tuple[Query, list[Ranked]]]:
+        """Each query with the whole gallery ranked under ``config``, best first."""
+        curves = {t: track_curves(m, config=config) for t, m in self._music.items()}
+        for q in self.queries:
+            yield q, rerank(video_curves(q.analysis, config=config), curves, config=config)
+
     def ranks(self, config: SyncConfig) -> list[int]:
         """1-based rank of each query's true track under ``config``."""
-        curves = {t: track_curves(m, config=config) for t, m in self._music.items()}
         n = len(self.track_ids)
-        return [rank_of([r.track_id for r in rerank(video_curves(q.analysis, config=config), curves, config=config)],
-                        q.content_hash, gallery_size=n) for q in self.queries]
+        return [rank_of([r.track_id for r in ranked], q.content_hash, gallery_size=n)
+                for q, ranked in self._reranked(config)]
 
     def best_scores(self, config: SyncConfig) -> tuple[list[float], list[float]]:
         """Scores at the best offset under ``config``: the right tracks' (one per query) and the wrong ones'."""
-        curves = {t: track_curves(m, config=config) for t, m in self._music.items()}
         right, wrong = [], []
-        for q in self.queries:
-            for r in rerank(video_curves(q.analysis, config=config), curves, config=config):
+        for q, ranked in self._reranked(config):
+            for r in ranked:
                 (right if r.track_id == q.content_hash else wrong).append(r.score)
         return right, wrong
 
@@ -193,6 +197,8 @@ def calibrate_fit(right: Sequence[float], wrong: Sequence[float]) -> tuple[float
         return float(np.sum(w * (np.logaddexp(0.0, z) - y * z)))
 
     a, b = minimize(loss, np.array([1.0, 0.0]), method="Nelder-Mead").x
+    if a <= 1e-6:
+        raise ConfigError("the right tracks do not score above the wrong ones: there is no fit to calibrate")
     return float(a), float(-b / a)
 
 

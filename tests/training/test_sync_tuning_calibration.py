@@ -25,3 +25,5 @@ def test_the_midpoint_does_not_depend_on_how_many_wrong_tracks_there_are():
     assert many == pytest.approx(few, rel=1e-3) and few[1] == pytest.approx(1.0, abs=0.1)
     with pytest.raises(ConfigError, match="at least two"):
         calibrate_fit([1.0], [0.0, 0.5])
+    with pytest.raises(ConfigError, match="do not score above"):
+        calibrate_fit(wrong, right)  # a score that ranks the right tracks last

@@ -56,9 +56,9 @@ COLUMNS = (
            "score, with a trained model)", right=True),
     Column("Sync", _part("beat"), formatting.score, "How close the video's cuts and motion peaks fall to the beats",
            right=True),
-    Column("Onset", _part("onset"), formatting.score, "How strong the music's onsets are at the video's cuts, against its own "
-           "onsets (0: no stronger than at random moments)",
-           right=True),
+    Column("Onset", _part("onset"), formatting.score,
+           "How strong the music's onsets are at the video's cuts, against its own onsets (0: no stronger than "
+           "at random moments)", right=True),
     Column("Energy", _part("energy"), formatting.score, "How the video's motion follows the music's loudness",
            right=True),
     Column("Learned", _part("learned"), formatting.score, "How well the trained model finds the music fits the "

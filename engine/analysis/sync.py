@@ -173,9 +173,10 @@ def track_curves(music: MusicAnalysis, *, config: SyncConfig = SyncConfig()) -> 
     bar = phrase = None  # each only where it weighs (a part that weighs 0 is not scored)
     if len(downs) >= 2 and config.bar_weight:
         bar = _grid_train(downs, t, sigma_s=config.beat_sigma_s, off_share=config.off_bar_share)
-    starts = np.union1d(np.asarray(music.phrase_times_s, np.float64), np.asarray(music.section_times_s, np.float64))
-    if len(downs) >= 2 and len(starts) >= 2 and config.phrase_weight:
-        phrase = _grid_train(starts, t, sigma_s=config.beat_sigma_s, off_share=config.off_phrase_share)
+    if len(downs) >= 2 and config.phrase_weight:
+        starts = np.union1d(np.asarray(music.phrase_times_s, np.float64), np.asarray(music.section_times_s, np.float64))
+        if len(starts) >= 2:
+            phrase = _grid_train(starts, t, sigma_s=config.beat_sigma_s, off_share=config.off_phrase_share)
     hit = None
     if config.hit_weight:
         hits = hit_times(music, config=config)
